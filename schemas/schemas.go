@@ -1,0 +1,197 @@
+// Package schemas embeds the project's JSON Schemas (draft 2020-12) and
+// compiles them with github.com/santhosh-tekuri/jsonschema/v6, the library
+// Helm uses for values schemas. The publisher, the linter and the chart tests
+// all validate with these same files.
+package schemas
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+//go:embed *.schema.json
+var files embed.FS
+
+// baseURL is the identifier prefix under which the schemas are registered.
+const baseURL = "https://gatekeeper-pubsub.dev/schemas/"
+
+const (
+	// ConnectionConfigMap describes the connection ConfigMap as a whole.
+	ConnectionConfigMap = "connection-configmap"
+	// Component describes a Dapr Component resource (dapr.io/v1alpha1).
+	Component = "component"
+	// Violation describes the message that the audit publishes.
+	Violation = "violation"
+	// connectionConfigPrefix prefixes per-provider connection config schemas.
+	connectionConfigPrefix = "connection-config."
+	// pubsubDir holds one metadata schema per Dapr pubsub type.
+	pubsubDir = "pubsub/"
+)
+
+// FS returns the embedded schema files.
+func FS() fs.FS { return files }
+
+var (
+	compileOnce sync.Once
+	compiler    *jsonschema.Compiler
+	compileErr  error
+	cacheMu     sync.Mutex
+	cache       = map[string]*jsonschema.Schema{}
+	printer     = message.NewPrinter(language.English)
+)
+
+func load() {
+	compiler = jsonschema.NewCompiler()
+	compiler.DefaultDraft(jsonschema.Draft2020)
+	compileErr = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			return fmt.Errorf("schemas/%s: %w", p, err)
+		}
+		return compiler.AddResource(baseURL+p, doc)
+	})
+}
+
+// Names lists every schema by name: the file path without ".schema.json".
+func Names() []string {
+	var names []string
+	_ = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, strings.TrimSuffix(p, ".schema.json"))
+		}
+		return nil
+	})
+	sort.Strings(names)
+	return names
+}
+
+// Get compiles (once) and returns the schema with the given name, for
+// example "connection-config.dapr" or "pubsub/pubsub.redis".
+func Get(name string) (*jsonschema.Schema, error) {
+	compileOnce.Do(load)
+	if compileErr != nil {
+		return nil, compileErr
+	}
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if s, ok := cache[name]; ok {
+		return s, nil
+	}
+	if _, err := fs.Stat(files, name+".schema.json"); err != nil {
+		return nil, fmt.Errorf("no schema named %q", name)
+	}
+	s, err := compiler.Compile(baseURL + name + ".schema.json")
+	if err != nil {
+		return nil, fmt.Errorf("compiling schema %s: %w", name, err)
+	}
+	cache[name] = s
+	return s, nil
+}
+
+// Raw returns the bytes of the named schema file.
+func Raw(name string) ([]byte, error) {
+	return files.ReadFile(name + ".schema.json")
+}
+
+// Providers lists the connection providers that have a config schema.
+func Providers() []string {
+	var out []string
+	for _, n := range Names() {
+		if strings.HasPrefix(n, connectionConfigPrefix) {
+			out = append(out, strings.TrimPrefix(n, connectionConfigPrefix))
+		}
+	}
+	return out
+}
+
+// ConnectionConfig returns the schema name for a provider's connection config.
+func ConnectionConfig(provider string) string { return connectionConfigPrefix + provider }
+
+// PubsubTypes lists the Dapr pubsub component types that have a metadata
+// schema, for example "pubsub.redis".
+func PubsubTypes() []string {
+	var out []string
+	for _, n := range Names() {
+		if strings.HasPrefix(n, pubsubDir) {
+			out = append(out, path.Base(n))
+		}
+	}
+	return out
+}
+
+// PubsubMetadata returns the schema name for a pubsub type's metadata.
+func PubsubMetadata(componentType string) string { return pubsubDir + componentType }
+
+// Problem is one schema violation: where in the instance, and what.
+type Problem struct {
+	// Pointer is the JSON pointer of the offending value ("" for the root).
+	Pointer string
+	// Message says what is wrong, in English.
+	Message string
+}
+
+func (p Problem) String() string {
+	ptr := p.Pointer
+	if ptr == "" {
+		ptr = "/"
+	}
+	return fmt.Sprintf("at %s: %s", ptr, p.Message)
+}
+
+// Validate checks v (a value as decoded by encoding/json into any) against
+// the named schema and returns the leaf problems, most specific first, or
+// nil when v is valid. The error is for a missing or broken schema.
+func Validate(name string, v any) ([]Problem, error) {
+	s, err := Get(name)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Validate(v)
+	if err == nil {
+		return nil, nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return nil, fmt.Errorf("validating against %s: %w", name, err)
+	}
+	var out []Problem
+	collect(ve, &out)
+	return out, nil
+}
+
+func collect(e *jsonschema.ValidationError, out *[]Problem) {
+	if len(e.Causes) == 0 {
+		*out = append(*out, Problem{Pointer: pointer(e.InstanceLocation), Message: e.ErrorKind.LocalizedString(printer)})
+		return
+	}
+	for _, c := range e.Causes {
+		collect(c, out)
+	}
+}
+
+func pointer(tokens []string) string {
+	var sb strings.Builder
+	for _, t := range tokens {
+		sb.WriteByte('/')
+		t = strings.ReplaceAll(t, "~", "~0")
+		sb.WriteString(strings.ReplaceAll(t, "/", "~1"))
+	}
+	return sb.String()
+}
