@@ -7,6 +7,7 @@ package schemas
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -19,7 +20,7 @@ import (
 	"golang.org/x/text/message"
 )
 
-//go:embed *.schema.json
+//go:embed *.schema.json pubsub/*.schema.json
 var files embed.FS
 
 // baseURL is the identifier prefix under which the schemas are registered.
@@ -194,4 +195,54 @@ func pointer(tokens []string) string {
 		sb.WriteString(strings.ReplaceAll(t, "/", "~1"))
 	}
 	return sb.String()
+}
+
+// PubsubInfo is the "x-dapr" annotation of a pubsub metadata schema: facts
+// about the keys that JSON Schema keywords do not carry.
+type PubsubInfo struct {
+	// Type is the component type, for example "pubsub.redis".
+	Type    string `json:"type"`
+	Version string `json:"version"`
+	// Status is stable, beta, alpha or empty when unknown.
+	Status string `json:"status"`
+	// Source names the Dapr file the facts come from.
+	Source  string `json:"source"`
+	License string `json:"license"`
+	// Sensitive keys should come from a secretKeyRef, not a plain value.
+	Sensitive []string `json:"sensitive"`
+	// Deprecated keys should not be used in new configurations.
+	Deprecated []string `json:"deprecated"`
+	// RuntimeKeys are read by the Dapr runtime for every pubsub type.
+	RuntimeKeys []string `json:"runtimeKeys"`
+	// AuthenticationProfiles lists the ways to authenticate; a key required
+	// only by a profile is not in the schema's "required".
+	AuthenticationProfiles []AuthenticationProfile `json:"authenticationProfiles"`
+}
+
+// AuthenticationProfile is one way to authenticate a pubsub component.
+type AuthenticationProfile struct {
+	Title string `json:"title"`
+	// Builtin names the shared profile group (aws, azuread, gcp), if any.
+	Builtin  string   `json:"builtin,omitempty"`
+	Required []string `json:"required"`
+	Keys     []string `json:"keys"`
+}
+
+// Pubsub returns the x-dapr annotation of the metadata schema of a pubsub
+// type, for example "pubsub.redis".
+func Pubsub(componentType string) (*PubsubInfo, error) {
+	b, err := Raw(PubsubMetadata(componentType))
+	if err != nil {
+		return nil, fmt.Errorf("no metadata schema for pubsub type %q", componentType)
+	}
+	var doc struct {
+		Info *PubsubInfo `json:"x-dapr"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("schema %s: %w", PubsubMetadata(componentType), err)
+	}
+	if doc.Info == nil {
+		return nil, fmt.Errorf("schema %s has no x-dapr annotation", PubsubMetadata(componentType))
+	}
+	return doc.Info, nil
 }

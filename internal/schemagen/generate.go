@@ -1,0 +1,319 @@
+package schemagen
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// BaseURL is the $id prefix of every schema (as in schemas/schemas.go).
+const BaseURL = "https://gatekeeper-pubsub.dev/schemas/"
+
+const draft = "https://json-schema.org/draft/2020-12/schema"
+
+// Value patterns. They use only syntax that ECMA-262 and Go's RE2 agree on,
+// so editors and github.com/santhosh-tekuri/jsonschema read them alike.
+var (
+	// boolPattern accepts what dapr/kit utils.IsTruthy reads as true
+	// (y, yes, true, t, on, 1; case-insensitive, surrounding blanks
+	// trimmed) and the matching false words. IsTruthy reads any other
+	// string as false, which is almost always a typo, hence the lint.
+	boolPattern = `^\s*(?:` + strings.Join(caseless("true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"), "|") + `|1|0)\s*$`
+	// numberPattern is a plain decimal number (mapstructure's weakly typed
+	// string -> int/float decoding).
+	numberPattern = `^-?[0-9]+(?:\.[0-9]+)?$`
+	// durationPattern is a Go duration (time.ParseDuration) or an integer,
+	// which dapr/kit's duration decode hook reads as seconds.
+	durationPattern = `^[-+]?(?:(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+|[0-9]+)$`
+	// goDurationPattern is a Go duration only (time.ParseDuration).
+	goDurationPattern = `^[-+]?(?:(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+|0)$`
+	// bytesizePattern is a Kubernetes resource quantity (dapr/kit ByteSize).
+	bytesizePattern = `^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$`
+)
+
+func caseless(words ...string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		var sb strings.Builder
+		for _, r := range w {
+			up, lo := strings.ToUpper(string(r)), strings.ToLower(string(r))
+			if up == lo {
+				sb.WriteRune(r)
+			} else {
+				sb.WriteString("[" + up + lo + "]")
+			}
+		}
+		out[i] = sb.String()
+	}
+	return out
+}
+
+var typeDefs = []struct {
+	name, pattern, description string
+}{
+	{"bool", boolPattern, "A boolean as Dapr reads it: true/false, yes/no, on/off, y/n, t/f or 1/0, in any case."},
+	{"number", numberPattern, "A decimal number."},
+	{"duration", durationPattern, "A Go duration such as 500ms, 10s or 1h30m, or a whole number of seconds."},
+	{"bytesize", bytesizePattern, "A byte size as a Kubernetes quantity such as 512Ki or 1M."},
+}
+
+// RuntimeKeys are read by the Dapr runtime (dapr/dapr v1.14.0
+// pkg/scopes and pkg/runtime/processor/pubsub) for every pubsub component,
+// whatever its type. consumerID defaults to the app ID, so it is never
+// required even where a metadata.yaml says so.
+var RuntimeKeys = []string{"consumerID", "allowedTopics", "publishingScopes", "subscriptionScopes", "protectedTopics"}
+
+// notRequired lists keys that are never globally required.
+var notRequired = map[string]bool{"consumerID": true}
+
+// Generate renders every schema the facts describe. The keys of the result
+// are paths relative to the schemas directory, for example
+// "pubsub/pubsub.redis.schema.json" and "component.schema.json".
+func Generate(f *Facts) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	b, err := encode(componentSchema())
+	if err != nil {
+		return nil, err
+	}
+	out["component.schema.json"] = b
+	for _, c := range f.Components {
+		s, err := pubsubSchema(f.Source, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Type, err)
+		}
+		b, err := encode(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Type, err)
+		}
+		out[PubsubPath(c.Type)] = b
+	}
+	return out, nil
+}
+
+// PubsubPath is the schema file of a pubsub type, relative to schemas/.
+func PubsubPath(componentType string) string {
+	return "pubsub/" + componentType + ".schema.json"
+}
+
+// merged is what the schema says about one key, from all its declarations.
+type merged struct {
+	name       string
+	typ        string
+	enum       []string
+	hasEnum    bool // every declaration lists allowed values
+	def        string
+	defQuoted  bool
+	sensitive  bool
+	deprecated bool
+	required   bool // required in the base metadata
+}
+
+func pubsubSchema(src Source, c Component) (*object, error) {
+	var order []string
+	keys := map[string]*merged{}
+	add := func(k Key, base bool) {
+		m, ok := keys[k.Name]
+		if !ok {
+			m = &merged{name: k.Name, hasEnum: true}
+			keys[k.Name] = m
+			order = append(order, k.Name)
+		}
+		if m.typ == "" {
+			m.typ = k.Type
+		}
+		if len(k.AllowedValues) == 0 {
+			m.hasEnum = false
+		}
+		for _, v := range k.AllowedValues {
+			if !slices.Contains(m.enum, v) {
+				m.enum = append(m.enum, v)
+			}
+		}
+		if m.def == "" && k.Default != "" {
+			m.def, m.defQuoted = unquote(k.Default)
+		}
+		m.sensitive = m.sensitive || k.Sensitive
+		m.deprecated = m.deprecated || k.Deprecated
+		if base && k.Required && !notRequired[k.Name] {
+			m.required = true
+		}
+	}
+	for _, k := range c.Metadata {
+		add(k, true)
+	}
+	for _, p := range c.AuthenticationProfiles {
+		for _, k := range p.Metadata {
+			add(k, false)
+		}
+	}
+	for _, n := range RuntimeKeys {
+		if _, ok := keys[n]; !ok {
+			add(Key{Name: n, Type: "string"}, false)
+		}
+	}
+
+	props := obj()
+	patterns := obj()
+	usedDefs := map[string]bool{}
+	var required, sensitive, deprecated []string
+	for _, n := range order {
+		m := keys[n]
+		p, err := property(m, usedDefs)
+		if err != nil {
+			return nil, err
+		}
+		if strings.ContainsAny(n, "<>") {
+			patterns.set(namePattern(n), p)
+		} else {
+			props.set(n, p)
+		}
+		if m.required {
+			required = append(required, n)
+		}
+		if m.sensitive {
+			sensitive = append(sensitive, n)
+		}
+		if m.deprecated {
+			deprecated = append(deprecated, n)
+		}
+	}
+
+	profiles := []any{}
+	for _, ap := range c.AuthenticationProfiles {
+		preq, pkeys := []string{}, []string{}
+		for _, k := range ap.Metadata {
+			pkeys = append(pkeys, k.Name)
+			if k.Required && !notRequired[k.Name] {
+				preq = append(preq, k.Name)
+			}
+		}
+		po := obj("title", ap.Title)
+		if ap.Builtin != "" {
+			po.set("builtin", ap.Builtin)
+		}
+		profiles = append(profiles, po.set("required", preq).set("keys", pkeys))
+	}
+
+	title := c.Type
+	if c.Title != "" {
+		title += " (" + c.Title + ")"
+	}
+	s := obj(
+		"$schema", draft,
+		"$id", BaseURL+PubsubPath(c.Type),
+		"title", "Dapr "+c.Type+" metadata",
+		"description", fmt.Sprintf("spec.metadata of a Dapr Component of type %s %s, as an object of key to string value. "+
+			"Generated by cmd/schemagen from %s %s (%s); do not edit, run `make schemas`.", title, c.Version, src.Project, src.Version, src.License),
+		"type", "object",
+	)
+	if len(required) > 0 {
+		s.set("required", required)
+	}
+	s.set("properties", props)
+	if len(patterns.keys) > 0 {
+		s.set("patternProperties", patterns)
+	}
+	s.set("additionalProperties", false)
+	defs := obj()
+	for _, d := range typeDefs {
+		if usedDefs[d.name] {
+			defs.set(d.name, obj("description", d.description, "type", "string", "pattern", d.pattern))
+		}
+	}
+	if len(defs.keys) > 0 {
+		s.set("$defs", defs)
+	}
+	s.set("x-dapr", obj(
+		"type", c.Type,
+		"version", c.Version,
+		"status", c.Status,
+		"source", src.Project+" "+src.Version+" "+c.From,
+		"license", src.License,
+		"sensitive", orEmpty(sensitive),
+		"deprecated", orEmpty(deprecated),
+		"runtimeKeys", RuntimeKeys,
+		"authenticationProfiles", profiles,
+	))
+	return s, nil
+}
+
+func property(m *merged, usedDefs map[string]bool) (*object, error) {
+	p := obj()
+	var check func(string) bool
+	switch {
+	case m.hasEnum && len(m.enum) > 0:
+		p.set("type", "string").set("enum", m.enum)
+		check = func(v string) bool { return slices.Contains(m.enum, v) }
+	case m.typ == "" || m.typ == "string":
+		p.set("type", "string")
+		check = func(string) bool { return m.defQuoted }
+	default:
+		i := slices.IndexFunc(typeDefs, func(d struct{ name, pattern, description string }) bool { return d.name == m.typ })
+		if i < 0 {
+			return nil, fmt.Errorf("key %s: unknown type %q", m.name, m.typ)
+		}
+		usedDefs[m.typ] = true
+		p.set("$ref", "#/$defs/"+m.typ)
+		re := regexp.MustCompile(typeDefs[i].pattern)
+		check = re.MatchString
+	}
+	if m.def != "" && check(m.def) {
+		p.set("default", m.def)
+	}
+	if m.deprecated {
+		p.set("deprecated", true)
+	}
+	return p, nil
+}
+
+// unquote strips one pair of double quotes: metadata.yaml writes string
+// defaults quoted. It reports whether the value was quoted.
+func unquote(s string) (string, bool) {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' && !strings.Contains(s[1:len(s)-1], `"`) {
+		return s[1 : len(s)-1], true
+	}
+	return s, false
+}
+
+// namePattern turns a templated key such as "<topic-name>.avroschema" into
+// an anchored pattern: each <...> part matches one or more characters.
+func namePattern(name string) string {
+	var sb strings.Builder
+	sb.WriteString("^")
+	for name != "" {
+		i := strings.IndexByte(name, '<')
+		if i < 0 {
+			sb.WriteString(regexp.QuoteMeta(name))
+			break
+		}
+		sb.WriteString(regexp.QuoteMeta(name[:i]))
+		j := strings.IndexByte(name[i:], '>')
+		if j < 0 {
+			sb.WriteString(regexp.QuoteMeta(name[i:]))
+			break
+		}
+		sb.WriteString(".+")
+		name = name[i+j+1:]
+	}
+	sb.WriteString("$")
+	return sb.String()
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Files lists the paths Generate produces for f, sorted.
+func Files(f *Facts) []string {
+	out := []string{"component.schema.json"}
+	for _, c := range f.Components {
+		out = append(out, PubsubPath(c.Type))
+	}
+	sort.Strings(out)
+	return out
+}

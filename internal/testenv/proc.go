@@ -1,0 +1,210 @@
+// Package testenv starts the real servers the tests and the demo need
+// (redis-server and daprd) as child processes on free loopback ports, waits
+// until they are ready, and stops them and removes their files afterwards.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrMissing marks a binary that is not installed; the message names the
+// make target that installs it.
+var ErrMissing = errors.New("missing prerequisite")
+
+// RepoRoot returns the directory holding the product's go.mod, searching
+// upwards from the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/gatekeeper-pubsub/gatekeeper-pubsub\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("repository root (go.mod of github.com/gatekeeper-pubsub/gatekeeper-pubsub) not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// DaprdPath returns the daprd binary: $DAPRD, else bin/daprd in the repo.
+func DaprdPath() (string, error) {
+	p := os.Getenv("DAPRD")
+	if p == "" {
+		root, err := RepoRoot()
+		if err != nil {
+			return "", err
+		}
+		p = filepath.Join(root, "bin", "daprd")
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%w: daprd not found at %s: run `make tools` (builds daprd v1.14.0 into bin/)", ErrMissing, p)
+	}
+	return p, nil
+}
+
+// RedisServerPath returns redis-server: $REDIS_SERVER, else from PATH.
+func RedisServerPath() (string, error) {
+	if p := os.Getenv("REDIS_SERVER"); p != "" {
+		return p, nil
+	}
+	p, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", fmt.Errorf("%w: redis-server not found on PATH: run `make tools` (installs Debian's redis-server)", ErrMissing)
+	}
+	return p, nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// process is a child process with its combined output kept for logs.
+type process struct {
+	name string
+	path string
+	args []string
+	env  []string
+	dir  string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	tee func([]byte)
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tee != nil {
+		b.tee(p)
+	}
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (p *process) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.out == nil {
+		p.out = &syncBuffer{}
+	}
+	cmd := exec.Command(p.path, p.args...)
+	cmd.Dir = p.dir
+	cmd.Env = append(os.Environ(), p.env...)
+	cmd.Stdout = p.out
+	cmd.Stderr = p.out
+	// A process group of its own, so a stop also ends its children.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", p.name, err)
+	}
+	fmt.Fprintf(p.out, "--- %s started (pid %d): %s %v\n", p.name, cmd.Process.Pid, p.path, p.args)
+	done := make(chan struct{})
+	p.cmd, p.done = cmd, done
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(done)
+	}()
+	return nil
+}
+
+// exited reports whether the process has ended, and how.
+func (p *process) exited() (bool, error) {
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+	select {
+	case <-done:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+// stop sends sig to the process group and waits up to grace before killing.
+func (p *process) stop(sig syscall.Signal, grace time.Duration) {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	select {
+	case <-done:
+		return
+	default:
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, sig)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// logs returns everything the process printed so far.
+func (p *process) logs() string {
+	if p.out == nil {
+		return ""
+	}
+	return p.out.String()
+}
+
+// waitFor polls ready until it returns nil, the process exits, or ctx ends.
+func (p *process) waitFor(ctx context.Context, what string, ready func(context.Context) error) error {
+	var last error
+	for {
+		if last = ready(ctx); last == nil {
+			return nil
+		}
+		if gone, err := p.exited(); gone {
+			return fmt.Errorf("%s exited before %s (%v); its output:\n%s", p.name, what, err, p.logs())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for %s: %w (last: %v); its output:\n%s", p.name, what, ctx.Err(), last, p.logs())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,162 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// RedisOptions configure a redis-server.
+type RedisOptions struct {
+	// Password, if set, is required from clients (requirepass).
+	Password string
+	// Port to listen on; 0 picks a free one.
+	Port int
+	// Dir for the server's files; default a new temporary directory.
+	Dir string
+	// Tee receives the server's output as it is written (for the demo).
+	Tee func([]byte)
+}
+
+// Redis is a running redis-server.
+type Redis struct {
+	Addr     string
+	Port     int
+	Password string
+	proc     *process
+	ownDir   bool
+	dir      string
+}
+
+// StartRedis starts redis-server on 127.0.0.1 without persistence and
+// waits until it answers PING.
+func StartRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
+	bin, err := RedisServerPath()
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{Password: opts.Password, Port: opts.Port, dir: opts.Dir}
+	if r.Port == 0 {
+		if r.Port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	if r.dir == "" {
+		if r.dir, err = os.MkdirTemp("", "testenv-redis-"); err != nil {
+			return nil, err
+		}
+		r.ownDir = true
+	}
+	r.Addr = fmt.Sprintf("127.0.0.1:%d", r.Port)
+	args := []string{"--bind", "127.0.0.1", "--port", itoa(r.Port), "--dir", r.dir,
+		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no",
+		"--loglevel", "notice"}
+	if r.Password != "" {
+		args = append(args, "--requirepass", r.Password)
+	}
+	r.proc = &process{name: "redis-server", path: bin, args: args, dir: r.dir, out: &syncBuffer{tee: opts.Tee}}
+	if err := r.Start(ctx); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Start (re)starts the server on the same port and waits for it.
+func (r *Redis) Start(ctx context.Context) error {
+	if err := r.proc.start(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return r.proc.waitFor(ctx, "answering PING on "+r.Addr, r.ping)
+}
+
+// Pause ends the server (SIGTERM, then SIGKILL) and keeps its files; Start
+// brings it back on the same port.
+func (r *Redis) Pause() { r.proc.stop(syscall.SIGTERM, 5*time.Second) }
+
+// Stop ends the server and removes its files.
+func (r *Redis) Stop() {
+	if r.proc != nil {
+		r.proc.stop(syscall.SIGTERM, 5*time.Second)
+	}
+	if r.ownDir {
+		_ = os.RemoveAll(r.dir)
+	}
+}
+
+// Logs returns the server's output.
+func (r *Redis) Logs() string { return r.proc.logs() }
+
+// Do sends one command and returns the first reply line (a tiny RESP
+// client, enough for readiness checks and test assertions).
+func (r *Redis) Do(ctx context.Context, args ...string) (string, error) {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", r.Addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	w := bufio.NewWriter(c)
+	rd := bufio.NewReader(c)
+	send := func(a []string) error {
+		fmt.Fprintf(w, "*%d\r\n", len(a))
+		for _, s := range a {
+			fmt.Fprintf(w, "$%d\r\n%s\r\n", len(s), s)
+		}
+		return w.Flush()
+	}
+	if r.Password != "" {
+		if err := send([]string{"AUTH", r.Password}); err != nil {
+			return "", err
+		}
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		if !strings.HasPrefix(line, "+OK") {
+			return "", fmt.Errorf("AUTH: %s", strings.TrimSpace(line))
+		}
+	}
+	if err := send(args); err != nil {
+		return "", err
+	}
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimSpace(line)
+	if strings.HasPrefix(line, "-") {
+		return "", fmt.Errorf("redis: %s", line[1:])
+	}
+	if strings.HasPrefix(line, "$") && line != "$-1" {
+		v, err := rd.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimSpace(v), nil
+	}
+	return strings.TrimLeft(line, "+:"), nil
+}
+
+func (r *Redis) ping(ctx context.Context) error {
+	got, err := r.Do(ctx, "PING")
+	if err != nil {
+		return err
+	}
+	if got != "PONG" {
+		return fmt.Errorf("PING answered %q", got)
+	}
+	return nil
+}
+
+// Dir is where the server keeps its files.
+func (r *Redis) Dir() string { return filepath.Clean(r.dir) }

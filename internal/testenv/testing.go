@@ -1,0 +1,56 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// NewRedis starts a redis-server for t and stops it when t ends; when t
+// fails, its log is printed. A missing redis-server fails t with the make
+// target that installs it.
+func NewRedis(t testing.TB, opts RedisOptions) *Redis {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := StartRedis(ctx, opts)
+	if err != nil {
+		t.Fatalf("starting redis-server: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("redis-server %s output:\n%s", r.Addr, r.Logs())
+		}
+		r.Stop()
+	})
+	return r
+}
+
+// NewDaprdT prepares a daprd for t without starting it; it is stopped when
+// t ends and its log printed when t failed.
+func NewDaprdT(t testing.TB, opts DaprdOptions) *Daprd {
+	t.Helper()
+	d, err := NewDaprd(opts)
+	if err != nil {
+		t.Fatalf("preparing daprd %s: %v", opts.AppID, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("daprd %s output:\n%s", d.AppID, d.Logs())
+		}
+		d.Stop()
+	})
+	return d
+}
+
+// StartDaprdT starts daprd for t and waits until it is ready.
+func StartDaprdT(t testing.TB, opts DaprdOptions) *Daprd {
+	t.Helper()
+	d := NewDaprdT(t, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := d.Start(ctx); err != nil {
+		t.Fatalf("starting daprd %s: %v", opts.AppID, err)
+	}
+	return d
+}

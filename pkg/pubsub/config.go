@@ -1,0 +1,201 @@
+package pubsub
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
+)
+
+// ConnectionConfig is the content of a connection ConfigMap: which provider
+// to use and its config (data.config decoded from its JSON string).
+type ConnectionConfig struct {
+	// Name and Namespace are the ConfigMap's; Name is what --audit-connection names.
+	Name      string
+	Namespace string
+	// Provider is data.provider, for example "dapr".
+	Provider string
+	// Config is data.config decoded; it passed the provider's schema.
+	Config map[string]any
+}
+
+// ConfigError says what is wrong with a connection config and where: the
+// file (or other source), the object and the field.
+type ConfigError struct {
+	// Source is the file the ConfigMap came from ("" when not from a file).
+	Source string
+	// Object is "ConfigMap namespace/name" (or "ConfigMap name").
+	Object string
+	// Field is the field path, for example "data.config" or
+	// "data.config/component" (a JSON pointer inside data.config).
+	Field string
+	// Err is the cause.
+	Err error
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	if e.Source != "" {
+		b.WriteString(e.Source)
+		b.WriteString(": ")
+	}
+	if e.Object != "" {
+		b.WriteString(e.Object)
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ParseConnectionConfigMap reads a connection ConfigMap from YAML or JSON
+// (source names it in errors) and validates it; see FromConfigMap.
+func ParseConnectionConfigMap(source string, data []byte) (*ConnectionConfig, error) {
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict(data, &cm); err != nil {
+		return nil, &ConfigError{Source: source, Object: "ConfigMap", Err: fmt.Errorf("not a ConfigMap: %w", err)}
+	}
+	if cm.Kind != "" && cm.Kind != "ConfigMap" {
+		return nil, &ConfigError{Source: source, Object: objectName(&cm), Field: "kind", Err: fmt.Errorf("is %q, want ConfigMap", cm.Kind)}
+	}
+	return FromConfigMap(source, &cm)
+}
+
+// FromConfigMap checks a connection ConfigMap: data.provider is a known
+// provider and data.config is a JSON object that passes the provider's
+// schema. Every error is a *ConfigError naming the field.
+func FromConfigMap(source string, cm *corev1.ConfigMap) (*ConnectionConfig, error) {
+	obj := objectName(cm)
+	fail := func(field string, err error) error {
+		return &ConfigError{Source: source, Object: obj, Field: field, Err: err}
+	}
+	if cm.Data == nil {
+		return nil, fail("data", errors.New("missing: a connection ConfigMap needs data.provider and data.config"))
+	}
+	provider, ok := cm.Data["provider"]
+	if !ok || strings.TrimSpace(provider) == "" {
+		return nil, fail("data.provider", fmt.Errorf("missing: set it to one of %s", strings.Join(schemas.Providers(), ", ")))
+	}
+	if !contains(schemas.Providers(), provider) {
+		return nil, fail("data.provider", fmt.Errorf("%w %q: valid providers are %s", ErrUnknownProvider, provider, strings.Join(schemas.Providers(), ", ")))
+	}
+	raw, ok := cm.Data["config"]
+	if !ok {
+		return nil, fail("data.config", errors.New("missing: a JSON object such as {\"component\": \"pubsub\"}"))
+	}
+	cfg, err := DecodeConfig(provider, []byte(raw))
+	if err != nil {
+		var pe *PointerError
+		if errors.As(err, &pe) {
+			return nil, fail("data.config"+pe.Pointer, pe.Err)
+		}
+		return nil, fail("data.config", err)
+	}
+	return &ConnectionConfig{Name: cm.Name, Namespace: cm.Namespace, Provider: provider, Config: cfg}, nil
+}
+
+// PointerError is a problem at a JSON pointer inside a config.
+type PointerError struct {
+	Pointer string
+	Err     error
+}
+
+func (e *PointerError) Error() string { return fmt.Sprintf("at %s: %v", e.Pointer, e.Err) }
+func (e *PointerError) Unwrap() error { return e.Err }
+
+// DecodeConfig decodes a provider's config from JSON and validates it
+// against the provider's schema. Syntax errors give the byte offset.
+func DecodeConfig(provider string, raw []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, jsonError(raw, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("invalid JSON at offset %d: more than one value", dec.InputOffset())
+	}
+	if err := ValidateConfig(provider, v); err != nil {
+		return nil, err
+	}
+	m, _ := v.(map[string]any)
+	return m, nil
+}
+
+// ValidateConfig validates a decoded config against the provider's schema.
+func ValidateConfig(provider string, v any) error {
+	problems, err := schemas.Validate(schemas.ConnectionConfig(provider), v)
+	if err != nil {
+		return fmt.Errorf("%w %q: %w", ErrUnknownProvider, provider, err)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	msgs := make([]string, 0, len(problems))
+	for _, p := range problems[1:] {
+		msgs = append(msgs, p.String())
+	}
+	err = errors.New(problems[0].Message)
+	if len(msgs) > 0 {
+		err = fmt.Errorf("%s (also %s)", problems[0].Message, strings.Join(msgs, "; "))
+	}
+	return &PointerError{Pointer: problems[0].Pointer, Err: err}
+}
+
+func jsonError(raw []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line, col := position(raw, se.Offset)
+		return fmt.Errorf("invalid JSON at offset %d (line %d, column %d): %w", se.Offset, line, col, err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("invalid JSON at offset %d: %w", te.Offset, err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("invalid JSON at offset %d: unexpected end of input: %w", len(raw), err)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+func position(raw []byte, offset int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < offset-1 && i < int64(len(raw)); i++ {
+		if raw[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+func objectName(cm *corev1.ConfigMap) string {
+	switch {
+	case cm.Namespace != "" && cm.Name != "":
+		return "ConfigMap " + cm.Namespace + "/" + cm.Name
+	case cm.Name != "":
+		return "ConfigMap " + cm.Name
+	default:
+		return "ConfigMap"
+	}
+}
+
+func contains(list []string, s string) bool {
+	i := sort.SearchStrings(list, s)
+	return i < len(list) && list[i] == s
+}

@@ -1,0 +1,102 @@
+package pubsub_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
+)
+
+func TestParseConnectionConfigMap(t *testing.T) {
+	const seed = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: audit-connection
+  namespace: gatekeeper-system
+data:
+  provider: "dapr"
+  config: |
+    {
+      "component": "pubsub"
+    }
+`
+	tests := []struct {
+		name    string
+		in      string
+		wantErr []string // substrings of the error, all required
+		field   string   // ConfigError.Field
+	}{
+		{name: "seed", in: seed},
+		{name: "json", in: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"ns"},"data":{"provider":"dapr","config":"{\"component\":\"kafka-pubsub\"}"}}`},
+		{
+			name: "no data", in: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\n",
+			wantErr: []string{"conn.yaml", "ConfigMap gatekeeper-system/audit-connection", "data: missing"}, field: "data",
+		},
+		{
+			name: "no provider", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {config: '{}'}\n",
+			wantErr: []string{"ConfigMap c", "data.provider: missing", "dapr"}, field: "data.provider",
+		},
+		{
+			name: "unknown provider", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: kafka, config: '{}'}\n",
+			wantErr: []string{`unknown provider "kafka"`, "valid providers are dapr"}, field: "data.provider",
+		},
+		{
+			name: "no config", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: dapr}\n",
+			wantErr: []string{"data.config: missing"}, field: "data.config",
+		},
+		{
+			name: "invalid json", in: "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  provider: dapr\n  config: |\n    {\"component\": \"pubsub\",}\n",
+			wantErr: []string{"data.config", "invalid JSON at offset 24", "line 1, column 24"}, field: "data.config",
+		},
+		{
+			name: "truncated json", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: dapr, config: '{\"component\": '}\n",
+			wantErr: []string{"invalid JSON at offset 14", "unexpected end"}, field: "data.config",
+		},
+		{
+			name: "empty component", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: dapr, config: '{\"component\": \"\"}'}\n",
+			wantErr: []string{"data.config/component", "minLength"}, field: "data.config/component",
+		},
+		{
+			name: "missing component", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: dapr, config: '{\"name\": \"pubsub\"}'}\n",
+			wantErr: []string{"data.config", "component"}, field: "data.config",
+		},
+		{
+			name: "config not an object", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: dapr, config: '\"pubsub\"'}\n",
+			wantErr: []string{"data.config", "want object"}, field: "data.config",
+		},
+		{
+			name: "wrong kind", in: "kind: Secret\nmetadata: {name: c}\ndata: {provider: dapr}\n",
+			wantErr: []string{"kind", `"Secret"`}, field: "kind",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cc, err := pubsub.ParseConnectionConfigMap("conn.yaml", []byte(tt.in))
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if cc.Provider != "dapr" || cc.Config["component"] == "" {
+					t.Fatalf("parsed %+v", cc)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want one containing %q", tt.wantErr)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			var ce *pubsub.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not a *ConfigError", err)
+			}
+			if ce.Field != tt.field {
+				t.Errorf("field = %q, want %q", ce.Field, tt.field)
+			}
+		})
+	}
+}

@@ -1,0 +1,45 @@
+// Package pubsub is the embedded publisher: a System of named connections,
+// each made by a provider from a connection config, with Gatekeeper's
+// contract (UpsertConnection, Publish, CloseConnection) so it can stand in
+// for Gatekeeper's own pkg/pubsub.
+package pubsub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+)
+
+// Connection publishes messages to topics of one broker connection. The
+// method set is Gatekeeper's (v3.13-v3.18 pkg/pubsub/connection).
+type Connection interface {
+	// Publish sends data to topic. data is encoded as JSON unless it is
+	// already []byte. It honours ctx's deadline and cancellation.
+	Publish(ctx context.Context, data any, topic string) error
+	// CloseConnection releases the connection's resources.
+	CloseConnection() error
+	// UpdateConnection applies a new config of the same provider.
+	UpdateConnection(ctx context.Context, config any) error
+}
+
+// Provider makes connections of one kind, named as in the connection
+// ConfigMap's data.provider.
+type Provider struct {
+	// Name is the provider's name, for example "dapr".
+	Name string
+	// Schema names the schema its config must pass (see package schemas);
+	// default "connection-config.<Name>".
+	Schema string
+	// New makes a connection from a config that already passed the
+	// provider's schema (schemas/connection-config.<name>.schema.json).
+	New func(ctx context.Context, config map[string]any) (Connection, error)
+}
+
+// ErrUnknownConnection is returned for a connection name that was never
+// upserted or has been closed.
+var ErrUnknownConnection = errors.New("no such connection")
+
+// ErrUnknownProvider is returned for a provider that is not registered.
+var ErrUnknownProvider = errors.New("unknown provider")
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -1,0 +1,169 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// System holds the named connections of one process and routes publishes
+// to them. It is safe for concurrent use.
+type System struct {
+	providers map[string]Provider
+
+	mu          sync.RWMutex
+	connections map[string]Connection
+	usedBy      map[string]string // connection name -> provider name
+}
+
+// NewSystem returns a System that can make connections with the given
+// providers.
+func NewSystem(providers ...Provider) *System {
+	s := &System{
+		providers:   make(map[string]Provider, len(providers)),
+		connections: map[string]Connection{},
+		usedBy:      map[string]string{},
+	}
+	for _, p := range providers {
+		s.providers[p.Name] = p
+	}
+	return s
+}
+
+// Providers lists the names of the providers the System can use.
+func (s *System) Providers() []string {
+	out := make([]string, 0, len(s.providers))
+	for n := range s.providers {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UpsertConnection creates the connection called name, or updates it. A
+// connection whose provider changes is closed and made anew. config is a
+// map[string]any (as decoded from data.config) or any value that encodes to
+// such a JSON object; it must pass the provider's schema.
+func (s *System) UpsertConnection(ctx context.Context, config any, name, provider string) error {
+	if name == "" {
+		return errors.New("upserting connection: empty connection name")
+	}
+	p, ok := s.providers[provider]
+	if !ok {
+		return fmt.Errorf("upserting connection %q: %w %q: valid providers are %s", name, ErrUnknownProvider, provider, strings.Join(s.Providers(), ", "))
+	}
+	schema := p.Schema
+	if schema == "" {
+		schema = provider
+	} else {
+		schema = strings.TrimPrefix(schema, "connection-config.")
+	}
+	cfg, err := normalize(schema, config)
+	if err != nil {
+		return fmt.Errorf("upserting connection %q: config: %w", name, err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.connections[name]; ok {
+		if s.usedBy[name] == provider {
+			if err := old.UpdateConnection(ctx, cfg); err != nil {
+				return fmt.Errorf("updating connection %q: %w", name, err)
+			}
+			return nil
+		}
+		delete(s.connections, name)
+		delete(s.usedBy, name)
+		if err := old.CloseConnection(); err != nil {
+			return fmt.Errorf("closing connection %q before changing its provider to %q: %w", name, provider, err)
+		}
+	}
+	conn, err := p.New(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("creating connection %q with provider %q: %w", name, provider, err)
+	}
+	s.connections[name] = conn
+	s.usedBy[name] = provider
+	return nil
+}
+
+// Publish sends msg to topic through the named connection.
+func (s *System) Publish(ctx context.Context, connection, topic string, msg any) error {
+	s.mu.RLock()
+	conn, ok := s.connections[connection]
+	s.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("publishing to %q: %w %q", topic, ErrUnknownConnection, connection)
+	}
+	if err := conn.Publish(ctx, msg, topic); err != nil {
+		return fmt.Errorf("publishing to %q through connection %q: %w", topic, connection, err)
+	}
+	return nil
+}
+
+// CloseConnection closes and forgets the named connection.
+func (s *System) CloseConnection(connection string) error {
+	s.mu.Lock()
+	conn, ok := s.connections[connection]
+	delete(s.connections, connection)
+	delete(s.usedBy, connection)
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("closing: %w %q", ErrUnknownConnection, connection)
+	}
+	if err := conn.CloseConnection(); err != nil {
+		return fmt.Errorf("closing connection %q: %w", connection, err)
+	}
+	return nil
+}
+
+// Connection returns the named connection, for providers' extra methods.
+func (s *System) Connection(name string) (Connection, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.connections[name]
+	return c, ok
+}
+
+// Close closes every connection and returns their errors joined.
+func (s *System) Close() error {
+	s.mu.Lock()
+	conns := s.connections
+	s.connections = map[string]Connection{}
+	s.usedBy = map[string]string{}
+	s.mu.Unlock()
+	var errs []error
+	for name, c := range conns {
+		if err := c.CloseConnection(); err != nil {
+			errs = append(errs, fmt.Errorf("closing connection %q: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// normalize turns config into a map and validates it with the provider's
+// schema.
+func normalize(provider string, config any) (map[string]any, error) {
+	var raw []byte
+	switch c := config.(type) {
+	case map[string]any:
+		if err := ValidateConfig(provider, c); err != nil {
+			return nil, err
+		}
+		return c, nil
+	case []byte:
+		raw = c
+	case string:
+		raw = []byte(c)
+	default:
+		b, err := jsonMarshal(c)
+		if err != nil {
+			return nil, fmt.Errorf("encoding config: %w", err)
+		}
+		raw = b
+	}
+	return DecodeConfig(provider, raw)
+}
