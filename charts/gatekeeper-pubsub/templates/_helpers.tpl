@@ -1,0 +1,125 @@
+{{/*
+Chart name, overridable with nameOverride.
+*/}}
+{{- define "gatekeeper-pubsub.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Chart label value: name-version.
+*/}}
+{{- define "gatekeeper-pubsub.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Labels of every object. Call with (dict "ctx" $ "component" "audit").
+*/}}
+{{- define "gatekeeper-pubsub.labels" -}}
+{{- $ctx := .ctx -}}
+helm.sh/chart: {{ include "gatekeeper-pubsub.chart" $ctx }}
+app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
+app.kubernetes.io/part-of: gatekeeper
+app.kubernetes.io/version: {{ $ctx.Chart.AppVersion | quote }}
+{{ include "gatekeeper-pubsub.selectorLabels" . }}
+{{- with $ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Selector labels. Call with (dict "ctx" $ "component" "audit").
+*/}}
+{{- define "gatekeeper-pubsub.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "gatekeeper-pubsub.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The Gatekeeper version, with a leading "v".
+*/}}
+{{- define "gatekeeper-pubsub.gatekeeperVersion" -}}
+{{- printf "v%s" (trimPrefix "v" .Values.gatekeeperVersion) -}}
+{{- end -}}
+
+{{/*
+How this Gatekeeper version is told to publish violations:
+  "pubsub"    v3.13-v3.18: --enable-pub-sub and a ConfigMap with provider
+  "export"    v3.19:       --enable-violation-export and a ConfigMap with driver
+  "connection" v3.20+:     --enable-violation-export and a Connection resource
+*/}}
+{{- define "gatekeeper-pubsub.exportForm" -}}
+{{- $v := include "gatekeeper-pubsub.gatekeeperVersion" . -}}
+{{- if semverCompare ">=3.20.0-0" $v -}}
+connection
+{{- else if semverCompare ">=3.19.0-0" $v -}}
+export
+{{- else -}}
+pubsub
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Gatekeeper image reference.
+*/}}
+{{- define "gatekeeper-pubsub.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.release | default (include "gatekeeper-pubsub.gatekeeperVersion" .)) -}}
+{{- end -}}
+
+{{/*
+The audit pod's annotations: the Dapr sidecar annotations (when publishing)
+merged with auditPodAnnotations, which win. Rendered as YAML.
+*/}}
+{{- define "gatekeeper-pubsub.auditPodAnnotations" -}}
+{{- $dapr := dict -}}
+{{- if .Values.audit.enablePubsub -}}
+{{- $dapr = dict "dapr.io/enabled" "true" "dapr.io/app-id" "audit" "dapr.io/metrics-port" "9999" "dapr.io/sidecar-seccomp-profile-type" "RuntimeDefault" -}}
+{{- end -}}
+{{- $merged := merge (deepCopy (.Values.auditPodAnnotations | default dict)) $dapr -}}
+{{- if $merged }}{{ toYaml $merged }}{{ end -}}
+{{- end -}}
+
+{{/*
+The audit's Dapr app-id.
+*/}}
+{{- define "gatekeeper-pubsub.auditAppId" -}}
+{{- index (.Values.auditPodAnnotations | default dict) "dapr.io/app-id" | default "audit" -}}
+{{- end -}}
+
+{{/*
+The connection config as JSON, the same for every form.
+*/}}
+{{- define "gatekeeper-pubsub.connectionConfig" -}}
+{{- dict "component" .Values.config.component | toPrettyJson -}}
+{{- end -}}
+
+{{/*
+The subscriber's channel.
+*/}}
+{{- define "gatekeeper-pubsub.subscriberChannel" -}}
+{{- .Values.subscriber.channel | default .Values.audit.channel -}}
+{{- end -}}
+
+{{/*
+A Dapr pubsub Component's spec, from component.*.
+*/}}
+{{- define "gatekeeper-pubsub.componentSpec" -}}
+type: {{ .Values.component.type }}
+version: {{ .Values.component.version }}
+metadata:
+{{- range .Values.component.metadata }}
+  - name: {{ .name }}
+    {{- if hasKey . "value" }}
+    value: {{ .value | toString | quote }}
+    {{- else if hasKey . "secretKeyRef" }}
+    secretKeyRef:
+      name: {{ .secretKeyRef.name }}
+      key: {{ .secretKeyRef.key }}
+    {{- else }}
+    envRef: {{ .envRef }}
+    {{- end }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,1 @@
+{{- define "mini.name" -}}{{ .Values.name }}{{- end -}}

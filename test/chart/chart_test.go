@@ -1,0 +1,473 @@
+// Package chart_test renders charts/gatekeeper-pubsub in-process (as
+// `helm template` does, through pkg/render) across value sets and checks the
+// objects, golden files of whole renders, PodSecurity, helm lint, the values
+// schema and the generated README.
+package chart_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files and the chart README")
+
+var chartDir = filepath.Join("..", "..", "charts", "gatekeeper-pubsub")
+
+const namespace = "gatekeeper-system"
+
+// valueSet is one render of the chart.
+type valueSet struct {
+	name      string
+	set       []string
+	setString []string
+	files     []string
+}
+
+// valueSets are rendered for the golden files and checked by every test.
+var valueSets = []valueSet{
+	{name: "defaults"},
+	{name: "pubsub", set: []string{"audit.enablePubsub=true"}},
+	{name: "audit-deploy-false", set: []string{"audit.enablePubsub=true", "audit.deploy=false"}},
+	{name: "custom-connection-channel", set: []string{"audit.enablePubsub=true", "audit.connection=violations-conn", "audit.channel=violations", "config.component=broker"}},
+	{name: "subscriber", set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}},
+	{name: "gatekeeper-v3.13.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.13.0"}},
+	{name: "gatekeeper-v3.19.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.19.0"}},
+	{name: "gatekeeper-v3.20.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.20.0", "subscriber.enabled=true"}},
+	{name: "scopes-and-annotations", set: []string{"audit.enablePubsub=true", "component.scopes={audit}", "auditPodAnnotations.dapr\\.io/log-level=debug", "podLabels.team=platform"}},
+	{name: "kafka", files: []string{filepath.Join("testdata", "values-kafka.yaml")}},
+	{name: "rabbitmq", files: []string{filepath.Join("testdata", "values-rabbitmq.yaml")}},
+}
+
+func (vs valueSet) options(includeTests bool) render.ChartOptions {
+	return render.ChartOptions{
+		ReleaseName:  "gatekeeper-pubsub",
+		Namespace:    namespace,
+		Set:          vs.set,
+		SetString:    vs.setString,
+		ValueFiles:   vs.files,
+		IncludeTests: includeTests,
+	}
+}
+
+func renderSet(t *testing.T, vs valueSet, includeTests bool) *render.Rendered {
+	t.Helper()
+	r, err := render.RenderChart(context.Background(), chartDir, vs.options(includeTests))
+	if err != nil {
+		t.Fatalf("rendering %s: %v", vs.name, err)
+	}
+	return r
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./test/chart -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s is not current; run go test ./test/chart -update and review the diff.\n%s", path, firstDiff(string(want), got))
+	}
+}
+
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("line %d:\n  want: %q\n  got:  %q", i+1, w, g)
+		}
+	}
+	return ""
+}
+
+func TestGolden(t *testing.T) {
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			r := renderSet(t, vs, true)
+			golden(t, filepath.Join("testdata", vs.name+".golden.yaml"), r.Manifest)
+			golden(t, filepath.Join("testdata", vs.name+".notes.golden.txt"), r.Notes)
+		})
+	}
+}
+
+// find returns the objects of a kind.
+func find(objs []render.Object, kind string) []render.Object {
+	var out []render.Object
+	for _, o := range objs {
+		if o.Kind() == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func decode[T any](t *testing.T, v any) T {
+	t.Helper()
+	var out T
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// flagValue returns the value of --name=value in args, and whether it is there.
+func flagValue(args []string, name string) (string, bool) {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v, true
+		}
+		if a == "--"+name {
+			return "", true
+		}
+	}
+	return "", false
+}
+
+func auditDeployment(t *testing.T, objs []render.Object) *appsv1.Deployment {
+	t.Helper()
+	for _, o := range find(objs, "Deployment") {
+		if o.Namespace() == namespace {
+			d := decode[appsv1.Deployment](t, o.Obj)
+			return &d
+		}
+	}
+	return nil
+}
+
+func manager(t *testing.T, d *appsv1.Deployment) corev1.Container {
+	t.Helper()
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == "manager" {
+			return c
+		}
+	}
+	t.Fatalf("no manager container in %s", d.Name)
+	return corev1.Container{}
+}
+
+func validate(t *testing.T, schema string, v any, what string) {
+	t.Helper()
+	problems, err := schemas.Validate(schema, v)
+	if err != nil {
+		t.Fatalf("schema %s: %v", schema, err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s does not match schema %s: %s", what, schema, p)
+	}
+}
+
+func hasSchema(name string) bool { return slices.Contains(schemas.Names(), name) }
+
+// TestConsistency checks, for every value set, that the objects fit each
+// other as Gatekeeper and Dapr need.
+func TestConsistency(t *testing.T) {
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			objs := renderSet(t, vs, true).Objects
+			audit := auditDeployment(t, objs)
+			pubsub := slices.Contains(vs.set, "audit.enablePubsub=true") || len(vs.files) > 0
+			deploy := !slices.Contains(vs.set, "audit.deploy=false")
+			if deploy != (audit != nil) {
+				t.Fatalf("audit Deployment rendered = %v, want %v", audit != nil, deploy)
+			}
+			connName := "audit-connection"
+			channel := "audit-channel"
+			if audit != nil {
+				m := manager(t, audit)
+				args := m.Args
+				for _, want := range []string{"--operation=audit", "--operation=status", "--operation=mutation-status", "--logtostderr", "--disable-opa-builtin={http.send}", "--disable-cert-rotation"} {
+					if !slices.Contains(args, want) {
+						t.Errorf("audit args lack %s: %q", want, args)
+					}
+				}
+				connName, _ = flagValue(args, "audit-connection")
+				channel, _ = flagValue(args, "audit-channel")
+				if audit.Spec.Template.Spec.ServiceAccountName != "gatekeeper-admin" {
+					t.Errorf("serviceAccountName = %q", audit.Spec.Template.Spec.ServiceAccountName)
+				}
+				ports := map[string]int32{}
+				for _, p := range m.Ports {
+					ports[p.Name] = p.ContainerPort
+				}
+				if ports["metrics"] != 8888 || ports["healthz"] != 9090 {
+					t.Errorf("ports = %v", ports)
+				}
+				if p := m.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.IntValue() != 9090 {
+					t.Errorf("liveness probe = %+v", p)
+				}
+				if p := m.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" || p.HTTPGet.Port.IntValue() != 9090 {
+					t.Errorf("readiness probe = %+v", p)
+				}
+				enableFlag := "enable-pub-sub"
+				if strings.Contains(vs.name, "v3.19") || strings.Contains(vs.name, "v3.20") {
+					enableFlag = "enable-violation-export"
+				}
+				if v, ok := flagValue(args, enableFlag); !ok || v != fmt.Sprint(pubsub) {
+					t.Errorf("--%s = %q (present %v), want %v", enableFlag, v, ok, pubsub)
+				}
+				ann := audit.Spec.Template.Annotations
+				if pubsub {
+					for k, v := range map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "audit", "dapr.io/metrics-port": "9999", "dapr.io/sidecar-seccomp-profile-type": "RuntimeDefault"} {
+						if ann[k] != v {
+							t.Errorf("audit pod annotation %s = %q, want %q", k, ann[k], v)
+						}
+					}
+				} else if ann["dapr.io/enabled"] != "" {
+					t.Errorf("pubsub off but the audit pod has Dapr annotations %v", ann)
+				}
+			}
+			configMaps := find(objs, "ConfigMap")
+			conns := find(objs, "Connection")
+			if !pubsub {
+				if len(configMaps)+len(conns)+len(find(objs, "Component")) != 0 {
+					t.Errorf("pubsub off but connection or Component rendered")
+				}
+				return
+			}
+			var config any
+			switch {
+			case strings.Contains(vs.name, "v3.20"):
+				if len(conns) != 1 || len(configMaps) != 0 {
+					t.Fatalf("want one Connection and no ConfigMap, got %d and %d", len(conns), len(configMaps))
+				}
+				c := conns[0]
+				if c.APIVersion() != "connection.gatekeeper.sh/v1alpha1" || c.Name() != connName || c.Namespace() != namespace {
+					t.Errorf("Connection = %s %s", c.APIVersion(), c)
+				}
+				if d, _ := render.Lookup(c.Obj, "spec", "driver"); d != "dapr" {
+					t.Errorf("spec.driver = %v", d)
+				}
+				config, _ = render.Lookup(c.Obj, "spec", "config")
+			default:
+				if len(configMaps) != 1 || len(conns) != 0 {
+					t.Fatalf("want one ConfigMap and no Connection, got %d and %d", len(configMaps), len(conns))
+				}
+				cm := decode[corev1.ConfigMap](t, configMaps[0].Obj)
+				if cm.Name != connName || cm.Namespace != namespace {
+					t.Errorf("ConfigMap %s/%s, but the audit uses --audit-connection=%s in %s", cm.Namespace, cm.Name, connName, namespace)
+				}
+				key := "provider"
+				if strings.Contains(vs.name, "v3.19") {
+					key = "driver"
+				}
+				if cm.Data[key] != "dapr" || len(cm.Data) != 2 {
+					t.Errorf("ConfigMap data = %v, want %s: dapr and config", cm.Data, key)
+				}
+				if err := json.Unmarshal([]byte(cm.Data["config"]), &config); err != nil {
+					t.Fatalf("data.config is not JSON: %v\n%s", err, cm.Data["config"])
+				}
+				if key == "provider" {
+					validate(t, schemas.ConnectionConfigMap, decode[any](t, configMaps[0].Obj), "connection ConfigMap")
+				}
+			}
+			validate(t, schemas.ConnectionConfig("dapr"), config, "connection config")
+			component := config.(map[string]any)["component"]
+			comps := find(objs, "Component")
+			var own *render.Object
+			for i, c := range comps {
+				if c.Namespace() == namespace {
+					own = &comps[i]
+				}
+				if hasSchema(schemas.Component) {
+					validate(t, schemas.Component, c.Obj, c.String())
+				}
+				typ, _ := render.Lookup(c.Obj, "spec", "type")
+				// The per-type schema describes metadata as name -> string;
+				// a secretKeyRef or envRef stands for a value set at run time.
+				if name := schemas.PubsubMetadata(fmt.Sprint(typ)); hasSchema(name) {
+					md, _ := render.Lookup(c.Obj, "spec", "metadata")
+					items := map[string]any{}
+					for _, it := range md.([]any) {
+						m := it.(map[string]any)
+						v, ok := m["value"]
+						if !ok {
+							v = "from-a-reference"
+						}
+						items[m["name"].(string)] = fmt.Sprint(v)
+					}
+					validate(t, name, items, c.String()+" spec.metadata")
+				}
+			}
+			if own == nil || own.Name() != component {
+				t.Errorf("no Component %s/%v for the connection config (Components: %v)", namespace, component, comps)
+			}
+			if slices.Contains(vs.set, "subscriber.enabled=true") {
+				sub := find(objs, "Deployment")
+				var found bool
+				for _, o := range sub {
+					if o.Namespace() != "fake-subscriber" {
+						continue
+					}
+					found = true
+					d := decode[appsv1.Deployment](t, o.Obj)
+					ann := d.Spec.Template.Annotations
+					if ann["dapr.io/app-id"] != "subscriber" || ann["dapr.io/app-port"] != "6002" || ann["dapr.io/enable-api-logging"] != "true" || ann["dapr.io/enabled"] != "true" {
+						t.Errorf("subscriber annotations = %v", ann)
+					}
+					var env string
+					for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+						if e.Name == "AUDIT_CHANNEL" {
+							env = e.Value
+						}
+					}
+					if env != channel {
+						t.Errorf("subscriber AUDIT_CHANNEL = %q, audit channel %q", env, channel)
+					}
+				}
+				if !found {
+					t.Error("no subscriber Deployment")
+				}
+				var subComp bool
+				for _, c := range comps {
+					if c.Namespace() == "fake-subscriber" && c.Name() == component {
+						subComp = true
+					}
+				}
+				if !subComp {
+					t.Error("no subscriber Component")
+				}
+			}
+		})
+	}
+}
+
+// TestPodSecurityRestricted evaluates every pod the chart renders with the
+// PodSecurity admission's own checks at the restricted level.
+func TestPodSecurityRestricted(t *testing.T) {
+	eval, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lv := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			pods := 0
+			for _, o := range renderSet(t, vs, true).Objects {
+				var tmpl corev1.PodTemplateSpec
+				switch o.Kind() {
+				case "Deployment":
+					tmpl = decode[appsv1.Deployment](t, o.Obj).Spec.Template
+				case "Pod":
+					p := decode[corev1.Pod](t, o.Obj)
+					tmpl = corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
+				default:
+					continue
+				}
+				pods++
+				res := policy.AggregateCheckResults(eval.EvaluatePod(lv, &tmpl.ObjectMeta, &tmpl.Spec))
+				if !res.Allowed {
+					t.Errorf("%s (%s) violates PodSecurity restricted: %s", o, o.Position(), res.ForbiddenReason())
+				}
+			}
+			if pods == 0 && vs.name != "audit-deploy-false" {
+				t.Error("no pods rendered")
+			}
+		})
+	}
+}
+
+// TestSubscriberNamespaceRestricted checks the namespace enforces restricted.
+func TestSubscriberNamespaceRestricted(t *testing.T) {
+	objs := renderSet(t, valueSet{set: []string{"subscriber.enabled=true"}}, false).Objects
+	ns := find(objs, "Namespace")
+	if len(ns) != 1 || ns[0].Name() != "fake-subscriber" {
+		t.Fatalf("namespaces = %v", ns)
+	}
+	if ns[0].Labels()["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("labels = %v", ns[0].Labels())
+	}
+}
+
+func TestAppVersionIsDefaultGatekeeperVersion(t *testing.T) {
+	r := renderSet(t, valueSet{}, false)
+	d := auditDeployment(t, r.Objects)
+	if got := manager(t, d).Image; got != "openpolicyagent/gatekeeper:v3.18.3" {
+		t.Errorf("image = %q", got)
+	}
+	if v := d.Labels["app.kubernetes.io/version"]; v != "v3.18.3" {
+		t.Errorf("appVersion label = %q, want the default gatekeeperVersion v3.18.3", v)
+	}
+}
+
+// TestBadValues: each mistake fails the render with a message naming the key.
+func TestBadValues(t *testing.T) {
+	tests := []struct {
+		name      string
+		set       []string
+		setString []string
+		values    string // a values file's content
+		want      []string
+	}{
+		{name: "typo in a key", set: []string{"audit.enablePubSub=true"}, want: []string{"/audit", "enablePubSub"}},
+		{name: "unknown top-level key", set: []string{"audits.enablePubsub=true"}, want: []string{"audits"}},
+		{name: "string instead of boolean", setString: []string{"audit.enablePubsub=true"}, want: []string{"/audit/enablePubsub"}},
+		{name: "connection not a DNS name", set: []string{"audit.enablePubsub=true", "audit.connection=Audit_Connection"}, want: []string{"/audit/connection"}},
+		{name: "empty channel", set: []string{"audit.enablePubsub=true", "audit.channel="}, want: []string{"/audit/channel"}},
+		{name: "metadata item with two sources", set: []string{"audit.enablePubsub=true", "component.metadata[1].value=x"}, want: []string{"/component/metadata/1"}},
+		{name: "plaintext password", values: "audit: {enablePubsub: true}\ncomponent:\n  metadata:\n  - {name: redisHost, value: 'r:6379'}\n  - {name: redisPassword, value: hunter2}\n", want: []string{"component.metadata[1]: redisPassword is a secret", "secretKeyRef"}},
+		{name: "scopes without the audit", set: []string{"audit.enablePubsub=true", "component.scopes={subscriber}"}, want: []string{"component.scopes", `add "audit"`}},
+		{name: "version before pubsub", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.12.0"}, want: []string{"gatekeeperVersion v3.12.0", "v3.13.0 or later"}},
+		{name: "version not semver", set: []string{"gatekeeperVersion=latest"}, want: []string{"/gatekeeperVersion"}},
+		{name: "image tag differs from version", set: []string{"image.release=v3.20.0"}, want: []string{"image.release v3.20.0 differs from gatekeeperVersion"}},
+		{name: "redis metadata on kafka", set: []string{"audit.enablePubsub=true", "component.type=pubsub.kafka"}, want: []string{"component.metadata[0]: redisHost belongs to pubsub.redis"}},
+		{name: "redis without host", values: "audit: {enablePubsub: true}\ncomponent:\n  metadata:\n  - {name: redisHostname, value: 'r:6379'}\n", want: []string{"pubsub.redis needs redisHost"}},
+		{name: "duplicate metadata", values: "audit: {enablePubsub: true}\ncomponent:\n  metadata:\n  - {name: redisHost, value: 'r:6379'}\n  - {name: REDISHOST, value: 'h:1'}\n", want: []string{"given twice"}},
+		{name: "sidecar disabled by annotation", set: []string{"audit.enablePubsub=true"}, setString: []string{"auditPodAnnotations.dapr\\.io/enabled=false"}, want: []string{"auditPodAnnotations: dapr.io/enabled"}},
+		{name: "sidecar unconfined", set: []string{"audit.enablePubsub=true"}, setString: []string{"auditPodAnnotations.dapr\\.io/sidecar-seccomp-profile-type=Unconfined"}, want: []string{"dapr.io/sidecar-seccomp-profile-type", "RuntimeDefault"}},
+		{name: "pubsub flag in extraArgs", set: []string{"audit.extraArgs={--audit-channel=x}"}, want: []string{"audit.extraArgs: --audit-channel is set by the chart"}},
+		{name: "subscriber in release namespace", set: []string{"subscriber.enabled=true", "subscriber.namespace=" + namespace}, want: []string{"subscriber.namespace gatekeeper-system is the release namespace"}},
+		{name: "privileged container", set: []string{"audit.securityContext.privileged=yes"}, want: []string{"/audit/securityContext/privileged"}},
+		{name: "unknown securityContext field", set: []string{"audit.securityContext.runAsUsr=1"}, want: []string{"runAsUsr"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := valueSet{name: tt.name, set: tt.set, setString: tt.setString}
+			if tt.values != "" {
+				f := filepath.Join(t.TempDir(), "values.yaml")
+				if err := os.WriteFile(f, []byte(tt.values), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				vs.files = []string{f}
+			}
+			_, err := render.Chart(context.Background(), chartDir, vs.options(true))
+			if err == nil {
+				t.Fatalf("values %q %q rendered without error", tt.set, tt.setString)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
