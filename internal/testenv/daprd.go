@@ -186,3 +186,9 @@ func (d *Daprd) Stop() {
 
 // Logs returns daprd's output.
 func (d *Daprd) Logs() string { return d.proc.logs() }
+
+// Exited reports whether daprd has ended.
+func (d *Daprd) Exited() bool {
+	gone, _ := d.proc.exited()
+	return gone
+}

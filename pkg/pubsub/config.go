@@ -74,7 +74,8 @@ func ParseConnectionConfigMap(source string, data []byte) (*ConnectionConfig, er
 	return FromConfigMap(source, &cm)
 }
 
-// FromConfigMap checks a connection ConfigMap: data.provider is a known
+// FromConfigMap checks a connection ConfigMap: data.provider (data.driver
+// in Gatekeeper v3.19) is a known
 // provider and data.config is a JSON object that passes the provider's
 // schema. Every error is a *ConfigError naming the field.
 func FromConfigMap(source string, cm *corev1.ConfigMap) (*ConnectionConfig, error) {
@@ -86,6 +87,10 @@ func FromConfigMap(source string, cm *corev1.ConfigMap) (*ConnectionConfig, erro
 		return nil, fail("data", errors.New("missing: a connection ConfigMap needs data.provider and data.config"))
 	}
 	provider, ok := cm.Data["provider"]
+	if !ok {
+		// Gatekeeper v3.19 names the key "driver".
+		provider, ok = cm.Data["driver"]
+	}
 	if !ok || strings.TrimSpace(provider) == "" {
 		return nil, fail("data.provider", fmt.Errorf("missing: set it to one of %s", strings.Join(schemas.Providers(), ", ")))
 	}

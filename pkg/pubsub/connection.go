@@ -22,6 +22,17 @@ type Connection interface {
 	UpdateConnection(ctx context.Context, config any) error
 }
 
+// Flusher is a Connection that queues: Flush waits until what was
+// published so far is sent or has failed.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// ContextCloser is a Connection that can drain within a deadline on close.
+type ContextCloser interface {
+	Close(ctx context.Context) error
+}
+
 // Provider makes connections of one kind, named as in the connection
 // ConfigMap's data.provider.
 type Provider struct {

@@ -128,8 +128,26 @@ func (s *System) Connection(name string) (Connection, bool) {
 	return c, ok
 }
 
-// Close closes every connection and returns their errors joined.
-func (s *System) Close() error {
+// Flush waits until every message published through the named connection
+// so far is sent or has failed, for connections that queue (Flusher).
+func (s *System) Flush(ctx context.Context, connection string) error {
+	s.mu.RLock()
+	conn, ok := s.connections[connection]
+	s.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("flushing: %w %q", ErrUnknownConnection, connection)
+	}
+	if f, ok := conn.(Flusher); ok {
+		if err := f.Flush(ctx); err != nil {
+			return fmt.Errorf("flushing connection %q: %w", connection, err)
+		}
+	}
+	return nil
+}
+
+// Close closes every connection, draining queues within ctx, and returns
+// their errors joined.
+func (s *System) Close(ctx context.Context) error {
 	s.mu.Lock()
 	conns := s.connections
 	s.connections = map[string]Connection{}
@@ -137,7 +155,13 @@ func (s *System) Close() error {
 	s.mu.Unlock()
 	var errs []error
 	for name, c := range conns {
-		if err := c.CloseConnection(); err != nil {
+		var err error
+		if cc, ok := c.(ContextCloser); ok {
+			err = cc.Close(ctx)
+		} else {
+			err = c.CloseConnection()
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("closing connection %q: %w", name, err))
 		}
 	}

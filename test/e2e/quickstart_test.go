@@ -133,7 +133,11 @@ func (e *env) connect(t *testing.T) *pubsub.System {
 		t.Fatal(err)
 	}
 	sys := pubsub.NewSystem(dapr.Provider(dapr.Options{Address: e.audit.GRPCAddr}))
-	t.Cleanup(func() { _ = sys.Close() })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = sys.Close(ctx)
+	})
 	if err := sys.UpsertConnection(context.Background(), cc.Config, cc.Name, cc.Provider); err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +212,9 @@ func TestQuickStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := sys.Flush(ctx, quickstart.Connection); err != nil {
+		t.Fatal(err)
+	}
 	got := e.inbox.waitFor(t, len(sent), 60*time.Second)
 	assertExactly(t, sent, got)
 	_, forms := e.inbox.snapshot()
@@ -233,20 +240,18 @@ func TestPublisherBeforeSidecar(t *testing.T) {
 	sent := violations(20)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	errc := make(chan error, 1)
-	go func() {
-		for _, v := range sent {
-			if err := sys.Publish(ctx, quickstart.Connection, quickstart.Channel, v); err != nil {
-				errc <- err
-				return
-			}
+	// Publish returns once queued; Flush waits for the sidecar.
+	for _, v := range sent {
+		if err := sys.Publish(ctx, quickstart.Connection, quickstart.Channel, v); err != nil {
+			t.Fatal(err)
 		}
-		errc <- nil
-	}()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- sys.Flush(ctx, quickstart.Connection) }()
 	time.Sleep(2 * time.Second)
 	select {
 	case err := <-errc:
-		t.Fatalf("publishing finished before the sidecar started: %v", err)
+		t.Fatalf("flush finished before the sidecar started: %v", err)
 	default:
 	}
 	if err := e.audit.Start(ctx); err != nil {

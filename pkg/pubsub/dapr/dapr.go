@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	runtimev1pb "github.com/dapr/dapr/pkg/proto/runtime/v1"
 	daprclient "github.com/dapr/go-sdk/client"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/queue"
 )
 
 // Name is the provider's name in a connection ConfigMap.
@@ -54,14 +55,20 @@ type Options struct {
 	Address string
 	// APIToken for the sidecar. Default: DAPR_API_TOKEN.
 	APIToken string
-	// PublishTimeout bounds one Publish when the caller's context has no
-	// deadline, so a sidecar that never comes up cannot hang the audit.
+	// PublishTimeout bounds how long Publish may wait for room in a full
+	// queue (policy block) when the caller's context has no deadline.
 	// Default 30s.
 	PublishTimeout time.Duration
 	// MaxBackoff caps the wait between attempts to reach the sidecar or to
 	// retry a transient error. Default 2s.
 	MaxBackoff time.Duration
-	// Logger receives retry messages. Default: discard.
+	// CloseTimeout bounds how long CloseConnection drains the queue.
+	// Default 30s.
+	CloseTimeout time.Duration
+	// Queue bounds and tunes the asynchronous send queue (batch size,
+	// workers, bounds, full policy, retries, metrics).
+	Queue queue.Options
+	// Logger receives failures (rate limited). Default: discard.
 	Logger *slog.Logger
 }
 
@@ -78,8 +85,14 @@ func (o Options) withDefaults() Options {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 2 * time.Second
 	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = 30 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Queue.Logger == nil {
+		o.Queue.Logger = o.Logger
 	}
 	return o
 }
@@ -133,18 +146,20 @@ func mustAny(b []byte) any {
 	return v
 }
 
-// Connection publishes through one Dapr pubsub component.
+// Connection publishes through one Dapr pubsub component. Publish queues;
+// workers send batches with Dapr's bulk publish API.
 type Connection struct {
 	opts   Options
 	conn   *grpc.ClientConn
 	client daprclient.Client
+	q      *queue.Queue
 
 	mu        sync.RWMutex
 	component string
 }
 
 // New dials the sidecar lazily: it does not fail when the sidecar is not up
-// yet. Publish waits for it, retrying with a bounded backoff.
+// yet; the queue's workers wait for it, retrying with a bounded backoff.
 func New(_ context.Context, config any, opts Options) (*Connection, error) {
 	cfg, err := decodeConfig(config)
 	if err != nil {
@@ -155,12 +170,14 @@ func New(_ context.Context, config any, opts Options) (*Connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Connection{
+	c := &Connection{
 		opts:      opts,
 		conn:      conn,
 		client:    daprclient.NewClientWithConnection(conn),
 		component: cfg.Component,
-	}, nil
+	}
+	c.q = queue.New(opts.Queue, c.sendBatch)
+	return c, nil
 }
 
 func dial(opts Options) (*grpc.ClientConn, error) {
@@ -244,35 +261,119 @@ func (c *Connection) Component() string {
 	return c.component
 }
 
-// Publish sends data to topic as application/json. It waits for the sidecar
-// and retries transient failures with exponential backoff and jitter until
-// ctx ends (or PublishTimeout, when ctx has no deadline).
+// Publish queues data for topic, encoded as JSON and sent as
+// application/json. It returns as soon as the message is queued; when the
+// queue is full it follows the queue's policy (block with ctx, or drop).
+// When ctx has no deadline, PublishTimeout bounds a blocking wait.
 func (c *Connection) Publish(ctx context.Context, data any, topic string) error {
 	payload, err := Encode(data)
 	if err != nil {
 		return err
+	}
+	if topic == "" {
+		return errors.New("publishing: empty topic (channel)")
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.opts.PublishTimeout)
 		defer cancel()
 	}
-	component := c.Component()
-	delay := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err = c.client.PublishEvent(ctx, component, topic, payload, daprclient.PublishEventWithContentType(ContentType))
-		if err == nil {
-			return nil
-		}
-		if !Retryable(err) || ctx.Err() != nil {
-			return fmt.Errorf("dapr component %q, topic %q (attempt %d): %w", component, topic, attempt, err)
-		}
-		c.opts.Logger.Debug("publish failed, retrying", "component", component, "topic", topic, "attempt", attempt, "error", err)
-		if sleep(ctx, jitter(delay)) != nil {
-			return fmt.Errorf("dapr component %q, topic %q: gave up after %d attempts: %w", component, topic, attempt, err)
-		}
-		delay = min(delay*2, c.opts.MaxBackoff)
+	if err := c.q.Enqueue(ctx, queue.Item{Topic: topic, Data: payload}); err != nil {
+		return fmt.Errorf("dapr component %q, topic %q: %w", c.Component(), topic, err)
 	}
+	return nil
+}
+
+// Flush waits until every message queued so far is sent or has failed.
+func (c *Connection) Flush(ctx context.Context) error { return c.q.Flush(ctx) }
+
+// Stats returns the queue's counts: published, retried, failed, dropped.
+func (c *Connection) Stats() queue.Stats { return c.q.Stats() }
+
+// sendBatch publishes a batch with Dapr's bulk publish API and returns one
+// result per message. It calls BulkPublishEventAlpha1 through the SDK's
+// gRPC client rather than the SDK's PublishEvents helper because the helper
+// drops the per-entry error texts that tell a transient failure from a
+// permanent one. A batch the sidecar refuses as a whole for a permanent
+// reason (too large) is split in halves so only the culprit fails.
+func (c *Connection) sendBatch(ctx context.Context, topic string, batch []queue.Item) []error {
+	errs := make([]error, len(batch))
+	entries := make([]*runtimev1pb.BulkPublishRequestEntry, len(batch))
+	index := make(map[string]int, len(batch))
+	for i, it := range batch {
+		entries[i] = &runtimev1pb.BulkPublishRequestEntry{EntryId: it.ID, Event: it.Data, ContentType: ContentType}
+		index[it.ID] = i
+	}
+	res, err := c.client.GrpcClient().BulkPublishEventAlpha1(ctx, &runtimev1pb.BulkPublishRequest{
+		PubsubName: c.Component(),
+		Topic:      topic,
+		Entries:    entries,
+	})
+	if err != nil {
+		err = classify(err)
+		var pe *queue.PermanentError
+		if errors.As(err, &pe) && pe.Reason == "too_large" && len(batch) > 1 {
+			half := len(batch) / 2
+			copy(errs, c.sendBatch(ctx, topic, batch[:half]))
+			copy(errs[half:], c.sendBatch(ctx, topic, batch[half:]))
+			return errs
+		}
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for _, fe := range res.GetFailedEntries() {
+		i, ok := index[fe.GetEntryId()]
+		if !ok {
+			continue
+		}
+		errs[i] = classifyEntry(fe.GetError())
+	}
+	return errs
+}
+
+// classify turns an error of a whole call into a transient error or a
+// queue.PermanentError with a reason.
+func classify(err error) error {
+	s, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	msg := strings.ToLower(s.Message())
+	switch s.Code() {
+	case codes.ResourceExhausted:
+		if strings.Contains(msg, "larger than max") || strings.Contains(msg, "too large") {
+			return queue.Permanent("too_large", err)
+		}
+		return err
+	case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded, codes.Canceled, codes.Internal, codes.Unknown:
+		return err
+	case codes.PermissionDenied:
+		return queue.Permanent("not_allowed", err)
+	case codes.Unauthenticated:
+		return queue.Permanent("unauthenticated", err)
+	case codes.InvalidArgument, codes.NotFound, codes.FailedPrecondition:
+		return queue.Permanent("invalid", err)
+	default:
+		return queue.Permanent(strings.ToLower(s.Code().String()), err)
+	}
+}
+
+// classifyEntry reads the error daprd reports for one entry of a bulk
+// publish: broker outages are transient, a refused message is not.
+func classifyEntry(msg string) error {
+	err := errors.New(msg)
+	low := strings.ToLower(msg)
+	for _, p := range []string{"too large", "larger than", "exceeds", "max message size"} {
+		if strings.Contains(low, p) {
+			return queue.Permanent("too_large", err)
+		}
+	}
+	if strings.Contains(low, "not allowed") || strings.Contains(low, "forbidden") {
+		return queue.Permanent("not_allowed", err)
+	}
+	return err
 }
 
 // Encode turns a message into the bytes published: []byte and
@@ -292,51 +393,6 @@ func Encode(data any) ([]byte, error) {
 	}
 }
 
-// Retryable reports whether a publish error is transient: the sidecar is
-// unreachable, restarting, overloaded or the broker is briefly unavailable.
-// A message the broker rejects for good (invalid, too large, not allowed)
-// is not retried.
-func Retryable(err error) bool {
-	s, ok := status.FromError(err)
-	if !ok {
-		return false
-	}
-	switch s.Code() {
-	case codes.Unavailable, codes.ResourceExhausted, codes.Aborted:
-		return true
-	case codes.Internal:
-		// daprd reports broker errors (connection refused, timeouts) as
-		// Internal; a message too large or malformed says so.
-		msg := strings.ToLower(s.Message())
-		for _, permanent := range []string{"too large", "exceeds", "invalid", "not allowed", "not found"} {
-			if strings.Contains(msg, permanent) {
-				return false
-			}
-		}
-		return true
-	case codes.FailedPrecondition:
-		// "pubsub ... is not found / not configured" while components load.
-		return strings.Contains(strings.ToLower(s.Message()), "not configured")
-	default:
-		return false
-	}
-}
-
-func jitter(d time.Duration) time.Duration {
-	return d/2 + time.Duration(rand.Int64N(int64(d)))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // UpdateConnection switches to another pubsub component.
 func (c *Connection) UpdateConnection(_ context.Context, config any) error {
 	cfg, err := decodeConfig(config)
@@ -349,10 +405,39 @@ func (c *Connection) UpdateConnection(_ context.Context, config any) error {
 	return nil
 }
 
-// CloseConnection closes the gRPC connection to the sidecar.
-func (c *Connection) CloseConnection() error {
+// Close drains the queue within ctx, then closes the gRPC connection. It
+// reports what could not be sent.
+func (c *Connection) Close(ctx context.Context) error {
+	qerr := c.q.Close(ctx)
 	if err := c.conn.Close(); err != nil {
-		return fmt.Errorf("closing dapr client: %w", err)
+		return errors.Join(qerr, fmt.Errorf("closing dapr client: %w", err))
+	}
+	if qerr != nil {
+		return fmt.Errorf("%w (%s)", qerr, c.q.Stats())
+	}
+	return nil
+}
+
+// CloseConnection is Close bounded by CloseTimeout.
+func (c *Connection) CloseConnection() error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
+	defer cancel()
+	return c.Close(ctx)
+}
+
+// ShutdownSidecar asks the Dapr sidecar to shut down (Dapr's shutdown API),
+// so that a Job or a helm test pod can complete.
+func ShutdownSidecar(ctx context.Context, opts Options) error {
+	opts = opts.withDefaults()
+	conn, err := dial(opts)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := daprclient.NewClientWithConnection(conn).Shutdown(ctx); err != nil {
+		return fmt.Errorf("dapr shutdown: %w", err)
 	}
 	return nil
 }
