@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 )
 
 // Names used by the quick start, as in the Gatekeeper documentation.
@@ -29,6 +31,12 @@ const (
 // that reaches Redis at redisAddr with the password kept in secretsFile.
 // scopes, if given, limits the pubsub Component to those app-ids.
 func Resources(redisAddr, secretsFile string, scopes ...string) map[string]string {
+	return ResourcesWith(redisAddr, secretsFile, nil, scopes...)
+}
+
+// ResourcesWith is Resources with extra pubsub.redis metadata (name ->
+// value), for example redeliverInterval in fault tests.
+func ResourcesWith(redisAddr, secretsFile string, metadata map[string]string, scopes ...string) map[string]string {
 	store := fmt.Sprintf(`apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:
@@ -56,9 +64,9 @@ spec:
     secretKeyRef:
       name: %s
       key: %s
-auth:
+%sauth:
   secretStore: %s
-`, Component, redisAddr, SecretName, SecretKey, SecretStore)
+`, Component, redisAddr, SecretName, SecretKey, extra(metadata), SecretStore)
 	if len(scopes) > 0 {
 		pubsub += "scopes:\n"
 		for _, s := range scopes {
@@ -66,6 +74,19 @@ auth:
 		}
 	}
 	return map[string]string{"secretstore.yaml": store, "pubsub.yaml": pubsub}
+}
+
+func extra(metadata map[string]string) string {
+	keys := make([]string, 0, len(metadata))
+	for k := range metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  - name: %s\n    value: %q\n", k, metadata[k])
+	}
+	return b.String()
 }
 
 // WriteSecrets writes the local secret store's file: secret "redis" with

@@ -28,6 +28,8 @@ type DaprdOptions struct {
 	EnableAPILogging bool
 	// LogLevel: debug, info (default), warn, error.
 	LogLevel string
+	// ExtraArgs are appended to daprd's flags (e.g. --max-body-size).
+	ExtraArgs []string
 	// Tee receives daprd's output as it is written (for the demo).
 	Tee func([]byte)
 }
@@ -121,6 +123,7 @@ func NewDaprd(opts DaprdOptions) (*Daprd, error) {
 	if opts.EnableAPILogging {
 		args = append(args, "--enable-api-logging")
 	}
+	args = append(args, opts.ExtraArgs...)
 	var env []string
 	if opts.APIToken != "" {
 		env = append(env, "DAPR_API_TOKEN="+opts.APIToken)

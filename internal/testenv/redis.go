@@ -20,6 +20,9 @@ type RedisOptions struct {
 	Port int
 	// Dir for the server's files; default a new temporary directory.
 	Dir string
+	// AppendOnly persists every write (appendonly, fsync always), so data
+	// survives a Pause and Start (fault tests).
+	AppendOnly bool
 	// Tee receives the server's output as it is written (for the demo).
 	Tee func([]byte)
 }
@@ -54,9 +57,13 @@ func StartRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
 		r.ownDir = true
 	}
 	r.Addr = fmt.Sprintf("127.0.0.1:%d", r.Port)
-	args := []string{"--bind", "127.0.0.1", "--port", itoa(r.Port), "--dir", r.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no",
-		"--loglevel", "notice"}
+	appendOnly := []string{"--appendonly", "no"}
+	if opts.AppendOnly {
+		appendOnly = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{"--bind", "127.0.0.1", "--port", itoa(r.Port), "--dir", r.dir,
+		"--save", "", "--protected-mode", "no", "--daemonize", "no",
+		"--loglevel", "notice"}, appendOnly...)
 	if r.Password != "" {
 		args = append(args, "--requirepass", r.Password)
 	}

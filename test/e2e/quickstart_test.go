@@ -86,15 +86,31 @@ func (b *inbox) waitFor(t *testing.T, n int, timeout time.Duration) []violation.
 	}
 }
 
+// envOptions vary the quick start for fault tests.
+type envOptions struct {
+	startAudit bool
+	// appendOnly makes Redis persist, so a restart keeps the streams.
+	appendOnly bool
+	// metadata is extra pubsub.redis metadata for both sidecars.
+	metadata map[string]string
+	// auditArgs are extra daprd flags for the audit sidecar.
+	auditArgs []string
+}
+
 func newEnv(t *testing.T, startAudit bool) *env {
 	t.Helper()
+	return newEnvWith(t, envOptions{startAudit: startAudit})
+}
+
+func newEnvWith(t *testing.T, o envOptions) *env {
+	t.Helper()
 	e := &env{inbox: &inbox{ch: make(chan struct{}, 1)}}
-	e.redis = testenv.NewRedis(t, testenv.RedisOptions{Password: "quickstart-" + fmt.Sprint(time.Now().UnixNano())})
+	e.redis = testenv.NewRedis(t, testenv.RedisOptions{Password: "quickstart-" + fmt.Sprint(time.Now().UnixNano()), AppendOnly: o.appendOnly})
 	secrets, err := quickstart.WriteSecrets(t.TempDir(), e.redis.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resources := quickstart.Resources(e.redis.Addr, secrets)
+	resources := quickstart.ResourcesWith(e.redis.Addr, secrets, o.metadata)
 
 	port, err := testenv.FreePort()
 	if err != nil {
@@ -113,8 +129,8 @@ func newEnv(t *testing.T, startAudit bool) *env {
 	t.Cleanup(func() { _ = e.sub.Stop() })
 	testenv.StartDaprdT(t, testenv.DaprdOptions{AppID: quickstart.SubscriberAppID, AppPort: port, Resources: resources, EnableAPILogging: true})
 
-	e.audit = testenv.NewDaprdT(t, testenv.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources})
-	if startAudit {
+	e.audit = testenv.NewDaprdT(t, testenv.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources, ExtraArgs: o.auditArgs})
+	if o.startAudit {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		if err := e.audit.Start(ctx); err != nil {
@@ -128,11 +144,18 @@ func newEnv(t *testing.T, startAudit bool) *env {
 // whose dapr provider talks to the audit sidecar.
 func (e *env) connect(t *testing.T) *pubsub.System {
 	t.Helper()
+	return e.connectWith(t, dapr.Options{})
+}
+
+// connectWith is connect with provider options (queue bounds, metrics).
+func (e *env) connectWith(t *testing.T, opts dapr.Options) *pubsub.System {
+	t.Helper()
+	opts.Address = e.audit.GRPCAddr
 	cc, err := pubsub.ParseConnectionConfigMap("audit-connection.yaml", []byte(quickstart.ConnectionConfigMap()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := pubsub.NewSystem(dapr.Provider(dapr.Options{Address: e.audit.GRPCAddr}))
+	sys := pubsub.NewSystem(dapr.Provider(opts))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
