@@ -37,8 +37,8 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 		t.Fatal(err)
 	}
 	objs, err := render.Chart(context.Background(), filepath.Join(root, "charts", "gatekeeper-pubsub"), render.ChartOptions{
-		ReleaseName: "gatekeeper-pubsub",
-		Namespace:   "gatekeeper-system",
+		ReleaseName:  "gatekeeper-pubsub",
+		Namespace:    "gatekeeper-system",
 		IncludeTests: true,
 		Set: []string{
 			"audit.enablePubsub=true",

@@ -18,7 +18,9 @@ import (
 // mechanics (bounds, policies, retries, draining) are what is under test.
 // The sender that talks to a real daprd is tested in test/faults.
 
-func item(topic string, n int) Item { return Item{Topic: topic, Data: []byte(fmt.Sprintf(`{"n":%d}`, n))} }
+func item(topic string, n int) Item {
+	return Item{Topic: topic, Data: []byte(fmt.Sprintf(`{"n":%d}`, n))}
+}
 
 // gate is a sender that blocks until opened, then accepts everything.
 type gate struct {
@@ -63,7 +65,7 @@ func TestBoundsAndPolicies(t *testing.T) {
 		{name: "drop when count bound reached", opts: Options{MaxItems: 10, Policy: Drop, Workers: 1}, publish: 25,
 			wantErr: ErrFull, wantAccepts: 10, wantDropped: map[string]int64{"queue_full": 15}},
 		{name: "drop when byte bound reached", opts: Options{MaxBytes: 100, Policy: Drop, Workers: 1}, publish: 20,
-			item: func(i int) Item { return Item{Topic: "t", Data: []byte(strings.Repeat("x", 30))} },
+			item:    func(i int) Item { return Item{Topic: "t", Data: []byte(strings.Repeat("x", 30))} },
 			wantErr: ErrFull, wantAccepts: 3, wantDropped: map[string]int64{"queue_full": 17}},
 		{name: "block until the caller's deadline", opts: Options{MaxItems: 5, Policy: Block, Workers: 1}, publish: 6, ctxTimeout: 100 * time.Millisecond,
 			wantErr: ErrFull, wantAccepts: 5, wantDropped: map[string]int64{"enqueue_timeout": 1}},
