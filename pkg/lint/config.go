@@ -1,0 +1,84 @@
+package lint
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+)
+
+// DefaultConfigFile is read from the working directory when --config is not given.
+const DefaultConfigFile = ".pubsub-lint.yaml"
+
+// Config disables rules or changes their severities:
+//
+//	disable: [component-metadata-unknown]
+//	severity:
+//	  audit-pubsub-disabled: error
+type Config struct {
+	Disable  []string          `json:"disable,omitempty"`
+	Severity map[string]string `json:"severity,omitempty"`
+}
+
+// LoadConfig reads and checks a config file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig parses a config (YAML or JSON), rejecting unknown fields,
+// rules and severities.
+func ParseConfig(data []byte) (*Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := yaml.UnmarshalStrict(data, &c); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range c.Disable {
+		if rules.Get(id) == nil {
+			return nil, fmt.Errorf("disable: unknown rule %q", id)
+		}
+	}
+	ids := make([]string, 0, len(c.Severity))
+	for id := range c.Severity {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if rules.Get(id) == nil {
+			return nil, fmt.Errorf("severity: unknown rule %q", id)
+		}
+		if _, err := rules.ParseSeverity(c.Severity[id]); err != nil {
+			return nil, fmt.Errorf("severity of %s: %w", id, err)
+		}
+	}
+	return &c, nil
+}
+
+// severity returns the effective severity of a rule (None: disabled).
+func (c *Config) severity(r *rules.Rule) rules.Severity {
+	if c == nil {
+		return r.Severity
+	}
+	for _, id := range c.Disable {
+		if id == r.ID {
+			return rules.None
+		}
+	}
+	if s, ok := c.Severity[r.ID]; ok {
+		return rules.Severity(s)
+	}
+	return r.Severity
+}

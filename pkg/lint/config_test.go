@@ -1,0 +1,72 @@
+package lint
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		in, err string
+	}{
+		{"", ""},
+		{"disable: [component-scopes]\nseverity: {audit-pubsub-disabled: error}\n", ""},
+		{"disable: [no-such-rule]\n", "unknown rule"},
+		{"severity: {component-scopes: fatal}\n", "unknown severity"},
+		{"ignore: [x]\n", "unknown field"},
+	}
+	for _, tt := range tests {
+		_, err := ParseConfig([]byte(tt.in))
+		if (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("ParseConfig(%q) = %v, want error containing %q", tt.in, err, tt.err)
+		}
+	}
+}
+
+func TestConfigSeverity(t *testing.T) {
+	in := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {provider: Dapr, config: '{}'}\n"
+	run := func(cfg string) *Result {
+		c, err := ParseConfig([]byte(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(context.Background(), Options{Paths: []string{StdinPath}, Stdin: strings.NewReader(in), Config: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := run(""); res.Count(rules.Error) == 0 {
+		t.Fatal("no errors without config")
+	}
+	res := run("severity: {connection-provider-unknown: warning}\ndisable: [connection-config-json]\n")
+	for _, f := range res.Findings {
+		if f.Rule == "connection-provider-unknown" && f.Severity != "warning" {
+			t.Errorf("severity not changed: %+v", f)
+		}
+		if f.Rule == "connection-config-json" {
+			t.Errorf("disabled rule reported: %+v", f)
+		}
+	}
+}
+
+func TestInputErrors(t *testing.T) {
+	for _, tt := range []struct {
+		paths []string
+		stdin string
+		want  string
+	}{
+		{[]string{"testdata/none.yaml"}, "", "testdata/none.yaml"},
+		{[]string{StdinPath}, "a: b\n c: d\n", "<stdin>:2"},
+		{[]string{StdinPath, StdinPath}, "", "twice"},
+		{nil, "", "no PATH"},
+	} {
+		_, err := Run(context.Background(), Options{Paths: tt.paths, Stdin: strings.NewReader(tt.stdin)})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Run(%v) error %v, want %q", tt.paths, err, tt.want)
+		}
+	}
+}

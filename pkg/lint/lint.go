@@ -1,0 +1,220 @@
+// Package lint is pubsub-lint's engine: it loads inputs (files,
+// directories, Helm charts, kustomizations, stdin) through pkg/render, runs
+// every rule of pkg/lint/rules over all objects together, and returns
+// findings with source positions. Output formats are in pkg/lint/output.
+package lint
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+)
+
+// IgnoreAnnotation on an object lists rule IDs (comma-separated) whose
+// findings on that object are dropped.
+const IgnoreAnnotation = "pubsub-lint.gatekeeper-pubsub.io/ignore"
+
+// Options are the inputs of a lint run, named as the CLI's flags.
+type Options struct {
+	// Paths are files, directories, charts, kustomizations or "-" (stdin).
+	Paths []string
+	// Stdin is read for "-" (default os.Stdin).
+	Stdin io.Reader
+	// ValueFiles, Set and SetString are Helm's -f/--values, --set and
+	// --set-string for charts.
+	ValueFiles, Set, SetString []string
+	// Namespace is the Helm release namespace and where objects without
+	// metadata.namespace go (default "default").
+	Namespace string
+	// GatekeeperNamespace, AuditConnection and AuditChannel describe the
+	// audit when its Deployment is not among the inputs (defaults
+	// gatekeeper-system, audit-connection, audit-channel).
+	GatekeeperNamespace, AuditConnection, AuditChannel string
+	// DaprDropAllCapabilities is the sidecar injector's
+	// SIDECAR_DROP_ALL_CAPABILITIES when its Deployment is not an input
+	// (nil: true, as the seed requires).
+	DaprDropAllCapabilities *bool
+	// Config disables rules or changes severities (nil: none).
+	Config *Config
+	// Workers loading files in parallel (0: GOMAXPROCS).
+	Workers int
+}
+
+// Finding is one problem, located in the source.
+type Finding struct {
+	Rule     string    `json:"rule"`
+	Severity string    `json:"severity"`
+	Message  string    `json:"message"`
+	File     string    `json:"file"`
+	Line     int       `json:"line"`
+	Column   int       `json:"column"`
+	Object   ObjectRef `json:"object"`
+	Field    string    `json:"field"`
+}
+
+// ObjectRef names the object a finding is about.
+type ObjectRef struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`
+}
+
+// String is "Kind namespace/name".
+func (r ObjectRef) String() string {
+	switch {
+	case r.Kind == "":
+		return ""
+	case r.Namespace != "":
+		return r.Kind + " " + r.Namespace + "/" + r.Name
+	default:
+		return r.Kind + " " + r.Name
+	}
+}
+
+// Result of a run.
+type Result struct {
+	Findings []Finding
+	// Files and Objects read.
+	Files   int
+	Objects int
+}
+
+// Count returns the number of findings of a severity.
+func (r *Result) Count(sev rules.Severity) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity == string(sev) {
+			n++
+		}
+	}
+	return n
+}
+
+// Fails says whether a finding reaches failOn (error, warning; none never fails).
+func (r *Result) Fails(failOn rules.Severity) bool {
+	if failOn.Rank() == 0 {
+		return false
+	}
+	for _, f := range r.Findings {
+		if rules.Severity(f.Severity).Rank() >= failOn.Rank() {
+			return true
+		}
+	}
+	return false
+}
+
+// Run loads the inputs and lints them together. The error is for unusable
+// input (unreadable path, YAML syntax, a chart that does not render).
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if len(opts.Paths) == 0 {
+		return nil, fmt.Errorf("no PATH to lint")
+	}
+	objs, files, err := Load(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Check(ctx, opts, objs)
+	if err != nil {
+		return nil, err
+	}
+	res.Files = files
+	return res, nil
+}
+
+// Check lints objects that are already loaded.
+func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result, err error) {
+	ro := rules.Options{
+		Namespace:           opts.Namespace,
+		GatekeeperNamespace: opts.GatekeeperNamespace,
+		AuditConnection:     opts.AuditConnection,
+		AuditChannel:        opts.AuditChannel,
+		DropAllCapabilities: true,
+	}
+	if opts.DaprDropAllCapabilities != nil {
+		ro.DropAllCapabilities = *opts.DaprDropAllCapabilities
+	}
+	setup := rules.NewSetup(ro, objs)
+	var found []rules.Finding
+	for _, r := range rules.All() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		sev := opts.Config.severity(r)
+		if sev == rules.None {
+			continue
+		}
+		fs, err := runRule(r, setup)
+		if err != nil {
+			return nil, err
+		}
+		for i := range fs {
+			fs[i].Severity = sev
+		}
+		found = append(found, fs...)
+	}
+	loc := newLocator()
+	res = &Result{Objects: len(objs), Findings: []Finding{}}
+	for _, f := range found {
+		if ignored(f) {
+			continue
+		}
+		out := Finding{Rule: f.Rule, Severity: string(f.Severity), Message: f.Message, Field: f.Field.String()}
+		if o := f.Object; o != nil {
+			out.File = o.Source
+			out.Line, out.Column = loc.locate(o, f.Field)
+			out.Object = ObjectRef{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name()}
+		}
+		res.Findings = append(res.Findings, out)
+	}
+	sort.SliceStable(res.Findings, func(i, j int) bool {
+		a, b := res.Findings[i], res.Findings[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Message < b.Message
+	})
+	return res, nil
+}
+
+// runRule runs one rule; a panic in it becomes an error.
+func runRule(r *rules.Rule, s *rules.Setup) (fs []rules.Finding, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("rule %s failed: %v", r.ID, p)
+		}
+	}()
+	rep := rules.NewReporter(r)
+	r.Check(s, rep)
+	return rep.Findings(), nil
+}
+
+func ignored(f rules.Finding) bool {
+	if f.Object == nil {
+		return false
+	}
+	v, ok := f.Object.Annotations()[IgnoreAnnotation]
+	if !ok {
+		return false
+	}
+	for _, id := range strings.Split(v, ",") {
+		if strings.TrimSpace(id) == f.Rule {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,157 @@
+package output
+
+import (
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+)
+
+func init() { register("sarif", SARIF) }
+
+// SARIFVersion and SARIFSchema identify the format.
+const (
+	SARIFVersion = "2.1.0"
+	SARIFSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
+)
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool    sarifTool     `json:"tool"`
+	Results []sarifResult `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri,omitempty"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifText struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown,omitempty"`
+}
+
+type sarifRule struct {
+	ID                   string         `json:"id"`
+	Name                 string         `json:"name"`
+	ShortDescription     sarifText      `json:"shortDescription"`
+	FullDescription      sarifText      `json:"fullDescription"`
+	Help                 sarifText      `json:"help"`
+	DefaultConfiguration sarifConfig    `json:"defaultConfiguration"`
+	Properties           map[string]any `json:"properties,omitempty"`
+}
+
+type sarifConfig struct {
+	Level string `json:"level"`
+}
+
+type sarifResult struct {
+	RuleID    string          `json:"ruleId"`
+	RuleIndex int             `json:"ruleIndex"`
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
+}
+
+type sarifLogical struct {
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind,omitempty"`
+}
+
+// SARIF writes a SARIF 2.1.0 log with every rule's metadata.
+func SARIF(w io.Writer, res *lint.Result) error {
+	all := rules.All()
+	index := map[string]int{}
+	driver := sarifDriver{Name: "pubsub-lint", Rules: make([]sarifRule, 0, len(all))}
+	for i, r := range all {
+		index[r.ID] = i
+		driver.Rules = append(driver.Rules, sarifRule{
+			ID:                   r.ID,
+			Name:                 ruleName(r.ID),
+			ShortDescription:     sarifText{Text: r.Summary},
+			FullDescription:      sarifText{Text: r.Doc},
+			Help:                 sarifText{Text: r.Remediation, Markdown: r.Remediation},
+			DefaultConfiguration: sarifConfig{Level: level(string(r.Severity))},
+			Properties:           map[string]any{"category": r.Category},
+		})
+	}
+	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: make([]sarifResult, 0, len(res.Findings))}
+	for _, f := range res.Findings {
+		r := sarifResult{RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level(f.Severity), Message: sarifText{Text: f.Message}}
+		var loc sarifLocation
+		if f.File != "" {
+			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(f.File)}}
+			if f.Line > 0 {
+				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line, StartColumn: max(f.Column, 1)}
+			}
+		}
+		if o := f.Object.String(); o != "" {
+			name := o
+			if f.Field != "" {
+				name += "." + f.Field
+			}
+			loc.LogicalLocations = []sarifLogical{{FullyQualifiedName: name, Kind: "object"}}
+		}
+		if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
+			r.Locations = []sarifLocation{loc}
+		}
+		run.Results = append(run.Results, r)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sarifLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []sarifRun{run}})
+}
+
+func level(sev string) string {
+	switch sev {
+	case "error":
+		return "error"
+	case "warning":
+		return "warning"
+	default:
+		return "note"
+	}
+}
+
+// ruleName turns "connection-not-found" into "ConnectionNotFound".
+func ruleName(id string) string {
+	var b strings.Builder
+	for _, p := range strings.Split(id, "-") {
+		if p != "" {
+			b.WriteString(strings.ToUpper(p[:1]) + p[1:])
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,47 @@
+package output
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+)
+
+func init() { register("text", Text) }
+
+// Text writes "file:line:col: severity rule-id: message (Kind ns/name)" per
+// finding and a summary line.
+func Text(w io.Writer, res *lint.Result) error {
+	bw := bufio.NewWriter(w)
+	for _, f := range res.Findings {
+		fmt.Fprintf(bw, "%s: %s %s: %s", location(f), f.Severity, f.Rule, f.Message)
+		if o := f.Object.String(); o != "" {
+			fmt.Fprintf(bw, " (%s)", o)
+		}
+		bw.WriteByte('\n')
+	}
+	fmt.Fprintf(bw, "%s, %s in %s (%s)\n",
+		plural(res.Count(rules.Error), "error"), plural(res.Count(rules.Warning), "warning"),
+		plural(res.Files, "file"), plural(res.Objects, "object"))
+	return bw.Flush()
+}
+
+func location(f lint.Finding) string {
+	file := f.File
+	if file == "" {
+		file = "<flags>"
+	}
+	if f.Line <= 0 {
+		return file
+	}
+	return fmt.Sprintf("%s:%d:%d", file, f.Line, max(f.Column, 1))
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", s)
+	}
+	return fmt.Sprintf("%d %ss", n, s)
+}

@@ -1,0 +1,133 @@
+package lint
+
+import (
+	"os"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+)
+
+// locator finds the line and column of a field in its source. It parses
+// an object's text only when a finding needs it.
+type locator struct {
+	origins map[string][]render.Object
+}
+
+func newLocator() *locator { return &locator{origins: map[string][]render.Object{}} }
+
+// locate returns the 1-based line and column of field in o (0, 0 unknown).
+func (l *locator) locate(o *rules.Object, field rules.Path) (int, int) {
+	if o == nil {
+		return 0, 0
+	}
+	if o.Line > 0 {
+		return position(o.Object, field)
+	}
+	// kustomize output: find the object in its original file (origin
+	// annotations) and the field there, if it is there.
+	if orig, ok := l.original(o); ok {
+		return position(orig, field)
+	}
+	return 0, 0
+}
+
+func (l *locator) original(o *rules.Object) (render.Object, bool) {
+	objs, ok := l.origins[o.Source]
+	if !ok {
+		if data, err := os.ReadFile(o.Source); err == nil {
+			objs, _ = render.SplitYAML(o.Source, data)
+		}
+		l.origins[o.Source] = objs
+	}
+	var best render.Object
+	found := false
+	for _, c := range objs {
+		if c.Kind() != o.Kind() || c.Name() == "" {
+			continue
+		}
+		if c.Name() == o.Name() {
+			return c, true
+		}
+		if !found && strings.Contains(o.Name(), c.Name()) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+// position walks the document's YAML nodes along field.
+func position(o render.Object, field rules.Path) (int, int) {
+	if len(field) == 0 {
+		return o.Line, 1
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(o.Raw, &doc); err != nil || len(doc.Content) == 0 {
+		return o.Line, 1
+	}
+	first := o.Line - leadingLines(o.Raw)
+	abs := func(n *yaml.Node) (int, int) { return first + n.Line - 1, n.Column }
+	cur := doc.Content[0]
+	line, col := abs(cur)
+	for _, e := range field {
+		switch v := e.(type) {
+		case string:
+			if cur.Kind != yaml.MappingNode {
+				return line, col
+			}
+			var next *yaml.Node
+			for i := 0; i+1 < len(cur.Content); i += 2 {
+				if cur.Content[i].Value == v {
+					line, col = abs(cur.Content[i])
+					next = cur.Content[i+1]
+					break
+				}
+			}
+			if next == nil {
+				return line, col
+			}
+			cur = next
+			if cur.Kind == yaml.ScalarNode {
+				line, col = abs(cur)
+			}
+		case int:
+			if cur.Kind != yaml.SequenceNode || v < 0 || v >= len(cur.Content) {
+				return line, col
+			}
+			cur = cur.Content[v]
+			line, col = abs(cur)
+		case rules.Inner:
+			if cur.Kind != yaml.ScalarNode || (cur.Style != yaml.LiteralStyle && cur.Style != yaml.FoldedStyle) {
+				return line, col
+			}
+			lines := strings.Split(string(o.Raw), "\n")
+			firstContent := cur.Line // 0-based index of the line after the indicator
+			if firstContent >= len(lines) {
+				return line, col
+			}
+			valueFirst := strings.SplitN(cur.Value, "\n", 2)[0]
+			indent := leadingSpaces(lines[firstContent]) - leadingSpaces(valueFirst)
+			return first + cur.Line + v.Line - 1, indent + v.Column
+		case rules.Pointer:
+			return line, col
+		}
+	}
+	return line, col
+}
+
+// leadingLines counts the blank and comment lines before a document's content.
+func leadingLines(raw []byte) int {
+	n := 0
+	for _, l := range strings.Split(string(raw), "\n") {
+		t := strings.TrimSpace(l)
+		if t != "" && !strings.HasPrefix(t, "#") {
+			return n
+		}
+		n++
+	}
+	return 0
+}
+
+func leadingSpaces(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }

@@ -1,0 +1,43 @@
+package rules
+
+func init() {
+	register(&Rule{
+		ID:       "component-not-found",
+		Severity: Error,
+		Category: CatComponent,
+		Summary:  "config.component names no Dapr Component in the audit's namespace.",
+		Doc: "The dapr provider publishes through the daprd sidecar of the audit pod, which loads " +
+			"the Components of the pod's namespace. The Component named by `config.component` must " +
+			"be there; one in the subscriber's namespace does not count.",
+		Remediation: "Create the Dapr pubsub Component in the audit's namespace (with the broker's " +
+			"secret there too), or fix the name in `config.component`.",
+		Check: checkComponentNotFound,
+	})
+}
+
+func checkComponentNotFound(s *Setup, r *Reporter) {
+	for _, a := range s.Audits {
+		if !a.Publishes {
+			continue
+		}
+		conn, name := s.ComponentName(a)
+		if name == "" || s.Component(a.Namespace, name) != nil {
+			continue
+		}
+		var names []string
+		other := ""
+		for _, c := range s.Components {
+			if c.Namespace == a.Namespace {
+				names = append(names, c.Name)
+			} else if c.Name == name && other == "" {
+				other = c.Namespace
+			}
+		}
+		hint := didYouMean(name, names)
+		if other != "" {
+			hint += " (there is one in namespace \"" + other + "\", but daprd only loads its own namespace's)"
+		}
+		r.Report(conn.Obj, conn.ConfigPath().Add(Pointer("/component")),
+			"config.component names Dapr Component %q, but there is none in the audit's namespace %q%s", name, a.Namespace, hint)
+	}
+}

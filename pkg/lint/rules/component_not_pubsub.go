@@ -1,0 +1,29 @@
+package rules
+
+func init() {
+	register(&Rule{
+		ID:       "component-not-pubsub",
+		Severity: Error,
+		Category: CatComponent,
+		Summary:  "The Component named by config.component is not a pubsub component.",
+		Doc: "The audit publishes with Dapr's pubsub API, which only uses components whose " +
+			"`spec.type` starts with `pubsub.` (for example `pubsub.redis`). A state store or " +
+			"binding of the same name makes every publish fail.",
+		Remediation: "Point `config.component` at a pubsub Component, or give the Component a " +
+			"`pubsub.*` type.",
+		Check: checkComponentNotPubsub,
+	})
+}
+
+func checkComponentNotPubsub(s *Setup, r *Reporter) {
+	for _, a := range s.Audits {
+		if !a.Publishes {
+			continue
+		}
+		c := s.ComponentOf(a)
+		if c == nil || c.Type == "" || c.IsPubsub() {
+			continue
+		}
+		r.Report(c.Obj, P("spec", "type"), "Component %q is the audit's pubsub (config.component), but its type %q is not pubsub.*", c.Name, c.Type)
+	}
+}

@@ -1,0 +1,41 @@
+package rules
+
+import "errors"
+
+func init() {
+	register(&Rule{
+		ID:       "connection-config-json",
+		Severity: Error,
+		Category: CatConnection,
+		Summary:  "data.config of a connection ConfigMap is missing or not valid JSON.",
+		Doc: "`data.config` is a string holding a JSON object, for the dapr provider " +
+			"`{\"component\": \"pubsub\"}`. The check decodes it with the publisher's own code " +
+			"(pkg/pubsub), so the linter and the publisher agree; the finding points at the line " +
+			"and column of the syntax error inside the block.",
+		Remediation: "Fix the JSON (a common mistake is a trailing comma or single quotes); " +
+			"a YAML block scalar (`config: |`) keeps it readable.",
+		Check: checkConnectionConfigJSON,
+	})
+}
+
+func checkConnectionConfigJSON(s *Setup, r *Reporter) {
+	for _, c := range s.Connections {
+		if !c.HasData {
+			continue
+		}
+		_, err := c.Decode()
+		var p *ConfigProblem
+		if !errors.As(err, &p) || !p.Syntax {
+			continue
+		}
+		field := c.ConfigPath()
+		if !c.HasConfig {
+			r.Report(c.Obj, c.DataPath(), "connection config %q has no %s: %v", c.Name, field, p.Err)
+			continue
+		}
+		if p.Line > 0 {
+			field = field.Add(Inner{p.Line, p.Column})
+		}
+		r.Report(c.Obj, field, "%s of connection config %q is not valid JSON: %v", c.ConfigPath(), c.Name, p.Err)
+	}
+}

@@ -1,0 +1,36 @@
+package rules
+
+import "errors"
+
+func init() {
+	register(&Rule{
+		ID:       "connection-config-schema",
+		Severity: Error,
+		Category: CatConnection,
+		Summary:  "The connection config fails its provider's schema.",
+		Doc: "The config is validated against `schemas/connection-config.<provider>.schema.json`, " +
+			"the schema the publisher uses. For `dapr` it is an object with exactly one key, " +
+			"`component`, a non-empty string naming the Dapr pubsub Component.",
+		Remediation: "Make the config match the schema, for example `{\"component\": \"pubsub\"}`.",
+		Check:       checkConnectionConfigSchema,
+	})
+}
+
+func checkConnectionConfigSchema(s *Setup, r *Reporter) {
+	for _, c := range s.Connections {
+		if !c.HasData {
+			continue
+		}
+		_, err := c.Decode()
+		var p *ConfigProblem
+		if !errors.As(err, &p) || p.Syntax {
+			continue
+		}
+		at := p.Pointer
+		if at == "" {
+			at = "/"
+		}
+		r.Report(c.Obj, c.ConfigPath().Add(Pointer(p.Pointer)), "%s of connection config %q fails the %s provider's schema at %s: %v",
+			c.ConfigPath(), c.Name, c.Provider, at, p.Err)
+	}
+}

@@ -1,0 +1,50 @@
+package rules
+
+import "fmt"
+
+func init() {
+	register(&Rule{
+		ID:       "connection-not-found",
+		Severity: Error,
+		Category: CatConnection,
+		Summary:  "The audit publishes, but no connection config has the name given by --audit-connection in the audit's namespace.",
+		Doc: "Gatekeeper's audit reads the connection config named by `--audit-connection` " +
+			"(default `audit-connection`) from its own namespace. When there is none, the audit " +
+			"logs an error and never delivers a violation. When the audit Deployment is not among " +
+			"the inputs, the audit is assumed to run in `--gatekeeper-namespace` with the " +
+			"`--audit-connection` given to pubsub-lint, and to publish whenever a connection config " +
+			"is among the inputs.",
+		Remediation: "Name the connection ConfigMap (or Connection) exactly as `--audit-connection`, " +
+			"or change the flag; the finding suggests near names.",
+		Check: checkConnectionNotFound,
+	})
+}
+
+func checkConnectionNotFound(s *Setup, r *Reporter) {
+	for _, a := range s.Audits {
+		if !a.Publishes || s.ConnectionOf(a) != nil {
+			continue
+		}
+		var names []string
+		elsewhere := false
+		for _, c := range s.Connections {
+			names = append(names, c.Name)
+			if c.Name == a.Connection {
+				elsewhere = true
+			}
+		}
+		if elsewhere {
+			continue // connection-wrong-namespace
+		}
+		msg := fmt.Sprintf("%s publishes through connection %q, but no connection config of that name is in namespace %q%s",
+			a.Describe(), a.Connection, a.Namespace, didYouMean(a.Connection, names))
+		if !a.Assumed {
+			r.Report(a.Obj, a.FlagPath(FlagConnection), "%s", msg)
+			continue
+		}
+		for _, c := range s.Connections {
+			r.Report(c.Obj, P("metadata", "name"), "%s", msg)
+			break
+		}
+	}
+}

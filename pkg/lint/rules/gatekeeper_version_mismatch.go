@@ -1,0 +1,64 @@
+package rules
+
+func init() {
+	register(&Rule{
+		ID:       "gatekeeper-version-mismatch",
+		Severity: Error,
+		Category: CatAudit,
+		Summary:  "The audit's flags or the connection config's form do not fit the Gatekeeper version of the audit's image.",
+		Doc: "Gatekeeper changed how publishing is configured: up to v3.18 the audit takes " +
+			"`--enable-pub-sub` and a ConfigMap with `data.provider`; v3.19 takes " +
+			"`--enable-violation-export` and a ConfigMap with `data.driver`; v3.20 and later take " +
+			"`--enable-violation-export` and a `Connection` resource " +
+			"(`connection.gatekeeper.sh/v1alpha1`). Publishing exists from v3.13. The version is " +
+			"read from the manager container's image tag; tags that are not versions are not checked.",
+		Remediation: "Use the form of the version you run, or change the image tag.",
+		Check:       checkGatekeeperVersion,
+	})
+}
+
+func checkGatekeeperVersion(s *Setup, r *Reporter) {
+	for _, a := range s.Audits {
+		if a.Assumed || a.Version == nil {
+			continue
+		}
+		v := *a.Version
+		_, pubsub := a.Last(FlagEnablePubsub)
+		_, export := a.Last(FlagEnableExport)
+		switch {
+		case !v.AtLeast(3, 13):
+			for _, n := range []string{FlagEnablePubsub, FlagEnableExport} {
+				if _, ok := a.Last(n); ok {
+					r.Report(a.Obj, a.FlagPath(n), "Gatekeeper %s has no --%s: publishing violations needs v3.13 or later", v, n)
+				}
+			}
+			continue
+		case !v.AtLeast(3, 19) && export:
+			r.Report(a.Obj, a.FlagPath(FlagEnableExport), "--%s is a flag of Gatekeeper v3.19 and later; %s takes --%s", FlagEnableExport, v, FlagEnablePubsub)
+		case v.AtLeast(3, 19) && pubsub:
+			r.Report(a.Obj, a.FlagPath(FlagEnablePubsub), "--%s was replaced by --%s in Gatekeeper v3.19; the image is %s", FlagEnablePubsub, FlagEnableExport, v)
+		}
+		c := s.ConnectionOf(a)
+		if c == nil {
+			continue
+		}
+		want := "a ConfigMap with data.provider"
+		switch {
+		case v.AtLeast(3, 20):
+			want = "a Connection resource"
+		case v.AtLeast(3, 19):
+			want = "a ConfigMap with data.driver"
+		}
+		if c.Form() == want {
+			continue
+		}
+		field := P("kind")
+		if !c.Resource && c.HasProvider {
+			field = c.ProviderPath()
+		}
+		if want == "a Connection resource" {
+			want += " (connection.gatekeeper.sh/v1alpha1)"
+		}
+		r.Report(c.Obj, field, "connection config %q is %s, but Gatekeeper %s (the audit's image) reads %s", c.Name, c.Form(), v, want)
+	}
+}

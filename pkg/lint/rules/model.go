@@ -1,0 +1,584 @@
+package rules
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+)
+
+// Object is an input object and the namespace it goes to.
+type Object struct {
+	render.Object
+	// NS is metadata.namespace, or Options.Namespace when it has none
+	// (where kubectl or Helm would put it).
+	NS string
+}
+
+// Options tell the rules what the inputs do not: the defaults of
+// Gatekeeper's audit flags and of Dapr's sidecar injector.
+type Options struct {
+	// Namespace is where objects without metadata.namespace go.
+	Namespace string
+	// GatekeeperNamespace, AuditConnection and AuditChannel describe the
+	// audit when its Deployment is not among the inputs.
+	GatekeeperNamespace string
+	AuditConnection     string
+	AuditChannel        string
+	// DropAllCapabilities is the sidecar injector's
+	// SIDECAR_DROP_ALL_CAPABILITIES when its Deployment is not among the inputs.
+	DropAllCapabilities bool
+}
+
+// DefaultOptions are Gatekeeper's and the seed's defaults.
+func DefaultOptions() Options {
+	return Options{
+		Namespace:           "default",
+		GatekeeperNamespace: "gatekeeper-system",
+		AuditConnection:     "audit-connection",
+		AuditChannel:        "audit-channel",
+		DropAllCapabilities: true,
+	}
+}
+
+// Setup is everything the rules look at: the input objects and what they
+// are in the pubsub setup.
+type Setup struct {
+	Options     Options
+	Objects     []*Object
+	Workloads   []*Workload
+	Audits      []*Audit
+	Connections []*Connection
+	Components  []*Component
+	// Injector is Dapr's sidecar injector when its Deployment is an input.
+	Injector *Injector
+}
+
+// NewSetup classifies objects.
+func NewSetup(opts Options, objs []render.Object) *Setup {
+	def := DefaultOptions()
+	if opts.Namespace == "" {
+		opts.Namespace = def.Namespace
+	}
+	if opts.GatekeeperNamespace == "" {
+		opts.GatekeeperNamespace = def.GatekeeperNamespace
+	}
+	if opts.AuditConnection == "" {
+		opts.AuditConnection = def.AuditConnection
+	}
+	if opts.AuditChannel == "" {
+		opts.AuditChannel = def.AuditChannel
+	}
+	s := &Setup{Options: opts, Objects: make([]*Object, 0, len(objs))}
+	var configMaps []*Object
+	for _, ro := range objs {
+		o := &Object{Object: ro, NS: ro.Namespace()}
+		if o.NS == "" {
+			o.NS = opts.Namespace
+		}
+		s.Objects = append(s.Objects, o)
+		api, kind := o.APIVersion(), o.Kind()
+		switch {
+		case kind == "ConfigMap" && api == "v1":
+			configMaps = append(configMaps, o)
+		case kind == "Connection" && strings.HasPrefix(api, "connection.gatekeeper.sh/"):
+			s.Connections = append(s.Connections, newConnectionResource(o))
+		case kind == "Component" && strings.HasPrefix(api, "dapr.io/"):
+			s.Components = append(s.Components, newComponent(o))
+		default:
+			if w := newWorkload(o); w != nil {
+				s.Workloads = append(s.Workloads, w)
+			}
+		}
+	}
+	for _, w := range s.Workloads {
+		if a := newAudit(w); a != nil {
+			s.Audits = append(s.Audits, a)
+		} else if inj := newInjector(w); inj != nil && s.Injector == nil {
+			s.Injector = inj
+		}
+	}
+	names := map[string]bool{opts.AuditConnection: true}
+	for _, a := range s.Audits {
+		names[a.Connection] = true
+	}
+	for _, o := range configMaps {
+		data, _ := o.Obj["data"].(map[string]any)
+		_, p := data["provider"]
+		_, d := data["driver"]
+		if p || d || names[o.Name()] {
+			s.Connections = append(s.Connections, newConnectionConfigMap(o))
+		}
+	}
+	if len(s.Audits) == 0 {
+		s.Audits = append(s.Audits, &Audit{
+			Assumed:    true,
+			Namespace:  opts.GatekeeperNamespace,
+			Connection: opts.AuditConnection,
+			Channel:    opts.AuditChannel,
+			Manager:    -1,
+			// Publishing is assumed when there is something to publish with.
+			Publishes: len(s.Connections) > 0,
+		})
+	}
+	return s
+}
+
+// DropAllCapabilities is what the injector does with the sidecar's capabilities.
+func (s *Setup) DropAllCapabilities() bool {
+	if s.Injector != nil {
+		return s.Injector.DropAll
+	}
+	return s.Options.DropAllCapabilities
+}
+
+// ConnectionsIn returns the connection configs in namespace ns.
+func (s *Setup) ConnectionsIn(ns string) []*Connection {
+	var out []*Connection
+	for _, c := range s.Connections {
+		if c.Namespace == ns {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ConnectionOf returns the connection config the audit uses, or nil.
+func (s *Setup) ConnectionOf(a *Audit) *Connection {
+	for _, c := range s.Connections {
+		if c.Namespace == a.Namespace && c.Name == a.Connection {
+			return c
+		}
+	}
+	return nil
+}
+
+// ComponentName returns config.component of the audit's connection, when
+// the connection config is valid.
+func (s *Setup) ComponentName(a *Audit) (*Connection, string) {
+	c := s.ConnectionOf(a)
+	if c == nil {
+		return nil, ""
+	}
+	cfg, err := c.Decode()
+	if err != nil {
+		return c, ""
+	}
+	name, _ := cfg["component"].(string)
+	return c, name
+}
+
+// ComponentOf returns the Dapr Component the audit publishes through, or nil.
+func (s *Setup) ComponentOf(a *Audit) *Component {
+	_, name := s.ComponentName(a)
+	if name == "" {
+		return nil
+	}
+	return s.Component(a.Namespace, name)
+}
+
+// Component returns the Component ns/name, or nil.
+func (s *Setup) Component(ns, name string) *Component {
+	for _, c := range s.Components {
+		if c.Namespace == ns && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Workload is an object with a pod template (or a Pod).
+type Workload struct {
+	Obj *Object
+	// Template is the path of the pod template ("" elements for a Pod).
+	Template    Path
+	Meta        map[string]any
+	Spec        map[string]any
+	Annotations map[string]string
+	Containers  []Container
+}
+
+// Container is one container of a pod template.
+type Container struct {
+	Index int
+	Name  string
+	Image string
+	// Args are command then args, each with its field path.
+	Args []Arg
+	// Env holds the plain values of env (not valueFrom).
+	Env map[string]EnvVar
+}
+
+// Arg is one command-line token.
+type Arg struct {
+	Value string
+	Field Path
+}
+
+// EnvVar is one env entry with a value.
+type EnvVar struct {
+	Value string
+	Field Path
+}
+
+var templatePaths = map[string][]string{
+	"Deployment":            {"spec", "template"},
+	"StatefulSet":           {"spec", "template"},
+	"DaemonSet":             {"spec", "template"},
+	"ReplicaSet":            {"spec", "template"},
+	"ReplicationController": {"spec", "template"},
+	"Job":                   {"spec", "template"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
+	"Pod":                   {},
+}
+
+func newWorkload(o *Object) *Workload {
+	tp, ok := templatePaths[o.Kind()]
+	if !ok {
+		return nil
+	}
+	v, _ := render.Lookup(o.Obj, tp...)
+	tmpl, _ := v.(map[string]any)
+	if tmpl == nil {
+		return nil
+	}
+	w := &Workload{Obj: o}
+	for _, e := range tp {
+		w.Template = append(w.Template, e)
+	}
+	w.Meta, _ = tmpl["metadata"].(map[string]any)
+	w.Spec, _ = tmpl["spec"].(map[string]any)
+	if w.Spec == nil {
+		return nil
+	}
+	w.Annotations = scalarMap(w.Meta["annotations"])
+	list, _ := w.Spec["containers"].([]any)
+	for i, c := range list {
+		cm, _ := c.(map[string]any)
+		if cm == nil {
+			continue
+		}
+		w.Containers = append(w.Containers, newContainer(w.Template.Add("spec", "containers", i), i, cm))
+	}
+	return w
+}
+
+func newContainer(base Path, i int, cm map[string]any) Container {
+	c := Container{Index: i, Env: map[string]EnvVar{}}
+	c.Name, _ = cm["name"].(string)
+	c.Image, _ = cm["image"].(string)
+	for _, k := range []string{"command", "args"} {
+		l, _ := cm[k].([]any)
+		for j, a := range l {
+			c.Args = append(c.Args, Arg{Value: scalar(a), Field: base.Add(k, j)})
+		}
+	}
+	env, _ := cm["env"].([]any)
+	for j, e := range env {
+		em, _ := e.(map[string]any)
+		name, _ := em["name"].(string)
+		if v, ok := em["value"]; ok && name != "" {
+			c.Env[name] = EnvVar{Value: scalar(v), Field: base.Add("env", j, "value")}
+		}
+	}
+	return c
+}
+
+// TemplatePath returns the path of a field of the pod template.
+func (w *Workload) TemplatePath(elems ...any) Path { return w.Template.Add(elems...) }
+
+// AnnotationPath returns the path of a pod template annotation (or of the
+// annotations map, or the template metadata, when it is absent).
+func (w *Workload) AnnotationPath(key string) Path {
+	if _, ok := w.Annotations[key]; ok {
+		return w.TemplatePath("metadata", "annotations", key)
+	}
+	if w.Meta["annotations"] != nil {
+		return w.TemplatePath("metadata", "annotations")
+	}
+	if w.Meta != nil {
+		return w.TemplatePath("metadata")
+	}
+	return w.Template
+}
+
+// DaprEnabled says whether Dapr's injector adds a sidecar to the pod.
+func (w *Workload) DaprEnabled() bool { return IsTruthy(w.Annotations["dapr.io/enabled"]) }
+
+// AppID is the pod's Dapr app-id ("" when unset: Dapr uses the pod name).
+func (w *Workload) AppID() string { return w.Annotations["dapr.io/app-id"] }
+
+// IsTruthy reads a boolean as Dapr does (y, yes, true, t, on, 1).
+func IsTruthy(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "y", "yes", "true", "t", "on", "1":
+		return true
+	}
+	return false
+}
+
+// Audit is Gatekeeper's audit: a Deployment among the inputs or, when there
+// is none, the one the options describe (Assumed).
+type Audit struct {
+	*Workload
+	Assumed   bool
+	Namespace string
+	// Manager is the index of the manager container (-1 when assumed).
+	Manager int
+	Image   string
+	// Version is the Gatekeeper version from the image tag (nil: unknown).
+	Version *Version
+	// Flags by name, in order.
+	Flags      map[string][]Flag
+	Connection string
+	Channel    string
+	Publishes  bool
+}
+
+// Flag is one command-line flag of the manager container.
+type Flag struct {
+	Name     string
+	Value    string
+	HasValue bool
+	Field    Path
+}
+
+// Gatekeeper's flags that the rules read.
+const (
+	FlagEnablePubsub = "enable-pub-sub"
+	FlagEnableExport = "enable-violation-export"
+	FlagConnection   = "audit-connection"
+	FlagChannel      = "audit-channel"
+	FlagOperation    = "operation"
+)
+
+var boolFlags = map[string]bool{FlagEnablePubsub: true, FlagEnableExport: true, "logtostderr": true, "disable-cert-rotation": true}
+
+func parseFlags(args []Arg) map[string][]Flag {
+	out := map[string][]Flag{}
+	for i := 0; i < len(args); i++ {
+		a := args[i].Value
+		if !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
+			continue
+		}
+		name := strings.TrimLeft(a, "-")
+		f := Flag{Name: name, Field: args[i].Field}
+		if k, v, ok := strings.Cut(name, "="); ok {
+			f.Name, f.Value, f.HasValue = k, v, true
+		} else if !boolFlags[name] && i+1 < len(args) && !strings.HasPrefix(args[i+1].Value, "-") {
+			f.Value, f.HasValue = args[i+1].Value, true
+			i++
+		}
+		out[f.Name] = append(out[f.Name], f)
+	}
+	return out
+}
+
+// Last returns the last occurrence of a flag (the one that wins).
+func (a *Audit) Last(name string) (Flag, bool) {
+	fs := a.Flags[name]
+	if len(fs) == 0 {
+		return Flag{}, false
+	}
+	return fs[len(fs)-1], true
+}
+
+// FlagBool parses a boolean flag as Go's flag package does; ok is false
+// for a malformed value.
+func FlagBool(f Flag) (value, ok bool) {
+	if !f.HasValue {
+		return true, true
+	}
+	b, err := strconv.ParseBool(f.Value)
+	return b, err == nil
+}
+
+func newAudit(w *Workload) *Audit {
+	if w.Obj.Kind() != "Deployment" {
+		return nil
+	}
+	manager := -1
+	var flags map[string][]Flag
+	for i, c := range w.Containers {
+		fl := parseFlags(c.Args)
+		for _, f := range fl[FlagOperation] {
+			if f.Value == "audit" {
+				manager, flags = i, fl
+			}
+		}
+		if manager >= 0 {
+			break
+		}
+	}
+	if manager < 0 {
+		if w.Obj.Name() != "gatekeeper-audit" || len(w.Containers) == 0 {
+			return nil
+		}
+		manager = 0
+		for i, c := range w.Containers {
+			if c.Name == "manager" {
+				manager = i
+			}
+		}
+		flags = parseFlags(w.Containers[manager].Args)
+	}
+	a := &Audit{Workload: w, Namespace: w.Obj.NS, Manager: manager, Flags: flags,
+		Connection: "audit-connection", Channel: "audit-channel"}
+	a.Image = w.Containers[manager].Image
+	a.Version = ParseImageVersion(a.Image)
+	if f, ok := a.Last(FlagConnection); ok {
+		a.Connection = f.Value
+	}
+	if f, ok := a.Last(FlagChannel); ok {
+		a.Channel = f.Value
+	}
+	for _, n := range []string{FlagEnablePubsub, FlagEnableExport} {
+		if f, ok := a.Last(n); ok {
+			if v, ok := FlagBool(f); ok && v {
+				a.Publishes = true
+			}
+		}
+	}
+	return a
+}
+
+// Object returns the audit's object (nil when assumed).
+func (a *Audit) Object() *Object {
+	if a.Workload == nil {
+		return nil
+	}
+	return a.Obj
+}
+
+// ManagerPath returns the path of a field of the manager container.
+func (a *Audit) ManagerPath(elems ...any) Path {
+	if a.Workload == nil {
+		return nil
+	}
+	return a.TemplatePath("spec", "containers", a.Manager).Add(elems...)
+}
+
+// FlagPath returns the field of the flag's last occurrence, or the manager's
+// args when the flag is absent.
+func (a *Audit) FlagPath(name string) Path {
+	if f, ok := a.Last(name); ok {
+		return f.Field
+	}
+	return a.ManagerPath("args")
+}
+
+// Describe names the audit for messages.
+func (a *Audit) Describe() string {
+	if a.Assumed {
+		return fmt.Sprintf("the audit (assumed in namespace %q with --audit-connection=%s; its Deployment is not among the inputs)", a.Namespace, a.Connection)
+	}
+	return "the audit"
+}
+
+// Version is a Gatekeeper release.
+type Version struct{ Major, Minor, Patch int }
+
+func (v Version) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// AtLeast compares major.minor.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+// ParseImageVersion reads vX.Y[.Z] from an image's tag; nil when the tag is
+// not a version (latest, a digest only, dev builds).
+func ParseImageVersion(image string) *Version {
+	if i := strings.Index(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndex(image, "/"); i >= 0 {
+		image = image[i+1:]
+	}
+	_, tag, ok := strings.Cut(image, ":")
+	if !ok {
+		return nil
+	}
+	tag = strings.TrimPrefix(tag, "v")
+	if i := strings.IndexAny(tag, "-+"); i >= 0 {
+		tag = tag[:i]
+	}
+	parts := strings.Split(tag, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return nil
+	}
+	var n [3]int
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 {
+			return nil
+		}
+		n[i] = v
+	}
+	return &Version{n[0], n[1], n[2]}
+}
+
+// Injector is Dapr's sidecar injector, from its Deployment.
+type Injector struct {
+	Obj            *Object
+	DropAll        bool
+	RunAsNonRoot   bool
+	ReadOnlyRootFS bool
+}
+
+func newInjector(w *Workload) *Injector {
+	if w.Obj.Kind() != "Deployment" {
+		return nil
+	}
+	for _, c := range w.Containers {
+		_, d := c.Env["SIDECAR_DROP_ALL_CAPABILITIES"]
+		_, r := c.Env["SIDECAR_RUN_AS_NON_ROOT"]
+		if d || r || w.Obj.Name() == "dapr-sidecar-injector" && c.Name == "dapr-sidecar-injector" {
+			return &Injector{
+				Obj:            w.Obj,
+				DropAll:        IsTruthy(c.Env["SIDECAR_DROP_ALL_CAPABILITIES"].Value),
+				RunAsNonRoot:   truthyDefaultTrue(c.Env, "SIDECAR_RUN_AS_NON_ROOT"),
+				ReadOnlyRootFS: truthyDefaultTrue(c.Env, "SIDECAR_READ_ONLY_ROOT_FILESYSTEM"),
+			}
+		}
+	}
+	return nil
+}
+
+func truthyDefaultTrue(env map[string]EnvVar, key string) bool {
+	v, ok := env[key]
+	if !ok || v.Value == "" {
+		return true
+	}
+	return IsTruthy(v.Value)
+}
+
+func scalar(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return t
+	case bool:
+		return strconv.FormatBool(t)
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64)
+	default:
+		return fmt.Sprint(t)
+	}
+}
+
+func scalarMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, e := range m {
+		switch e.(type) {
+		case map[string]any, []any:
+			continue
+		}
+		out[k] = scalar(e)
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
+)
+
+// Component is a Dapr Component (dapr.io/v1alpha1).
+type Component struct {
+	Obj       *Object
+	Name      string
+	Namespace string
+	Type      string
+	Version   string
+	Items     []MetaItem
+	Scopes    []string
+	HasScopes bool
+}
+
+// MetaItem is one entry of spec.metadata.
+type MetaItem struct {
+	Index int
+	Name  string
+	// Value is the plain value as Dapr reads it (any JSON value as a string).
+	Value    string
+	HasValue bool
+	Secret   bool
+	Env      bool
+}
+
+func newComponent(o *Object) *Component {
+	c := &Component{Obj: o, Name: o.Name(), Namespace: o.NS}
+	spec, _ := o.Obj["spec"].(map[string]any)
+	c.Type, _ = spec["type"].(string)
+	c.Version, _ = spec["version"].(string)
+	items, _ := spec["metadata"].([]any)
+	for i, it := range items {
+		m, _ := it.(map[string]any)
+		if m == nil {
+			continue
+		}
+		mi := MetaItem{Index: i}
+		mi.Name, _ = m["name"].(string)
+		if v, ok := m["value"]; ok {
+			mi.Value, mi.HasValue = metaString(v), true
+		}
+		_, mi.Secret = m["secretKeyRef"]
+		_, mi.Env = m["envRef"]
+		c.Items = append(c.Items, mi)
+	}
+	if sc, ok := o.Obj["scopes"].([]any); ok {
+		c.HasScopes = true
+		for _, s := range sc {
+			c.Scopes = append(c.Scopes, scalar(s))
+		}
+	}
+	return c
+}
+
+// metaString converts a metadata value to the string Dapr sees.
+func metaString(v any) string {
+	switch v.(type) {
+	case map[string]any, []any:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return scalar(v)
+}
+
+// IsPubsub says whether the type is pubsub.*.
+func (c *Component) IsPubsub() bool { return strings.HasPrefix(c.Type, "pubsub.") }
+
+// ItemPath is spec.metadata[i] (plus elems).
+func (c *Component) ItemPath(i int, elems ...any) Path {
+	return P("spec", "metadata", i).Add(elems...)
+}
+
+// Item finds a metadata item by name, case-insensitively as Dapr does.
+func (c *Component) Item(name string) (MetaItem, bool) {
+	for _, it := range c.Items {
+		if strings.EqualFold(it.Name, name) {
+			return it, true
+		}
+	}
+	return MetaItem{}, false
+}
+
+// String names the component for messages.
+func (c *Component) String() string { return c.Obj.String() }
+
+// typeFacts are what the rules need from a pubsub type's metadata schema.
+type typeFacts struct {
+	Info     *schemas.PubsubInfo
+	Required []string
+	// Props maps lower-case keys to the schema's spelling.
+	Props map[string]string
+	// Expect describes each property's expected value.
+	Expect map[string]string
+	// Closed: additionalProperties is false.
+	Closed bool
+}
+
+var (
+	factsMu    sync.Mutex
+	factsCache = map[string]*typeFacts{}
+)
+
+// factsFor returns the facts of a pubsub type; nil when no schema has it.
+func factsFor(typ string) *typeFacts {
+	factsMu.Lock()
+	defer factsMu.Unlock()
+	if f, ok := factsCache[typ]; ok {
+		return f
+	}
+	f := loadFacts(typ)
+	factsCache[typ] = f
+	return f
+}
+
+func loadFacts(typ string) *typeFacts {
+	raw, err := schemas.Raw(schemas.PubsubMetadata(typ))
+	if err != nil {
+		return nil
+	}
+	info, err := schemas.Pubsub(typ)
+	if err != nil {
+		return nil
+	}
+	var doc struct {
+		Required   []string                   `json:"required"`
+		Properties map[string]json.RawMessage `json:"properties"`
+		Additional *bool                      `json:"additionalProperties"`
+		Defs       map[string]struct {
+			Description string `json:"description"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil
+	}
+	f := &typeFacts{Info: info, Required: doc.Required, Props: map[string]string{}, Expect: map[string]string{},
+		Closed: doc.Additional != nil && !*doc.Additional}
+	for k, p := range doc.Properties {
+		f.Props[strings.ToLower(k)] = k
+		var ps struct {
+			Ref  string   `json:"$ref"`
+			Enum []string `json:"enum"`
+			Type string   `json:"type"`
+		}
+		_ = json.Unmarshal(p, &ps)
+		switch {
+		case len(ps.Enum) > 0:
+			q := make([]string, len(ps.Enum))
+			for i, e := range ps.Enum {
+				q[i] = fmt.Sprintf("%q", e)
+			}
+			f.Expect[k] = "one of " + strings.Join(q, ", ")
+		case strings.HasSuffix(ps.Ref, "/bool"):
+			f.Expect[k] = "a boolean (true/false, yes/no, on/off, y/n, t/f or 1/0)"
+		case strings.HasSuffix(ps.Ref, "/number"):
+			f.Expect[k] = "a decimal number"
+		case strings.HasSuffix(ps.Ref, "/duration"):
+			f.Expect[k] = "a Go duration such as 500ms, 10s or 1h30m, or a whole number of seconds"
+		default:
+			f.Expect[k] = "a valid value"
+		}
+	}
+	for _, k := range info.RuntimeKeys {
+		if _, ok := f.Props[strings.ToLower(k)]; !ok {
+			f.Props[strings.ToLower(k)] = k
+		}
+	}
+	return f
+}
+
+// Keys lists the known keys in the schema's spelling, sorted.
+func (f *typeFacts) Keys() []string {
+	out := make([]string, 0, len(f.Props))
+	for _, k := range f.Props {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

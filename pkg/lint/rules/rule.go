@@ -1,0 +1,130 @@
+// Package rules holds pubsub-lint's rule registry: every rule is data (ID,
+// severity, category, documentation, remediation) plus a check function
+// over the whole Setup, so cross-object rules see every input at once.
+// There is one file per rule; model.go builds the Setup from objects.
+package rules
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Severity of a finding.
+type Severity string
+
+// Severities, from most to least severe. None disables a rule.
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	None    Severity = "none"
+)
+
+// Rank orders severities: error 2, warning 1, none (or unknown) 0.
+func (s Severity) Rank() int {
+	switch s {
+	case Error:
+		return 2
+	case Warning:
+		return 1
+	default:
+		return 0
+	}
+}
+
+// ParseSeverity parses "error", "warning" or "none".
+func ParseSeverity(s string) (Severity, error) {
+	switch Severity(s) {
+	case Error, Warning, None:
+		return Severity(s), nil
+	}
+	return "", fmt.Errorf("unknown severity %q: want error, warning or none", s)
+}
+
+// Categories, in documentation order.
+const (
+	CatConnection = "Connection config"
+	CatComponent  = "Dapr component"
+	CatAudit      = "Audit Deployment"
+	CatSubscriber = "Subscriber side"
+)
+
+var categoryOrder = map[string]int{CatConnection: 0, CatComponent: 1, CatAudit: 2, CatSubscriber: 3}
+
+// Rule is one check. ID is part of the interface (used in ignore
+// annotations, the config file and outputs) and never changes.
+type Rule struct {
+	ID       string
+	Severity Severity
+	Category string
+	// Summary is one line: what the rule finds.
+	Summary string
+	// Doc explains why it matters (markdown allowed, several paragraphs).
+	Doc string
+	// Remediation says how to fix a finding.
+	Remediation string
+	// Check reports findings for the setup.
+	Check func(s *Setup, r *Reporter)
+}
+
+var registry = map[string]*Rule{}
+
+func register(r *Rule) {
+	if _, dup := registry[r.ID]; dup {
+		panic("rules: duplicate rule " + r.ID)
+	}
+	registry[r.ID] = r
+}
+
+// All returns every rule, by category and then ID.
+func All() []*Rule {
+	out := make([]*Rule, 0, len(registry))
+	for _, r := range registry {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ci, cj := categoryOrder[out[i].Category], categoryOrder[out[j].Category]
+		if ci != cj {
+			return ci < cj
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Get returns the rule with the given ID, or nil.
+func Get(id string) *Rule { return registry[id] }
+
+// Finding is one problem a rule found.
+type Finding struct {
+	Rule     string
+	Severity Severity
+	Message  string
+	// Object is what the finding is about; nil when no input object is
+	// (for example a setting assumed from flags).
+	Object *Object
+	// Field is the path of the offending field inside Object.
+	Field Path
+}
+
+// Reporter collects the findings of one rule.
+type Reporter struct {
+	rule     *Rule
+	findings []Finding
+}
+
+// NewReporter returns a reporter for rule.
+func NewReporter(rule *Rule) *Reporter { return &Reporter{rule: rule} }
+
+// Report records a finding on obj at field.
+func (r *Reporter) Report(obj *Object, field Path, format string, args ...any) {
+	r.findings = append(r.findings, Finding{
+		Rule:     r.rule.ID,
+		Severity: r.rule.Severity,
+		Message:  fmt.Sprintf(format, args...),
+		Object:   obj,
+		Field:    field,
+	})
+}
+
+// Findings returns what was reported.
+func (r *Reporter) Findings() []Finding { return r.findings }

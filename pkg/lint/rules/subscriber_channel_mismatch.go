@@ -1,0 +1,50 @@
+package rules
+
+import (
+	"slices"
+	"strings"
+)
+
+func init() {
+	register(&Rule{
+		ID:       "subscriber-channel-mismatch",
+		Severity: Warning,
+		Category: CatSubscriber,
+		Summary:  "A subscriber's AUDIT_CHANNEL differs from the channel the audit publishes to.",
+		Doc: "The audit publishes to the topic named by `--audit-channel` (default " +
+			"`audit-channel`). A subscriber (a container with an `AUDIT_CHANNEL` environment " +
+			"variable, like the project's fake-subscriber) that listens on another topic receives " +
+			"nothing.",
+		Remediation: "Set the subscriber's `AUDIT_CHANNEL` to the audit's `--audit-channel`.",
+		Check:       checkSubscriberChannelMismatch,
+	})
+}
+
+func checkSubscriberChannelMismatch(s *Setup, r *Reporter) {
+	var channels []string
+	audits := map[*Workload]bool{}
+	for _, a := range s.Audits {
+		if a.Workload != nil {
+			audits[a.Workload] = true
+		}
+		if a.Publishes && a.Channel != "" && !slices.Contains(channels, a.Channel) {
+			channels = append(channels, a.Channel)
+		}
+	}
+	if len(channels) == 0 {
+		return
+	}
+	for _, w := range s.Workloads {
+		if audits[w] {
+			continue
+		}
+		for _, c := range w.Containers {
+			e, ok := c.Env["AUDIT_CHANNEL"]
+			if !ok || slices.Contains(channels, e.Value) {
+				continue
+			}
+			r.Report(w.Obj, e.Field, "subscriber container %q listens on channel %q, but the audit publishes to %q",
+				c.Name, e.Value, strings.Join(channels, `", "`))
+		}
+	}
+}

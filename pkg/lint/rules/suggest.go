@@ -1,0 +1,80 @@
+package rules
+
+import (
+	"sort"
+	"strings"
+)
+
+// nearest returns the candidates closest to s (case-insensitively) within
+// an edit distance of max(2, len(s)/3), best first, at most three.
+func nearest(s string, candidates []string) []string {
+	type scored struct {
+		c string
+		d int
+	}
+	limit := max(2, len(s)/3)
+	ls := strings.ToLower(s)
+	var out []scored
+	seen := map[string]bool{}
+	for _, c := range candidates {
+		if seen[c] || c == s {
+			continue
+		}
+		seen[c] = true
+		lc := strings.ToLower(c)
+		d := distance(ls, lc)
+		if strings.Contains(lc, ls) || strings.Contains(ls, lc) {
+			d = min(d, limit)
+		}
+		if d <= limit {
+			out = append(out, scored{c, d})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].d != out[j].d {
+			return out[i].d < out[j].d
+		}
+		return out[i].c < out[j].c
+	})
+	names := make([]string, 0, 3)
+	for i := 0; i < len(out) && i < 3; i++ {
+		names = append(names, out[i].c)
+	}
+	return names
+}
+
+// didYouMean renders suggestions as ` (did you mean "a" or "b"?)`.
+func didYouMean(s string, candidates []string) string {
+	n := nearest(s, candidates)
+	if len(n) == 0 {
+		return ""
+	}
+	q := make([]string, len(n))
+	for i, c := range n {
+		q[i] = `"` + c + `"`
+	}
+	return " (did you mean " + strings.Join(q, " or ") + "?)"
+}
+
+// distance is the Levenshtein distance between a and b (bytes).
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

@@ -1,0 +1,232 @@
+// Package lint_test runs pubsub-lint on fixtures: the seed's quick start
+// (clean) and, per rule, a copy that triggers it (bad) and a near miss that
+// does not (good), comparing every output format with golden files.
+package lint_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden outputs")
+
+const quickstart = "testdata/quickstart"
+
+// goldenExt names the golden file of each format.
+var goldenExt = map[string]string{"text": "want.txt", "json": "want.json", "sarif": "want.sarif", "github": "want.github"}
+
+// cases: the rules each fixture must report, exactly.
+var cases = []struct {
+	dir  string
+	want []string
+}{
+	{"connection-not-found/bad", []string{"connection-not-found"}},
+	{"connection-not-found/good", nil},
+	{"connection-wrong-namespace/bad", []string{"connection-wrong-namespace"}},
+	{"connection-wrong-namespace/good", nil},
+	{"connection-duplicate/bad", []string{"connection-duplicate"}},
+	{"connection-duplicate/good", nil},
+	{"connection-provider-missing/bad", []string{"connection-provider-missing"}},
+	{"connection-provider-missing/good", nil},
+	{"connection-provider-unknown/bad", []string{"connection-provider-unknown"}},
+	{"connection-provider-unknown/good", nil},
+	{"connection-config-json/bad", []string{"connection-config-json"}},
+	{"connection-config-json/good", nil},
+	{"connection-config-schema/bad", []string{"connection-config-schema"}},
+	{"connection-config-schema/good", nil},
+	{"component-not-found/bad", []string{"component-not-found"}},
+	{"component-not-found/good", nil},
+	{"component-not-pubsub/bad", []string{"component-not-pubsub"}},
+	{"component-not-pubsub/good", nil},
+	{"component-schema/bad", []string{"component-schema", "component-secret-plaintext"}},
+	{"component-schema/good", nil},
+	{"component-metadata-required/bad", []string{"component-metadata-required"}},
+	{"component-metadata-required/good", nil},
+	{"component-metadata-unknown/bad", []string{"component-metadata-required", "component-metadata-unknown"}},
+	{"component-metadata-unknown/good", nil},
+	{"component-metadata-type/bad", []string{"component-metadata-type"}},
+	{"component-metadata-type/good", nil},
+	{"component-secret-plaintext/bad", []string{"component-secret-plaintext"}},
+	{"component-secret-plaintext/good", nil},
+	{"component-scopes/bad", []string{"component-scopes"}},
+	{"component-scopes/good", nil},
+	{"audit-pubsub-disabled/bad", []string{"audit-pubsub-disabled"}},
+	{"audit-pubsub-disabled/good", nil},
+	{"audit-flag-value/bad", []string{"audit-flag-value"}},
+	{"audit-flag-value/good", nil},
+	{"audit-dapr-disabled/bad", []string{"audit-dapr-disabled"}},
+	{"audit-dapr-disabled/good", nil},
+	{"audit-sidecar-seccomp/bad", []string{"audit-sidecar-seccomp"}},
+	{"audit-sidecar-seccomp/good", nil},
+	{"audit-pod-security/bad", []string{"audit-pod-security"}},
+	{"audit-pod-security/flag", []string{"audit-pod-security"}},
+	{"audit-pod-security/good", nil},
+	{"gatekeeper-version-mismatch/bad", []string{"gatekeeper-version-mismatch"}},
+	{"gatekeeper-version-mismatch/good", nil},
+	{"subscriber-broker-mismatch/bad", []string{"subscriber-broker-mismatch"}},
+	{"subscriber-broker-mismatch/good", nil},
+	{"subscriber-channel-mismatch/bad", []string{"subscriber-channel-mismatch"}},
+	{"subscriber-channel-mismatch/good", nil},
+	{"ignore-annotation/good", nil},
+	{"assumed-audit/bad", []string{"connection-wrong-namespace"}},
+	{"assumed-audit/good", nil},
+}
+
+// TestQuickStart: the seed's quick-start manifests are clean.
+func TestQuickStart(t *testing.T) {
+	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{quickstart}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Findings {
+		t.Errorf("%s:%d: %s: %s", f.File, f.Line, f.Rule, f.Message)
+	}
+	if res.Objects != 5 || res.Files != 4 {
+		t.Errorf("read %d objects in %d files, want 5 in 4", res.Objects, res.Files)
+	}
+}
+
+// TestEveryRuleHasFixtures: each rule has a bad and a good fixture.
+func TestEveryRuleHasFixtures(t *testing.T) {
+	have := map[string]bool{}
+	for _, c := range cases {
+		have[c.dir] = true
+	}
+	for _, r := range rules.All() {
+		for _, v := range []string{"bad", "good"} {
+			if !have[r.ID+"/"+v] {
+				t.Errorf("rule %s has no %s fixture", r.ID, v)
+			}
+		}
+	}
+}
+
+func TestRules(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.dir, func(t *testing.T) {
+			dir := filepath.Join("testdata", "cases", c.dir)
+			opts := caseOptions(t, dir)
+			res, err := lint.Run(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ruleSet(res); !reflect.DeepEqual(got, c.want) {
+				for _, f := range res.Findings {
+					t.Logf("%s:%d:%d: %s %s", f.File, f.Line, f.Column, f.Rule, f.Message)
+				}
+				t.Errorf("rules found %v, want %v", got, c.want)
+			}
+			for format, name := range goldenExt {
+				var buf bytes.Buffer
+				if err := output.Write(format, &buf, res); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join(dir, name), buf.Bytes())
+			}
+		})
+	}
+}
+
+// caseOptions lints the quick start with the case's files replacing (or,
+// for NAME.omit, removing) the quick start's files of the same name;
+// "flags" holds name=value lines.
+func caseOptions(t *testing.T, dir string) lint.Options {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := map[string]bool{}
+	var paths []string
+	for _, e := range entries {
+		n := e.Name()
+		switch {
+		case strings.HasSuffix(n, ".omit"):
+			own[strings.TrimSuffix(n, ".omit")] = true
+		case strings.HasSuffix(n, ".yaml"):
+			own[n] = true
+			paths = append(paths, filepath.Join(dir, n))
+		}
+	}
+	base, err := os.ReadDir(quickstart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range base {
+		if !own[e.Name()] {
+			paths = append(paths, filepath.Join(quickstart, e.Name()))
+		}
+	}
+	sort.Strings(paths)
+	opts := lint.Options{Paths: paths}
+	f, err := os.Open(filepath.Join(dir, "flags"))
+	if os.IsNotExist(err) {
+		return opts
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		switch k {
+		case "namespace":
+			opts.Namespace = v
+		case "gatekeeper-namespace":
+			opts.GatekeeperNamespace = v
+		case "audit-connection":
+			opts.AuditConnection = v
+		case "audit-channel":
+			opts.AuditChannel = v
+		case "dapr-drop-all-capabilities":
+			b := v == "true"
+			opts.DaprDropAllCapabilities = &b
+		case "":
+		default:
+			t.Fatalf("flags: unknown %q", k)
+		}
+	}
+	return opts
+}
+
+func ruleSet(res *lint.Result) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range res.Findings {
+		if !seen[f.Rule] {
+			seen[f.Rule] = true
+			out = append(out, f.Rule)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./test/lint -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output:\n%s", path, got)
+	}
+}
