@@ -1,0 +1,83 @@
+package lint_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+)
+
+// TestProjectIsClean lints what the project ships: the chart with its
+// defaults, with pubsub on, and with pubsub and the subscriber on, and every
+// kustomize overlay on its own (the linter lints all its paths as one
+// setup, and each overlay is a setup of its own). None may have a finding.
+func TestProjectIsClean(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart := filepath.Join(root, "charts", "gatekeeper-pubsub")
+	type tc struct {
+		name string
+		opts lint.Options
+	}
+	tests := []tc{
+		{"chart defaults", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system"}},
+		{"chart pubsub", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true"}}},
+		{"chart pubsub and subscriber", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}}},
+	}
+	overlays, err := filepath.Glob(filepath.Join(root, "kustomize", "overlays", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range overlays {
+		if st, err := os.Stat(o); err == nil && st.IsDir() {
+			tests = append(tests, tc{"overlay " + filepath.Base(o), lint.Options{Paths: []string{o}}})
+		}
+	}
+	if len(tests) < 5 {
+		t.Fatalf("found %d kustomize overlays, want at least 2", len(tests)-3)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := lint.Run(context.Background(), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Objects == 0 {
+				t.Fatal("linted no objects")
+			}
+			for _, f := range res.Findings {
+				t.Errorf("%s:%d:%d: %s %s: %s", f.File, f.Line, f.Column, f.Severity, f.Rule, f.Message)
+			}
+		})
+	}
+}
+
+// TestProjectChartMisconfigured proves the chart is really linted: values
+// that make the subscriber listen on another channel are caught.
+func TestProjectChartMisconfigured(t *testing.T) {
+	chart, err := filepath.Abs(filepath.Join("..", "..", "charts", "gatekeeper-pubsub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system",
+		Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true", "subscriber.channel=other-channel"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range res.Findings {
+		if f.Rule == "subscriber-channel-mismatch" {
+			found = true
+			if f.File == "" || f.Line == 0 {
+				t.Errorf("finding without a position: %+v", f)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no subscriber-channel-mismatch finding; got %+v", res.Findings)
+	}
+}
