@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,12 +61,9 @@ func benchMetadata() map[string]string {
 	return m
 }
 
-func benchArgs() []string {
-	if os.Getenv("BENCH_NOMETRICS") != "" {
-		return []string{"--enable-metrics=false"}
-	}
-	return nil
-}
+// benchArgs are extra daprd flags for experiments, e.g.
+// BENCH_DAPRD_ARGS="--enable-metrics=false".
+func benchArgs() []string { return strings.Fields(os.Getenv("BENCH_DAPRD_ARGS")) }
 
 func BenchmarkPublishThroughput(b *testing.B) {
 	ctx := context.Background()
