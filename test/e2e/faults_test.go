@@ -328,3 +328,37 @@ func TestFaultPermanentRejection(t *testing.T) {
 	}
 	assertExactly(t, small, e.inbox.waitFor(t, len(small), 30*time.Second))
 }
+
+// TestAPIToken: a sidecar that requires DAPR_API_TOKEN accepts the
+// publisher that sends it, and refuses one without it for good (counted
+// unauthenticated, not retried).
+func TestAPIToken(t *testing.T) {
+	const token = "s3cr3t-token"
+	e := newEnvWith(t, envOptions{startAudit: true, auditToken: token})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	without := e.connectWith(t, dapr.Options{APIToken: "wrong"})
+	if err := without.Publish(ctx, quickstart.Connection, quickstart.Channel, violations(1)[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := without.Flush(ctx, quickstart.Connection); err != nil {
+		t.Fatal(err)
+	}
+	if s := statsOf(t, without); s.Failed["unauthenticated"] != 1 || s.Retried != 0 {
+		t.Fatalf("wrong token: stats %s, want failed[unauthenticated]=1 and no retry", s)
+	}
+
+	t.Setenv(dapr.EnvAPIToken, token) // found as the Dapr SDK finds it
+	with := e.connectWith(t, dapr.Options{})
+	sent := violations(5)
+	for _, v := range sent {
+		if err := with.Publish(ctx, quickstart.Connection, quickstart.Channel, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := with.Flush(ctx, quickstart.Connection); err != nil {
+		t.Fatal(err)
+	}
+	assertExactly(t, sent, e.inbox.waitFor(t, len(sent), 30*time.Second))
+}

@@ -95,6 +95,8 @@ type envOptions struct {
 	metadata map[string]string
 	// auditArgs are extra daprd flags for the audit sidecar.
 	auditArgs []string
+	// auditToken makes the audit sidecar require DAPR_API_TOKEN.
+	auditToken string
 }
 
 func newEnv(t *testing.T, startAudit bool) *env {
@@ -129,7 +131,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Cleanup(func() { _ = e.sub.Stop() })
 	testenv.StartDaprdT(t, testenv.DaprdOptions{AppID: quickstart.SubscriberAppID, AppPort: port, Resources: resources, EnableAPILogging: true})
 
-	e.audit = testenv.NewDaprdT(t, testenv.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources, ExtraArgs: o.auditArgs})
+	e.audit = testenv.NewDaprdT(t, testenv.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources, ExtraArgs: o.auditArgs, APIToken: o.auditToken})
 	if o.startAudit {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
