@@ -37,6 +37,7 @@ type job struct {
 
 type loaded struct {
 	objs  []render.Object
+	total int // objects read, kept or not
 	files int
 	err   error
 }
@@ -45,9 +46,16 @@ type loaded struct {
 // (files of a directory in lexical order). Charts are rendered with Helm
 // and kustomizations built with kustomize, in-process. Errors name the path.
 func Load(ctx context.Context, opts Options) ([]render.Object, int, error) {
+	objs, _, files, err := load(ctx, opts, nil)
+	return objs, files, err
+}
+
+// load is Load keeping only the objects for which keep (when not nil) is
+// true; total counts all objects read.
+func load(ctx context.Context, opts Options, keep func(render.Object) bool) (objs []render.Object, total, files int, err error) {
 	jobs, err := plan(opts.Paths)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	results := make([]loaded, len(jobs))
 	workers := opts.Workers
@@ -62,6 +70,10 @@ func Load(ctx context.Context, opts Options) ([]render.Object, int, error) {
 			defer wg.Done()
 			for i := range next {
 				results[i] = runJob(ctx, opts, jobs[i])
+				results[i].total = len(results[i].objs)
+				if keep != nil {
+					results[i].objs = filter(results[i].objs, keep)
+				}
 			}
 		}()
 	}
@@ -70,16 +82,36 @@ func Load(ctx context.Context, opts Options) ([]render.Object, int, error) {
 	}
 	close(next)
 	wg.Wait()
-	var objs []render.Object
-	files := 0
+	n := 0
 	for _, r := range results {
 		if r.err != nil {
-			return nil, 0, r.err
+			return nil, 0, 0, r.err
 		}
+		n += len(r.objs)
+	}
+	objs = make([]render.Object, 0, n)
+	for _, r := range results {
 		objs = append(objs, r.objs...)
+		total += r.total
 		files += r.files
 	}
-	return objs, files, ctx.Err()
+	return objs, total, files, ctx.Err()
+}
+
+// filter keeps the objects for which keep is true, in order, and lets the
+// others go.
+func filter(objs []render.Object, keep func(render.Object) bool) []render.Object {
+	out := objs[:0]
+	for _, o := range objs {
+		if keep(o) {
+			out = append(out, o)
+		}
+	}
+	clear(objs[len(out):])
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // plan expands the paths into jobs: a file, a chart, a kustomization, stdin.

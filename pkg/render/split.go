@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"regexp"
@@ -36,40 +35,72 @@ type doc struct {
 }
 
 // splitDocs splits at lines that start with "---" followed by nothing, space
-// or a comment, as YAML document markers.
+// or a comment, as YAML document markers. Lines are split as by
+// bufio.ScanLines (a "\r" before "\n" is dropped); lines that are "..."
+// (document end markers) are left out.
 func splitDocs(data []byte) []doc {
 	var docs []doc
 	cur := doc{firstLine: 1}
-	var buf bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
+	var buf []byte
 	line := 0
-	for sc.Scan() {
+	flush := func() {
+		cur.text = buf
+		docs = append(docs, cur)
+		buf = nil
+	}
+	for len(data) > 0 {
 		line++
-		l := sc.Text()
-		if rest, ok := strings.CutPrefix(l, "---"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-			cur.text = append([]byte(nil), buf.Bytes()...)
-			docs = append(docs, cur)
-			buf.Reset()
+		var l []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i], data[i+1:]
+			if n := len(l); n > 0 && l[n-1] == '\r' {
+				l = l[:n-1]
+			}
+		} else {
+			// bufio.ScanLines drops a final "\r" at EOF too.
+			l, data = data, nil
+			if n := len(l); n > 0 && l[n-1] == '\r' {
+				l = l[:n-1]
+			}
+		}
+		if rest, ok := bytes.CutPrefix(l, docMarker); ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t') {
+			flush()
 			cur = doc{firstLine: line + 1}
-			rest = strings.TrimSpace(rest)
-			if rest != "" && !strings.HasPrefix(rest, "#") {
+			rest = bytes.TrimSpace(rest)
+			if len(rest) > 0 && rest[0] != '#' {
 				// "--- {a: 1}": the document starts on the marker's line.
 				cur.firstLine = line
-				buf.WriteString(rest)
-				buf.WriteByte('\n')
+				buf = append(buf, rest...)
+				buf = append(buf, '\n')
 			}
 			continue
 		}
-		if strings.TrimRight(l, " \t\r") == "..." {
+		if len(l) >= 3 && l[0] == '.' && string(bytes.TrimRight(l, " \t\r")) == "..." {
 			continue
 		}
-		buf.WriteString(l)
-		buf.WriteByte('\n')
+		if buf == nil {
+			// Most documents are one run of lines: size the copy once.
+			buf = make([]byte, 0, nextDocLen(l, data)+1)
+		}
+		buf = append(buf, l...)
+		buf = append(buf, '\n')
 	}
-	cur.text = append([]byte(nil), buf.Bytes()...)
+	cur.text = buf
 	return append(docs, cur)
 }
+
+var docMarker = []byte("---")
+
+// nextDocLen estimates the length of the document that starts with line l,
+// followed by rest: up to the next line starting with "---".
+func nextDocLen(l, rest []byte) int {
+	if i := bytes.Index(rest, nextMarker); i >= 0 {
+		return len(l) + 1 + i + 1
+	}
+	return len(l) + 1 + len(rest)
+}
+
+var nextMarker = []byte("\n---")
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 
@@ -78,6 +109,18 @@ func decodeDoc(source string, d doc) ([]Object, error) {
 	if start == 0 {
 		return nil, nil // blank or comments only
 	}
+	if m, ok := fastDecode(d.text); ok {
+		o := Object{Source: source, Line: start, Obj: m, Raw: bytes.TrimRight(d.text, "\n")}
+		if o.Kind() != "List" || !strings.HasSuffix(o.APIVersion(), "v1") {
+			return []Object{o}, nil
+		}
+	}
+	return decodeGeneral(source, d, start)
+}
+
+// decodeGeneral decodes any YAML through sigs.k8s.io/yaml (YAML -> JSON)
+// and decodeJSON.
+func decodeGeneral(source string, d doc, start int) ([]Object, error) {
 	js, err := yaml.YAMLToJSON(d.text)
 	if err != nil {
 		return nil, docError(source, d, err)
@@ -116,13 +159,22 @@ func decodeDoc(source string, d doc) ([]Object, error) {
 // contentLine returns the absolute line of the first line that is neither
 // blank nor a comment, or 0 when there is none.
 func contentLine(d doc) int {
-	for i, l := range strings.Split(string(d.text), "\n") {
-		t := strings.TrimSpace(l)
-		if t != "" && !strings.HasPrefix(t, "#") {
+	t := d.text
+	for i := 0; ; i++ {
+		var l []byte
+		if j := bytes.IndexByte(t, '\n'); j >= 0 {
+			l, t = t[:j], t[j+1:]
+		} else {
+			l, t = t, nil
+		}
+		l = bytes.TrimSpace(l)
+		if len(l) > 0 && l[0] != '#' {
 			return d.firstLine + i
 		}
+		if t == nil {
+			return 0
+		}
 	}
-	return 0
 }
 
 // docError rewrites the YAML library's document-relative line numbers into

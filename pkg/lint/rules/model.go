@@ -125,6 +125,37 @@ func NewSetup(opts Options, objs []render.Object) *Setup {
 	return s
 }
 
+// Relevant says whether an object can matter to a rule: NewSetup
+// classifies every other object as nothing (a workload that is neither an
+// audit nor the sidecar injector and has no subscriber's AUDIT_CHANNEL, or
+// an object that is no workload, ConfigMap, Connection or Component), so
+// leaving it out of NewSetup changes no finding. It depends on the object
+// alone. Keep it in step with NewSetup and with the rules that range over
+// Setup.Workloads.
+func Relevant(ro render.Object) bool {
+	o := &Object{Object: ro}
+	api, kind := o.APIVersion(), o.Kind()
+	switch {
+	case kind == "ConfigMap" && api == "v1",
+		kind == "Connection" && strings.HasPrefix(api, "connection.gatekeeper.sh/"),
+		kind == "Component" && strings.HasPrefix(api, "dapr.io/"):
+		return true
+	}
+	w := newWorkload(o)
+	if w == nil {
+		return false
+	}
+	if newAudit(w) != nil || newInjector(w) != nil {
+		return true
+	}
+	for _, c := range w.Containers {
+		if _, ok := c.Env["AUDIT_CHANNEL"]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // DropAllCapabilities is what the injector does with the sidecar's capabilities.
 func (s *Setup) DropAllCapabilities() bool {
 	if s.Injector != nil {

@@ -1,0 +1,48 @@
+package lint
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// TestRunDropsOnlyIrrelevantObjects: Run, which drops the objects no rule
+// can look at while loading, finds exactly what Check finds on all objects.
+func TestRunDropsOnlyIrrelevantObjects(t *testing.T) {
+	var dirs []string
+	for _, pattern := range []string{"../../test/lint/testdata/cases/*/*", "../../test/lint/testdata/quickstart"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, m...)
+	}
+	if len(dirs) < 40 {
+		t.Fatalf("found only %d fixture directories", len(dirs))
+	}
+	for _, dir := range dirs {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			continue
+		}
+		opts := Options{Paths: []string{dir}}
+		all, files, err := Load(context.Background(), opts)
+		if err != nil {
+			t.Errorf("%s: %v", dir, err)
+			continue
+		}
+		want, err := Check(context.Background(), opts, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Files = files
+		got, err := Run(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: Run = %+v, Check on all objects = %+v", dir, got, want)
+		}
+	}
+}
