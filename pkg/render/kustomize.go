@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -17,9 +16,11 @@ const originAnnotation = "config.kubernetes.io/origin"
 // Kustomize builds the kustomization in dir in-process, as
 // `kustomize build dir` does: resources in kustomize's legacy order unless
 // the kustomization sets sortOptions, no managed-by label, load restrictions
-// to the root. Each object's Source is dir; when the kustomization enables
-// originAnnotations in buildMetadata, Source is the object's original file
-// instead and the annotation is removed from the object.
+// to the root. Each object's Source is its original file, from the origin
+// annotation that kustomize records when asked to (newOriginFS asks on the
+// user's behalf without changing their files); the annotation is removed
+// from the object. Objects without a local origin (generated ones, remote
+// bases) have Source dir.
 func Kustomize(ctx context.Context, dir string) ([]Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -29,7 +30,7 @@ func Kustomize(ctx context.Context, dir string) ([]Object, error) {
 	// has sortOptions.
 	opts.Reorder = krusty.ReorderOptionUnspecified
 	opts.AddManagedbyLabel = false
-	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
+	m, err := krusty.MakeKustomizer(opts).Run(newOriginFS(dir), dir)
 	if err != nil {
 		return nil, fmt.Errorf("building kustomization %s: %w", dir, err)
 	}

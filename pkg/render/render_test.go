@@ -202,18 +202,20 @@ func TestKustomize(t *testing.T) {
 			name: "legacy order",
 			dir:  "testdata/kustomize/base",
 			want: []string{
-				"Namespace demo testdata/kustomize/base",
-				"ConfigMap demo/settings testdata/kustomize/base",
-				"Deployment demo/web testdata/kustomize/base",
+				"Namespace demo testdata/kustomize/base/ns.yaml",
+				"ConfigMap demo/settings testdata/kustomize/base/deploy.yaml",
+				"Deployment demo/web testdata/kustomize/base/deploy.yaml",
 			},
 		},
 		{
+			// Origins are recorded even though the kustomization does not
+			// ask for them: Source is the base's file the object came from.
 			name: "overlay with labels and patch",
 			dir:  "testdata/kustomize/overlay",
 			want: []string{
-				"Namespace demo testdata/kustomize/overlay",
-				"ConfigMap demo/settings testdata/kustomize/overlay",
-				"Deployment demo/web testdata/kustomize/overlay",
+				"Namespace demo testdata/kustomize/base/ns.yaml",
+				"ConfigMap demo/settings testdata/kustomize/base/deploy.yaml",
+				"Deployment demo/web testdata/kustomize/base/deploy.yaml",
 			},
 		},
 		{

@@ -2,6 +2,7 @@ package lint_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -79,5 +80,23 @@ func TestProjectChartMisconfigured(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no subscriber-channel-mismatch finding; got %+v", res.Findings)
+	}
+}
+
+// TestKustomizePositions: a finding in kustomize output points at the
+// original file and field, through the origin annotations kustomize
+// records (the kustomization does not have to ask for them).
+func TestKustomizePositions(t *testing.T) {
+	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{filepath.Join("testdata", "kustomize-origin")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, fmt.Sprintf("%s:%d %s", filepath.ToSlash(f.File), f.Line, f.Rule))
+	}
+	want := "testdata/kustomize-origin/connection.yaml:8 connection-config-json"
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("findings %q, want [%q]", got, want)
 	}
 }
