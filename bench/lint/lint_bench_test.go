@@ -20,10 +20,19 @@ import (
 )
 
 const (
-	files          = 5000
 	objectsPerFile = 10
 	setupEvery     = 50 // every 50th file holds a pubsub setup
 )
+
+// files is 5,000 (50,000 objects) unless BENCH_LINT_FILES says otherwise,
+// to compare memory across corpus sizes.
+var files = func() int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("BENCH_LINT_FILES"), &n); err == nil && n > 0 {
+		return n
+	}
+	return 5000
+}()
 
 func BenchmarkLint(b *testing.B) {
 	dir := b.TempDir()
