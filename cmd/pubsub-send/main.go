@@ -3,9 +3,9 @@
 //
 //	pubsub-send --connection PATH --channel NAME [--count N] [--file violations.json]
 //
-// PATH is a connection ConfigMap as a YAML or JSON file, or as a mounted
-// ConfigMap directory (files provider or driver, and config). --provider
-// with --config gives the same inline. Without --file it sends the
+// PATH is a YAML or JSON file holding a connection ConfigMap or (Gatekeeper
+// v3.20+) a Connection, or a mounted ConfigMap directory (files provider or
+// driver, and config). --provider with --config gives the same inline. Without --file it sends the
 // documentation's example violation. The Dapr sidecar is found as the Dapr
 // SDK finds it (DAPR_GRPC_ENDPOINT, DAPR_GRPC_PORT, DAPR_API_TOKEN). It
 // waits until every message is accepted or has failed, reports the counts

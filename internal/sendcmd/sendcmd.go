@@ -169,7 +169,7 @@ func loadConnection(f flags) (*pubsub.ConnectionConfig, error) {
 		if raw, err = os.ReadFile(f.connection); err != nil {
 			return nil, err
 		}
-		cc, err = pubsub.ParseConnectionConfigMap(f.connection, raw)
+		cc, err = pubsub.ParseConnection(f.connection, raw)
 	}
 	if err != nil {
 		return nil, err

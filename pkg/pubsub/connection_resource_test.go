@@ -1,0 +1,52 @@
+package pubsub_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
+)
+
+func TestParseConnection(t *testing.T) {
+	const head = "apiVersion: connection.gatekeeper.sh/v1alpha1\nkind: Connection\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\n"
+	tests := []struct {
+		name     string
+		in       string
+		provider string
+		field    string
+		wantErr  string
+	}{
+		{name: "v3.20 Connection", in: head + "spec: {driver: dapr, config: {component: pubsub}}\n", provider: "dapr"},
+		{name: "v3.18 ConfigMap", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: dapr, config: '{\"component\":\"p\"}'}\n", provider: "dapr"},
+		{name: "v3.19 ConfigMap with driver", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {driver: dapr, config: '{\"component\":\"p\"}'}\n", provider: "dapr"},
+		{name: "no spec", in: head, field: "spec", wantErr: "Connection gatekeeper-system/audit-connection: spec: missing"},
+		{name: "no driver", in: head + "spec: {config: {component: pubsub}}\n", field: "spec.driver", wantErr: "spec.driver: missing"},
+		{name: "unknown driver", in: head + "spec: {driver: nats, config: {}}\n", field: "spec.driver", wantErr: `unknown provider "nats": valid providers are dapr`},
+		{name: "no config", in: head + "spec: {driver: dapr}\n", field: "spec.config", wantErr: "spec.config: missing"},
+		{name: "config fails schema", in: head + "spec: {driver: dapr, config: {component: ''}}\n", field: "spec.config/component", wantErr: "spec.config/component"},
+		{name: "wrong api", in: "apiVersion: v1\nkind: Connection\nmetadata: {name: c}\nspec: {driver: dapr, config: {component: p}}\n", field: "apiVersion", wantErr: "want connection.gatekeeper.sh/v1alpha1"},
+		{name: "typo in spec", in: head + "spec: {drivr: dapr}\n", wantErr: `unknown field "drivr"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cc, err := pubsub.ParseConnection("conn.yaml", []byte(tt.in))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cc.Provider != tt.provider || cc.Config["component"] == nil {
+					t.Fatalf("parsed %+v", cc)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "conn.yaml: ") {
+				t.Fatalf("error %v, want one from conn.yaml containing %q", err, tt.wantErr)
+			}
+			var ce *pubsub.ConfigError
+			if tt.field != "" && (!errors.As(err, &ce) || ce.Field != tt.field) {
+				t.Fatalf("error %v: field %q, want %q", err, ce.Field, tt.field)
+			}
+		})
+	}
+}
