@@ -9,6 +9,12 @@
 // The last line printed is
 //
 //	publish-throughput: sequential_per_s=A pubsub_per_s=B ratio=R
+//
+// Knobs for experiments (defaults: the publisher's and Dapr's own):
+// BENCH_BATCH and BENCH_WORKERS (pkg/pubsub's batch size and sends in
+// flight), BENCH_CEIL_BATCH and BENCH_CEIL_INFLIGHT (the bare client's),
+// BENCH_POOL (the Component's poolSize) and BENCH_DAPRD_ARGS (extra daprd
+// flags, e.g. --enable-metrics=false).
 package publish
 
 import (
@@ -132,7 +138,7 @@ func BenchmarkPublishThroughput(b *testing.B) {
 	}
 	start = time.Now()
 	var wg sync.WaitGroup
-	const batch, inflight = 500, 4
+	batch, inflight := envInt("BENCH_CEIL_BATCH", 500), envInt("BENCH_CEIL_INFLIGHT", 4)
 	next := make(chan int)
 	go func() {
 		for i := 0; i < n; i += batch {
