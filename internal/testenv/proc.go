@@ -42,17 +42,25 @@ func RepoRoot() (string, error) {
 }
 
 // DaprdPath returns the daprd binary: $DAPRD, else bin/daprd in the repo.
-func DaprdPath() (string, error) {
-	p := os.Getenv("DAPRD")
+func DaprdPath() (string, error) { return ToolPath("daprd", "DAPRD") }
+
+// ToolPath returns a tool that `make tools` builds and links into bin/: the
+// path in the environment variable env when set, else bin/NAME in the repo.
+// A missing tool is ErrMissing with the make target that builds it.
+func ToolPath(name, env string) (string, error) {
+	p := ""
+	if env != "" {
+		p = os.Getenv(env)
+	}
 	if p == "" {
 		root, err := RepoRoot()
 		if err != nil {
 			return "", err
 		}
-		p = filepath.Join(root, "bin", "daprd")
+		p = filepath.Join(root, "bin", name)
 	}
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w: daprd not found at %s: run `make tools` (builds daprd v1.14.0 into bin/)", ErrMissing, p)
+		return "", fmt.Errorf("%w: %s not found at %s: run `make tools` (builds it from source into a cache and links it into bin/)", ErrMissing, name, p)
 	}
 	return p, nil
 }
@@ -86,6 +94,9 @@ type process struct {
 	args []string
 	env  []string
 	dir  string
+	// cleanEnv starts the process with env alone, not the current
+	// environment plus env.
+	cleanEnv bool
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -123,7 +134,11 @@ func (p *process) start() error {
 	}
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Dir = p.dir
-	cmd.Env = append(os.Environ(), p.env...)
+	if p.cleanEnv {
+		cmd.Env = append([]string(nil), p.env...)
+	} else {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out
 	// A process group of its own, so a stop also ends its children.

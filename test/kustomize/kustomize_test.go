@@ -139,7 +139,7 @@ func TestCompareReportsObjectAndPath(t *testing.T) {
 				args := lookupSlice(t, find(t, *kust, "Deployment", "gatekeeper-audit"), "spec", "template", "spec", "containers")[0].(map[string]any)["args"].([]any)
 				args[len(args)-1] = "--audit-channel=other"
 			},
-			want: []string{audit + `: spec.template.spec.containers[0].args[16]: chart "--audit-channel=audit-channel", kustomize "--audit-channel=other"`},
+			want: []string{audit + `: spec.template.spec.containers[0].args[17]: chart "--audit-channel=audit-channel", kustomize "--audit-channel=other"`},
 		},
 		{
 			name: "annotation removed in the chart",

@@ -20,7 +20,7 @@ Labels of every object. Call with (dict "ctx" $ "component" "audit").
 helm.sh/chart: {{ include "gatekeeper-pubsub.chart" $ctx }}
 app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
 app.kubernetes.io/part-of: gatekeeper
-app.kubernetes.io/version: {{ $ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/version: {{ include "gatekeeper-pubsub.gatekeeperVersion" $ctx | quote }}
 {{ include "gatekeeper-pubsub.selectorLabels" . }}
 {{- with $ctx.Values.commonLabels }}
 {{ toYaml . }}
@@ -71,22 +71,50 @@ The Gatekeeper image reference.
 
 {{/*
 The audit pod's annotations: the Dapr sidecar annotations (when publishing)
-merged with auditPodAnnotations, which win. Rendered as YAML.
+overlaid with auditPodAnnotations, rendered as YAML.
 */}}
 {{- define "gatekeeper-pubsub.auditPodAnnotations" -}}
 {{- $dapr := dict -}}
 {{- if .Values.audit.enablePubsub -}}
 {{- $dapr = dict "dapr.io/enabled" "true" "dapr.io/app-id" "audit" "dapr.io/metrics-port" "9999" "dapr.io/sidecar-seccomp-profile-type" "RuntimeDefault" -}}
 {{- end -}}
-{{- $merged := merge (deepCopy (.Values.auditPodAnnotations | default dict)) $dapr -}}
-{{- if $merged }}{{ toYaml $merged }}{{ end -}}
+{{- include "gatekeeper-pubsub.overlayAnnotations" (list $dapr .Values.auditPodAnnotations) -}}
+{{- end -}}
+
+{{/*
+Overlay annotations: (list defaults user). A user value replaces the
+default; an empty user value removes the annotation (Helm's null would
+only delete the user's key and bring the default back). Rendered as YAML.
+*/}}
+{{- define "gatekeeper-pubsub.overlayAnnotations" -}}
+{{- $out := deepCopy (index . 0) -}}
+{{- range $k, $v := (index . 1 | default dict) -}}
+{{- if eq (toString $v) "" -}}
+{{- $_ := unset $out $k -}}
+{{- else -}}
+{{- $_ := set $out $k (toString $v) -}}
+{{- end -}}
+{{- end -}}
+{{- if $out }}{{ toYaml $out }}{{ end -}}
+{{- end -}}
+
+{{/*
+Whether the audit runs --operation=generate: from v3.18, only a process
+with that operation creates the constraint CRDs from ConstraintTemplates
+(Gatekeeper's documentation of operations, v3.18 and later; its own chart
+gives it to the audit).
+*/}}
+{{- define "gatekeeper-pubsub.generateOperation" -}}
+{{- if and (semverCompare ">=3.18.0-0" (include "gatekeeper-pubsub.gatekeeperVersion" .)) (not .Values.audit.disableGenerateOperation) -}}
+true
+{{- end -}}
 {{- end -}}
 
 {{/*
 The audit's Dapr app-id.
 */}}
 {{- define "gatekeeper-pubsub.auditAppId" -}}
-{{- index (.Values.auditPodAnnotations | default dict) "dapr.io/app-id" | default "audit" -}}
+{{- index (.Values.auditPodAnnotations | default dict) "dapr.io/app-id" | default "audit" | toString -}}
 {{- end -}}
 
 {{/*
