@@ -42,6 +42,9 @@ var GatekeeperVersions = []string{"v3.17.0", "v3.23.1"}
 
 // Options configure the environment.
 type Options struct {
+	// GatekeeperVersions whose images the stand-in runs; default
+	// GatekeeperVersions.
+	GatekeeperVersions []string
 	// DropAllCapabilities is the injector's SIDECAR_DROP_ALL_CAPABILITIES
 	// (the Dapr chart's dapr_sidecar_injector.sidecarDropALLCapabilities).
 	DropAllCapabilities bool
@@ -86,7 +89,10 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	images := map[string]kubelet.Image{}
-	for _, v := range GatekeeperVersions {
+	if len(opts.GatekeeperVersions) == 0 {
+		opts.GatekeeperVersions = GatekeeperVersions
+	}
+	for _, v := range opts.GatekeeperVersions {
 		bin, err := testenv.ToolPath("gatekeeper-"+v, "")
 		if err != nil {
 			return nil, err

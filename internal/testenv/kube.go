@@ -129,7 +129,7 @@ func (k *Kube) startControllerManager(ctx context.Context, path string) error {
 		"--root-ca-file=" + caFile,
 		"--use-service-account-credentials=true",
 		"--leader-elect=false",
-		"--controllers=deployment,replicaset,serviceaccount,serviceaccount-token,namespace,garbage-collector,resourcequota",
+		"--controllers=deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller,resourcequota-controller",
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + itoa(port),
 		"--cert-dir=" + filepath.Join(k.dir, "kcm-certs"),
