@@ -97,6 +97,16 @@ func (s *Subscriber) Stop() error { return s.svc.GracefulStop() }
 func (s *Subscriber) handle(_ context.Context, e *common.TopicEvent) (retry bool, err error) {
 	v, format, err := Decode(e.RawData)
 	if err != nil {
+		if ae, ok := DecodeAuditEvent(e.RawData); ok {
+			// An audit run's start or end (Gatekeeper v3.20+): shown as
+			// such, one JSON line like the violations.
+			line, _ := json.Marshal(ae)
+			s.mu.Lock()
+			_, werr := s.opts.Out.Write(append(line, '\n'))
+			s.mu.Unlock()
+			s.opts.Logger.Info(ae.Message, "audit_id", ae.ID)
+			return werr != nil, werr
+		}
 		s.opts.Logger.Error("dropping event that is not a violation", "id", e.ID, "topic", e.Topic, "error", err)
 		return false, err
 	}
@@ -114,6 +124,26 @@ func (s *Subscriber) handle(_ context.Context, e *common.TopicEvent) (retry bool
 		s.opts.OnViolation(v, format)
 	}
 	return false, nil
+}
+
+// DecodeAuditEvent reads an audit run's start or end message ("audit is
+// started", "audit is completed"), structured or as a JSON string.
+func DecodeAuditEvent(data []byte) (violation.AuditEvent, bool) {
+	var ae violation.AuditEvent
+	data = bytes.TrimSpace(data)
+	if len(data) > 0 && data[0] == '"' {
+		var inner string
+		if json.Unmarshal(data, &inner) != nil {
+			return ae, false
+		}
+		data = []byte(inner)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&ae) != nil {
+		return ae, false
+	}
+	return ae, ae.Message == violation.AuditStarted || ae.Message == violation.AuditCompleted
 }
 
 // Decode reads a violation from an event's data, structured or as a JSON

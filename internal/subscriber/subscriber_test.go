@@ -49,3 +49,26 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeAuditEvent(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		want string // "" means not an audit event
+	}{
+		{"started", `{"id":"2026-11-26T13:47:02Z","message":"audit is started"}`, violation.AuditStarted},
+		{"completed as Gatekeeper sends it (JSON in a string)", strconv.Quote(`{"id":"2026-11-26T13:47:02Z","message":"audit is completed"}`), violation.AuditCompleted},
+		{"other message", `{"id":"x","message":"hello"}`, ""},
+		{"violation", `{"id":"x","eventType":"violation_audited"}`, ""},
+		{"extra field", `{"id":"x","message":"audit is started","kind":"K"}`, ""},
+		{"not json", `audit is started`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ae, ok := DecodeAuditEvent([]byte(tt.data))
+			if ok != (tt.want != "") || (ok && ae.Message != tt.want) {
+				t.Fatalf("DecodeAuditEvent(%s) = %+v, %v; want message %q", tt.data, ae, ok, tt.want)
+			}
+		})
+	}
+}

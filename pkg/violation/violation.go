@@ -62,3 +62,18 @@ func Example(at time.Time) Violation {
 		ResourceLabels:     map[string]string{"app": "nginx", "pod-template-hash": "cd55c47f5"},
 	}
 }
+
+// Messages of the audit run's start and end, which Gatekeeper v3.20 and
+// later publish on the audit channel around the violations (export.md of
+// Gatekeeper's documentation; pkg/audit of v3.23).
+const (
+	AuditStarted   = "audit is started"
+	AuditCompleted = "audit is completed"
+)
+
+// AuditEvent is such a start or end message: the audit run's ID (the same
+// as its violations') and the message.
+type AuditEvent struct {
+	ID      string `json:"id,omitempty"`
+	Message string `json:"message"`
+}

@@ -10,40 +10,69 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
-// TestHelmInstallAuditDelivers is the documented setup for real, with
-// Gatekeeper v3.17.0 (the ConfigMap form): Gatekeeper's own chart (its audit
-// off, as our NOTES say), then our chart installed with Helm's
-// action.Install into namespaces labelled PodSecurity restricted. Every
-// object is accepted, the pods that kube-controller-manager creates get the
-// real daprd from the real injector and pass PodSecurity restricted, and
-// Gatekeeper's own audit (run from the pod spec by the kubelet stand-in)
-// publishes exactly the violations its constraint counts, which the
-// subscriber receives field by field.
+// TestHelmInstallAuditDelivers is the documented setup for real: Gatekeeper's
+// own chart (its audit off, as our NOTES say), then our chart installed with
+// Helm's action.Install into namespaces labelled PodSecurity restricted.
+// Every object is accepted, the pods that kube-controller-manager creates
+// get the real daprd from the real injector and pass PodSecurity
+// restricted, and Gatekeeper's own audit (run from the pod spec by the
+// kubelet stand-in) publishes exactly the violations its constraint counts,
+// which the subscriber receives field by field. Both Gatekeeper versions:
+// v3.17.0 with the ConfigMap form (--enable-pub-sub), v3.23.1 with the
+// Connection form (--enable-violation-export), whose audit also announces
+// its start and end.
 func TestHelmInstallAuditDelivers(t *testing.T) {
-	const version, n = "v3.17.0", 12
-	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
-	prepare(t, e, version, nil)
-	ctx := context.Background()
-	rel, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, chartValues(e, version), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rel.Info.Status != "deployed" {
-		t.Fatalf("release status %s", rel.Info.Status)
-	}
+	for _, version := range cluster.GatekeeperVersions {
+		t.Run(version, func(t *testing.T) {
+			const n = 12
+			e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+			prepare(t, e, version, nil)
+			ctx := context.Background()
+			rel, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, chartValues(e, version), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rel.Info.Status != "deployed" {
+				t.Fatalf("release status %s", rel.Info.Status)
+			}
 
-	audit := podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit")
-	d := sidecar(t, audit)
-	if sc := d.SecurityContext; sc == nil || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-		t.Errorf("injected daprd securityContext = %+v, want seccompProfile RuntimeDefault from dapr.io/sidecar-seccomp-profile-type", sc)
-	}
-	sub := podOf(t, e, cluster.SubscriberNS, "sub")
-	sidecar(t, sub)
+			audit := podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit")
+			d := sidecar(t, audit)
+			if sc := d.SecurityContext; sc == nil || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+				t.Errorf("injected daprd securityContext = %+v, want seccompProfile RuntimeDefault from dapr.io/sidecar-seccomp-profile-type", sc)
+			}
+			sidecar(t, podOf(t, e, cluster.SubscriberNS, "sub"))
 
-	applyPolicy(t, e, version, n)
-	got := waitDelivered(t, e, "cm-must-have-gk-audit", n, 3*time.Minute)
+			applyPolicy(t, e, version, n)
+			got := waitDelivered(t, e, "cm-must-have-gk-audit", n, 3*time.Minute)
+			checkViolations(t, got, n)
+			subLog := e.Kubelet.Logs(cluster.SubscriberNS, "sub-", "go-sub")
+			if version >= "v3.20" {
+				for _, m := range []string{violation.AuditStarted, violation.AuditCompleted} {
+					if !strings.Contains(subLog, `"message":"`+m+`"`) {
+						t.Errorf("the subscriber did not show %q; its output:\n%s", m, subLog)
+					}
+				}
+				if strings.Contains(subLog, "dropping event") {
+					t.Errorf("the subscriber dropped events:\n%s", subLog)
+				}
+			}
+			t.Logf("%d violations received from Gatekeeper %s's audit", len(got), version)
+			if verbose {
+				t.Logf("kubelet stand-in:\n%s\nsubscriber:\n%s\naudit:\n%s", e.Kubelet.Events(), subLog,
+					tailLines(e.Kubelet.Logs(cluster.GatekeeperNS, "gatekeeper-audit-", "manager"), 30))
+			}
+		})
+	}
+}
+
+// checkViolations checks that the violations are those of Gatekeeper's test
+// constraint for the n ConfigMaps of applyPolicy, each object once per audit.
+func checkViolations(t *testing.T, got []violation.Violation, n int) {
+	t.Helper()
 	objs := byResource(got)
 	if len(objs) != n {
 		t.Fatalf("distinct objects received = %d, want %d", len(objs), n)
@@ -57,12 +86,21 @@ func TestHelmInstallAuditDelivers(t *testing.T) {
 			t.Errorf("violation %s fields: %+v", key, v)
 		}
 	}
-	// Gatekeeper publishes []byte with no content type: the subscriber got
-	// JSON inside a string (datacontenttype text/plain), which it decodes.
-	t.Logf("%d violations received from Gatekeeper %s's audit (%d objects)", len(got), version, len(objs))
-	if verbose {
-		t.Logf("kubelet stand-in:\n%s\nsubscriber:\n%s\naudit:\n%s", e.Kubelet.Events(), e.Kubelet.Logs(cluster.SubscriberNS, "sub-", "go-sub"),
-			tailLines(e.Kubelet.Logs(cluster.GatekeeperNS, "gatekeeper-audit-", "manager"), 30))
+	// Every audit publishes every violation again: per audit run (id), each
+	// object exactly once.
+	perRun := map[string]map[string]int{}
+	for _, v := range got {
+		if perRun[v.ID] == nil {
+			perRun[v.ID] = map[string]int{}
+		}
+		perRun[v.ID][v.ResourceName]++
+	}
+	for id, m := range perRun {
+		for name, c := range m {
+			if c != 1 {
+				t.Errorf("audit %s published %s %d times", id, name, c)
+			}
+		}
 	}
 }
 
