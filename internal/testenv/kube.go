@@ -9,14 +9,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // KubeOptions configure the Kubernetes control plane.
@@ -70,6 +73,9 @@ func StartKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
 			return nil, err
 		}
 	}
+	// envtest logs through controller-runtime's logger; without one set it
+	// prints a stack trace. Its own messages are of no use here.
+	setLoggerOnce.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	k := &Kube{logs: &syncBuffer{tee: opts.Tee}}
 	if k.dir, err = os.MkdirTemp("", "testenv-kube-"); err != nil {
 		return nil, err
@@ -197,6 +203,8 @@ func (k *Kube) Stop() {
 		_ = os.RemoveAll(k.dir)
 	}
 }
+
+var setLoggerOnce sync.Once
 
 // prefixWriter writes each line into w with "[name] " in front.
 type prefixWriter struct{ w io.Writer }

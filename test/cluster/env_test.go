@@ -43,7 +43,7 @@ func startEnv(t *testing.T, opts cluster.Options) *cluster.Env {
 		t.Fatalf("starting the environment: %v", err)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || verbose {
 			t.Logf("environment logs:\n%s", e.Logs())
 		}
 		e.Stop()

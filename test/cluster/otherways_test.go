@@ -1,0 +1,185 @@
+package cluster_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+)
+
+// TestGatekeeperChartWithOurNotes: our chart with audit.deploy=false, then
+// Gatekeeper's own chart (v3.17.0) with exactly the values our NOTES print:
+// Gatekeeper's own audit Deployment delivers the violations.
+func TestGatekeeperChartWithOurNotes(t *testing.T) {
+	const version, n = "v3.17.0", 7
+	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	ctx := context.Background()
+	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
+		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
+		if err := e.CreateRedisSecret(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vals := chartValues(e, version)
+	vals["audit"] = map[string]any{"enablePubsub": true, "deploy": false}
+	rel, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gkValues := notesValues(t, rel.Info.Notes)
+	t.Logf("values from our NOTES for Gatekeeper's chart: %v", gkValues)
+	gkValues["disableAudit"] = false
+	gkValues["auditInterval"] = 5 // Gatekeeper's default is 60 s: not what this test is about
+	if _, err := e.InstallGatekeeper(ctx, version, gkValues); err != nil {
+		t.Fatal(err)
+	}
+	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
+	applyPolicy(t, e, version, n)
+	checkViolations(t, waitDelivered(t, e, "cm-must-have-gk-audit", n, 3*time.Minute), n)
+}
+
+// notesValues reads the values block our NOTES print for Gatekeeper's chart
+// (between <<'VALUES' and VALUES).
+func notesValues(t *testing.T, notes string) map[string]any {
+	t.Helper()
+	_, rest, ok := strings.Cut(notes, "<<'VALUES'\n")
+	if !ok {
+		t.Fatalf("NOTES have no values block:\n%s", notes)
+	}
+	block, _, ok := strings.Cut(rest, "\n  VALUES")
+	if !ok {
+		t.Fatalf("NOTES values block not closed:\n%s", notes)
+	}
+	var lines []string
+	for _, l := range strings.Split(block, "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "  "))
+	}
+	out := map[string]any{}
+	if err := yaml.Unmarshal([]byte(strings.Join(lines, "\n")), &out); err != nil {
+		t.Fatalf("NOTES values block: %v\n%s", err, block)
+	}
+	return out
+}
+
+// TestKustomizeOnGatekeeperManifest: Gatekeeper's released manifest
+// (deploy/gatekeeper.yaml of v3.17.0) with our audit-pubsub and subscriber
+// components, built in-process by kustomize and applied server-side,
+// delivers the violations as the chart does. The kustomization says what it
+// changes for this machine: no Gatekeeper webhook pods or webhook
+// configurations (nothing here serves them), and the Component's Redis.
+func TestKustomizeOnGatekeeperManifest(t *testing.T) {
+	const version, n = "v3.17.0", 9
+	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	ctx := context.Background()
+	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
+		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
+		if err := e.CreateRedisSecret(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("gatekeeper.yaml", string(readGatekeeperFile(t, version, "deploy/gatekeeper.yaml")))
+	write("pubsub-settings.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gatekeeper-pubsub-settings
+  annotations:
+    config.kubernetes.io/local-config: "true"
+data:
+  connection: audit-connection
+  channel: audit-channel
+`)
+	write("kustomization.yaml", `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - gatekeeper.yaml
+  - pubsub-settings.yaml
+components:
+  - `+rel(t, dir, repoPath(t, "kustomize", "components", "audit-pubsub"))+`
+  - `+rel(t, dir, repoPath(t, "kustomize", "components", "subscriber"))+`
+patches:
+  # This machine: no Gatekeeper webhook pods, no webhook configurations.
+  - target: {kind: Deployment, name: gatekeeper-controller-manager}
+    patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: 0
+  - target: {kind: ValidatingWebhookConfiguration}
+    patch: |-
+      $patch: delete
+      apiVersion: admissionregistration.k8s.io/v1
+      kind: ValidatingWebhookConfiguration
+      metadata:
+        name: gatekeeper-validating-webhook-configuration
+  - target: {kind: MutatingWebhookConfiguration}
+    patch: |-
+      $patch: delete
+      apiVersion: admissionregistration.k8s.io/v1
+      kind: MutatingWebhookConfiguration
+      metadata:
+        name: gatekeeper-mutating-webhook-configuration
+  # Audit every 5 s (Gatekeeper's default is 60 s; Go's flag takes the last).
+  - target: {kind: Deployment, name: gatekeeper-audit}
+    patch: |-
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --audit-interval=5
+  # The test's Redis.
+  - target: {kind: Component, name: pubsub}
+    patch: |-
+      - op: replace
+        path: /spec/metadata/0/value
+        value: `+e.Redis.Addr+`
+`)
+	objs, err := render.Kustomize(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var manifest strings.Builder
+	for _, o := range objs {
+		manifest.WriteString("---\n")
+		manifest.Write(o.Raw)
+		manifest.WriteString("\n")
+	}
+	if err := e.Apply(ctx, []byte(manifest.String()), ""); err != nil {
+		t.Fatal(err)
+	}
+	// Gatekeeper's webhook (not run here) fills its certificate Secret.
+	if err := e.FillWebhookCert(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
+	sidecar(t, podOf(t, e, cluster.SubscriberNS, "sub"))
+	applyPolicy(t, e, version, n)
+	checkViolations(t, waitDelivered(t, e, "cm-must-have-gk-audit", n, 3*time.Minute), n)
+}
+
+// rel is target relative to dir (kustomize takes no absolute roots).
+func rel(t *testing.T, dir, target string) string {
+	t.Helper()
+	r, err := filepath.Rel(dir, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
