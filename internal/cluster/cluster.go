@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"helm.sh/helm/v3/pkg/chartutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -105,6 +106,16 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	}
 	e.stops = append(e.stops, func() { os.RemoveAll(e.Bin) })
 	images[SubscriberImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "fake-subscriber"), ListenFlags: map[string]string{"port": "$(APP_PORT)"}}
+	// The helm test pod's image, tagged with the chart's version.
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	chartMeta, err := chartutil.LoadChartfile(filepath.Join(root, "charts", "gatekeeper-pubsub", "Chart.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	images[PubsubSendImage+":"+chartMeta.Version] = kubelet.Image{Binary: filepath.Join(e.Bin, "pubsub-send")}
 
 	e.step("starting redis-server (password-protected, as in the quick start)")
 	if e.Redis, err = testenv.StartRedis(ctx, testenv.RedisOptions{Password: RedisPassword, Tee: opts.Tee}); err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
@@ -61,6 +63,32 @@ func TestHelmInstallAuditDelivers(t *testing.T) {
 				}
 			}
 			t.Logf("%d violations received from Gatekeeper %s's audit", len(got), version)
+
+			// helm test: the chart's test pod (pubsub-send through its own
+			// injected daprd) runs through the stand-in; its violation arrives.
+			cfg, err := e.Helm(cluster.GatekeeperNS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt := action.NewReleaseTesting(cfg)
+			rt.Namespace, rt.Timeout = cluster.GatekeeperNS, 2*time.Minute
+			tested, err := rt.Run("gatekeeper-pubsub")
+			if err != nil {
+				t.Fatalf("helm test: %v\nstand-in events:\n%s", err, e.Kubelet.Events())
+			}
+			for _, h := range tested.Hooks {
+				if h.LastRun.Phase != release.HookPhaseSucceeded {
+					t.Errorf("helm test hook %s: %s", h.Name, h.LastRun.Phase)
+				}
+			}
+			waitFor(t, 30*time.Second, "the helm test's violation at the subscriber", func() bool {
+				for _, v := range received(e.Kubelet.Logs(cluster.SubscriberNS, "sub-", "go-sub")) {
+					if v.Name == violation.Example(time.Now()).Name {
+						return true
+					}
+				}
+				return false
+			})
 			if verbose {
 				t.Logf("kubelet stand-in:\n%s\nsubscriber:\n%s\naudit:\n%s", e.Kubelet.Events(), subLog,
 					tailLines(e.Kubelet.Logs(cluster.GatekeeperNS, "gatekeeper-audit-", "manager"), 30))
@@ -120,4 +148,16 @@ func tailLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
