@@ -1,0 +1,118 @@
+package cluster_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+)
+
+// TestBrokenConnectionNameFailsAlike: Gatekeeper's own chart given our
+// NOTES' values with one slip (audit.connection "violations" while our
+// chart's ConfigMap is audit-connection). It fails the same way for real and
+// in the linter: Gatekeeper audits, logs that it has no connection and
+// publishes nothing; pubsub-lint, on the two charts' rendered manifests,
+// reports connection-not-found.
+func TestBrokenConnectionNameFailsAlike(t *testing.T) {
+	const version, n = "v3.17.0", 5
+	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	ctx := context.Background()
+	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
+		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
+		if err := e.CreateRedisSecret(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vals := chartValues(e, version)
+	vals["audit"] = map[string]any{"enablePubsub": true, "deploy": false}
+	ours := repoPath(t, "charts", "gatekeeper-pubsub")
+	rel, err := e.HelmInstall(ctx, ours, "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gkValues := notesValues(t, rel.Info.Notes)
+	gkValues["audit"].(map[string]any)["connection"] = "violations" // the slip
+	gkValues["disableAudit"] = false
+	gkValues["auditInterval"] = 5
+	if _, err := e.InstallGatekeeper(ctx, version, gkValues); err != nil {
+		t.Fatal(err)
+	}
+	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
+	applyPolicy(t, e, version, n)
+
+	// The audit finds the violations...
+	waitFor(t, 2*time.Minute, "the constraint's totalViolations", func() bool {
+		total, _ := totalViolations(ctx, e, "cm-must-have-gk-audit")
+		return total == n
+	})
+	// ...and says it cannot publish them; nothing arrives.
+	auditLog := func() string { return e.Kubelet.Logs(cluster.GatekeeperNS, "gatekeeper-audit-", "manager") }
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(auditLog(), "connection is not initialized, name: violations") {
+		if time.Now().After(deadline) {
+			t.Fatalf("Gatekeeper did not log the missing connection; its log ends:\n%s", tailLines(auditLog(), 40))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // a delivery would have arrived by now
+	if got := received(e.Kubelet.Logs(cluster.SubscriberNS, "sub-", "go-sub")); len(got) != 0 {
+		t.Errorf("the subscriber received %d violations through a connection that does not exist", len(got))
+	}
+
+	// pubsub-lint on what both charts render, as a GitOps repository holds it.
+	gkDir, err := cluster.ModuleDir(ctx, "github.com/open-policy-agent/gatekeeper/v3", version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, c := range map[string]struct {
+		chart string
+		vals  map[string]any
+	}{
+		"gatekeeper.yaml":        {filepath.Join(gkDir, "charts", "gatekeeper"), mergedGatekeeperValues(gkValues)},
+		"gatekeeper-pubsub.yaml": {ours, vals},
+	} {
+		valuesFile := filepath.Join(t.TempDir(), "values.yaml")
+		b, _ := yaml.Marshal(c.vals)
+		if err := os.WriteFile(valuesFile, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r, err := render.RenderChart(ctx, c.chart, render.ChartOptions{ReleaseName: strings.TrimSuffix(name, ".yaml"), Namespace: cluster.GatekeeperNS, ValueFiles: []string{valuesFile}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(r.Manifest), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := lint.Run(ctx, lint.Options{Paths: []string{dir}, Namespace: cluster.GatekeeperNS, DaprDropAllCapabilities: ptr.To(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, f := range res.Findings {
+		found = append(found, f.Severity+" "+f.Rule+": "+f.Message)
+	}
+	if !strings.Contains(strings.Join(found, "\n"), "error connection-not-found") {
+		t.Errorf("pubsub-lint did not report connection-not-found as an error; findings:\n%s", strings.Join(found, "\n"))
+	}
+}
+
+func mergedGatekeeperValues(v map[string]any) map[string]any {
+	all := cluster.GatekeeperChartValues()
+	mergeInto(all, v)
+	return all
+}
