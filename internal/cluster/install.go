@@ -135,6 +135,19 @@ func (e *Env) Helm(ns string) (*action.Configuration, error) {
 // HelmInstall installs the chart in dir as release name into ns, for real
 // (action.Install, not a dry run).
 func (e *Env) HelmInstall(ctx context.Context, dir, name, ns string, vals map[string]any, disableHooks bool) (*release.Release, error) {
+	return e.HelmInstallPostRendered(ctx, dir, name, ns, vals, disableHooks, nil)
+}
+
+// PostRenderFunc changes the rendered manifests before Helm installs them
+// (Helm's --post-renderer).
+type PostRenderFunc func(*bytes.Buffer) (*bytes.Buffer, error)
+
+// Run implements Helm's postrender.PostRenderer.
+func (f PostRenderFunc) Run(in *bytes.Buffer) (*bytes.Buffer, error) { return f(in) }
+
+// HelmInstallPostRendered is HelmInstall with a post-renderer (nil for
+// none).
+func (e *Env) HelmInstallPostRendered(ctx context.Context, dir, name, ns string, vals map[string]any, disableHooks bool, post PostRenderFunc) (*release.Release, error) {
 	cfg, err := e.Helm(ns)
 	if err != nil {
 		return nil, err
@@ -147,6 +160,9 @@ func (e *Env) HelmInstall(ctx context.Context, dir, name, ns string, vals map[st
 	inst.ReleaseName, inst.Namespace = name, ns
 	inst.DisableHooks = disableHooks
 	inst.Timeout = 2 * time.Minute
+	if post != nil {
+		inst.PostRenderer = post
+	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err != nil {
 		return nil, fmt.Errorf("helm install %s %s -n %s: %w", name, dir, ns, err)

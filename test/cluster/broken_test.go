@@ -1,7 +1,9 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,4 +117,53 @@ func mergedGatekeeperValues(v map[string]any) map[string]any {
 	all := cluster.GatekeeperChartValues()
 	mergeInto(all, v)
 	return all
+}
+
+// TestAuditWithoutCertMountCrashLoops shows the chart bug that only real
+// Gatekeeper revealed: an audit pod without Gatekeeper's webhook
+// certificate at /certs (as our chart rendered it before) exits at start,
+// since external data (on by default) needs tls.crt and tls.key there. The
+// chart's output with that mount cut out by a post-renderer is installed;
+// the stand-in gives the process only what the pod mounts, and Gatekeeper
+// exits and is restarted, as in a real cluster.
+func TestAuditWithoutCertMountCrashLoops(t *testing.T) {
+	const version = "v3.17.0"
+	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	prepare(t, e, version, nil)
+	vals := chartValues(e, version)
+	vals["subscriber"] = map[string]any{"enabled": false}
+	cut := func(in *bytes.Buffer) (*bytes.Buffer, error) {
+		var out bytes.Buffer
+		lines := strings.Split(in.String(), "\n")
+		for i := 0; i < len(lines); i++ {
+			l := lines[i]
+			trim := strings.TrimSpace(l)
+			// the volumeMount (3 lines) and the volume (4 lines)
+			if trim == "- name: cert" && i+1 < len(lines) {
+				next := strings.TrimSpace(lines[i+1])
+				if next == "mountPath: /certs" {
+					i += 2
+					continue
+				}
+				if next == "secret:" {
+					i += 3
+					continue
+				}
+			}
+			out.WriteString(l + "\n")
+		}
+		if strings.Contains(out.String(), "/certs") {
+			return nil, fmt.Errorf("the cert mount is still there:\n%s", out.String())
+		}
+		return &out, nil
+	}
+	ctx := context.Background()
+	if _, err := e.HelmInstallPostRendered(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true, cut); err != nil {
+		t.Fatal(err)
+	}
+	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
+	waitFor(t, 60*time.Second, "Gatekeeper's exit for the missing certificate", func() bool {
+		return strings.Contains(e.Kubelet.Logs(cluster.GatekeeperNS, "gatekeeper-audit-", "manager"), "unable to create client cert watcher") &&
+			strings.Contains(e.Kubelet.Events(), "container manager exited with 1; restarting")
+	})
 }
