@@ -1,5 +1,6 @@
 # gatekeeper-pubsub: everything a newcomer runs is here.
-#   make demo    the quick start, locally: Redis, two Dapr sidecars, publish, subscribe
+#   make demo    Gatekeeper's audit publishing through Dapr, for real: API server,
+#                Dapr injector, Gatekeeper and our chart installed with Helm
 #   make test    every test (installs/builds what the tests need first)
 #   make bench   benchmarks (publisher throughput through a real daprd and Redis)
 SHELL := /bin/bash
@@ -74,7 +75,11 @@ build: ## build the commands into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: demo
-demo: tools build ## run the quick start locally and show what the subscriber received
+demo: tools build ## the real thing: API server, Gatekeeper and our chart installed with Helm, Gatekeeper's audit publishing to the subscriber
+	$(BIN)/demo $(DEMO_ARGS)
+
+.PHONY: demo-sidecar
+demo-sidecar: tools build ## the quick start's sidecars only: Redis, two daprd, publish, subscribe (no Kubernetes)
 	$(BIN)/quickstart --bin $(BIN)
 
 .PHONY: test

@@ -1,0 +1,207 @@
+// Command demo is what `make demo` runs: the Gatekeeper pubsub setup for
+// real on this machine. It starts a Kubernetes control plane (etcd,
+// kube-apiserver, kube-controller-manager), Dapr's Sentry and sidecar
+// injector, Redis and the kubelet stand-in; installs Gatekeeper's own chart
+// and charts/gatekeeper-pubsub with audit.enablePubsub=true and the sample
+// subscriber, with Helm; applies a constraint and objects that violate it;
+// waits until Gatekeeper's own audit has found them and the subscriber has
+// received them; prints what arrived; and stops everything.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	version := flag.String("gatekeeper", "v3.17.0", "Gatekeeper version: "+strings.Join(cluster.GatekeeperVersions, " or "))
+	n := flag.Int("violations", 5, "ConfigMaps that violate the constraint")
+	verbose := flag.Bool("v", false, "print every process's output as it is written")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	step := func(s string) { fmt.Printf("[%5.1fs] %s\n", time.Since(start).Seconds(), s) }
+	opts := cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{*version}, Step: step}
+	if *verbose {
+		opts.Tee = func(b []byte) { os.Stdout.Write(b) }
+	}
+	e, err := cluster.Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	defer func() {
+		step("stopping everything")
+		e.Stop()
+	}()
+	if err := demo(ctx, e, *version, *n, step); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: %v\n\nwhat the kubelet stand-in did:\n%s\n", err, e.Kubelet.Events())
+		return 1
+	}
+	return 0
+}
+
+func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(string)) error {
+	const playground = "gatekeeper-test-playground"
+	step("namespaces gatekeeper-system, fake-subscriber and " + playground + ", labelled PodSecurity restricted")
+	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
+		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
+			return err
+		}
+	}
+	step("helm install gatekeeper (Gatekeeper's own chart " + version + ", its audit off: ours runs it)")
+	if _, err := e.InstallGatekeeper(ctx, version, nil); err != nil {
+		return err
+	}
+	step("Secret redis (key redis-password) in gatekeeper-system and fake-subscriber")
+	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
+		if err := e.CreateRedisSecret(ctx, ns); err != nil {
+			return err
+		}
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	step("helm install gatekeeper-pubsub charts/gatekeeper-pubsub --set audit.enablePubsub=true --set subscriber.enabled=true")
+	vals := map[string]any{
+		"gatekeeperVersion": version,
+		"auditInterval":     10,
+		"audit":             map[string]any{"enablePubsub": true},
+		"component": map[string]any{"metadata": []any{
+			map[string]any{"name": "redisHost", "value": e.Redis.Addr},
+			map[string]any{"name": "redisPassword", "secretKeyRef": map[string]any{"name": "redis", "key": "redis-password"}},
+		}},
+		"subscriber": map[string]any{"enabled": true, "createNamespace": false},
+	}
+	rel, err := e.HelmInstall(ctx, filepath.Join(root, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, false)
+	if err != nil {
+		return err
+	}
+	step(fmt.Sprintf("release %s: %s", rel.Name, rel.Info.Status))
+	for _, p := range []struct{ ns, prefix string }{{cluster.GatekeeperNS, "gatekeeper-audit-"}, {cluster.SubscriberNS, "sub-"}} {
+		pod, err := waitPod(ctx, e, p.ns, p.prefix)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, c := range pod.Spec.Containers {
+			names = append(names, c.Name)
+		}
+		step(fmt.Sprintf("pod %s/%s admitted under PodSecurity restricted, containers: %s (daprd injected by Dapr's injector)", p.ns, pod.Name, strings.Join(names, ", ")))
+	}
+	step("ConstraintTemplate k8srequiredlabels and constraint cm-must-have-gk-audit (Gatekeeper's own test files)")
+	gk, err := cluster.ModuleDir(ctx, "github.com/open-policy-agent/gatekeeper/v3", version)
+	if err != nil {
+		return err
+	}
+	for _, f := range []string{"test/bats/tests/templates/k8srequiredlabels_template.yaml", "test/bats/tests/constraints/all_cm_must_have_gatekeeper_audit.yaml"} {
+		b, err := os.ReadFile(filepath.Join(gk, filepath.FromSlash(f)))
+		if err != nil {
+			return err
+		}
+		if err := e.Apply(ctx, b, ""); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	step(fmt.Sprintf("%d ConfigMaps in %s without the required label gatekeeper", n, playground))
+	for i := range n {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("violator-%d", i+1), Namespace: playground,
+			Labels: map[string]string{"test.gatekeeper.sh/audit": "yes"}}}
+		if _, err := e.Kube.Client.CoreV1().ConfigMaps(playground).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	step("waiting for Gatekeeper's audit (every 10 s) and the subscriber")
+	dyn, err := dynamic.NewForConfig(e.Kube.Config)
+	if err != nil {
+		return err
+	}
+	gvr := schema.GroupVersionResource{Group: "constraints.gatekeeper.sh", Version: "v1beta1", Resource: "k8srequiredlabels"}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		total := int64(-1)
+		if u, err := dyn.Resource(gvr).Get(ctx, "cm-must-have-gk-audit", metav1.GetOptions{}); err == nil {
+			if v, ok, _ := unstructured.NestedInt64(u.Object, "status", "totalViolations"); ok {
+				total = v
+			}
+		}
+		got := subscriberLines(e.Kubelet.Logs(cluster.SubscriberNS, "sub-", "go-sub"))
+		if total == int64(n) && len(got) >= n {
+			step(fmt.Sprintf("constraint cm-must-have-gk-audit: totalViolations=%d; the subscriber received:", total))
+			for _, l := range got {
+				fmt.Println("  " + l)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after 3 minutes: totalViolations=%d, the subscriber received %d", total, len(got))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// subscriberLines returns the subscriber's JSON output lines (violations,
+// and audit start/end messages from v3.20).
+func subscriberLines(logs string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		var v violation.Violation
+		if strings.HasPrefix(l, "{") && json.Unmarshal([]byte(l), &v) == nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func waitPod(ctx context.Context, e *cluster.Env, ns, prefix string) (*corev1.Pod, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pods, err := e.Kube.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for i := range pods.Items {
+				if strings.HasPrefix(pods.Items[i].Name, prefix) {
+					return &pods.Items[i], nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no pod %s* in %s after 60 s", prefix, ns)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
