@@ -92,12 +92,13 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: bench
-bench: tools ## benchmarks; the summary lines (publish-throughput, lint-throughput) come last
+bench: tools ## benchmarks; the summary lines (publish-throughput, lint-throughput, gatekeeper-audit) come last
 	@mkdir -p .tmp
-	DAPRD=$(DAPRD) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./bench/... 2>&1 | tee .tmp/bench.out
+	DAPRD=$(DAPRD) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 45m ./bench/... 2>&1 | tee .tmp/bench.out
 	@echo "---- summary ----"
 	@grep -hE '^[a-z]+-ceiling:' .tmp/bench.out || true
 	@grep -hE '^[a-z]+-throughput:' .tmp/bench.out
+	@grep -hE '^gatekeeper-audit(-cost)?:' .tmp/bench.out
 
 .PHONY: schemas
 schemas: ## regenerate schemas/ from the committed facts (schemas/facts)

@@ -16,19 +16,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -65,39 +60,20 @@ func run() int {
 }
 
 func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(string)) error {
-	const playground = "gatekeeper-test-playground"
-	step("namespaces gatekeeper-system, fake-subscriber and " + playground + ", labelled PodSecurity restricted")
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
-		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
-			return err
-		}
+	step("namespaces gatekeeper-system, fake-subscriber and " + cluster.Playground + " (PodSecurity restricted); Secret redis in the first two")
+	if err := e.PrepareNamespaces(ctx); err != nil {
+		return err
 	}
 	step("helm install gatekeeper (Gatekeeper's own chart " + version + ", its audit off: ours runs it)")
 	if _, err := e.InstallGatekeeper(ctx, version, nil); err != nil {
 		return err
 	}
-	step("Secret redis (key redis-password) in gatekeeper-system and fake-subscriber")
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
-		if err := e.CreateRedisSecret(ctx, ns); err != nil {
-			return err
-		}
-	}
-	root, err := testenv.RepoRoot()
+	chart, err := cluster.ChartDir()
 	if err != nil {
 		return err
 	}
 	step("helm install gatekeeper-pubsub charts/gatekeeper-pubsub --set audit.enablePubsub=true --set subscriber.enabled=true")
-	vals := map[string]any{
-		"gatekeeperVersion": version,
-		"auditInterval":     10,
-		"audit":             map[string]any{"enablePubsub": true},
-		"component": map[string]any{"metadata": []any{
-			map[string]any{"name": "redisHost", "value": e.Redis.Addr},
-			map[string]any{"name": "redisPassword", "secretKeyRef": map[string]any{"name": "redis", "key": "redis-password"}},
-		}},
-		"subscriber": map[string]any{"enabled": true, "createNamespace": false},
-	}
-	rel, err := e.HelmInstall(ctx, filepath.Join(root, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, false)
+	rel, err := e.HelmInstall(ctx, chart, "gatekeeper-pubsub", cluster.GatekeeperNS, e.ChartValues(version, 10), false)
 	if err != nil {
 		return err
 	}
@@ -113,45 +89,21 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 		}
 		step(fmt.Sprintf("pod %s/%s admitted under PodSecurity restricted, containers: %s (daprd injected by Dapr's injector)", p.ns, pod.Name, strings.Join(names, ", ")))
 	}
-	step("ConstraintTemplate k8srequiredlabels and constraint cm-must-have-gk-audit (Gatekeeper's own test files)")
-	gk, err := cluster.ModuleDir(ctx, "github.com/open-policy-agent/gatekeeper/v3", version)
-	if err != nil {
+	step("ConstraintTemplate k8srequiredlabels and constraint " + cluster.Constraint + " (Gatekeeper's own test files)")
+	if err := e.ApplyPolicy(ctx, version); err != nil {
 		return err
 	}
-	for _, f := range []string{"test/bats/tests/templates/k8srequiredlabels_template.yaml", "test/bats/tests/constraints/all_cm_must_have_gatekeeper_audit.yaml"} {
-		b, err := os.ReadFile(filepath.Join(gk, filepath.FromSlash(f)))
-		if err != nil {
-			return err
-		}
-		if err := e.Apply(ctx, b, ""); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-	}
-	step(fmt.Sprintf("%d ConfigMaps in %s without the required label gatekeeper", n, playground))
-	for i := range n {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("violator-%d", i+1), Namespace: playground,
-			Labels: map[string]string{"test.gatekeeper.sh/audit": "yes"}}}
-		if _, err := e.Kube.Client.CoreV1().ConfigMaps(playground).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-			return err
-		}
+	step(fmt.Sprintf("%d ConfigMaps in %s without the required label gatekeeper", n, cluster.Playground))
+	if err := e.CreateViolators(ctx, 0, n); err != nil {
+		return err
 	}
 	step("waiting for Gatekeeper's audit (every 10 s) and the subscriber")
-	dyn, err := dynamic.NewForConfig(e.Kube.Config)
-	if err != nil {
-		return err
-	}
-	gvr := schema.GroupVersionResource{Group: "constraints.gatekeeper.sh", Version: "v1beta1", Resource: "k8srequiredlabels"}
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		total := int64(-1)
-		if u, err := dyn.Resource(gvr).Get(ctx, "cm-must-have-gk-audit", metav1.GetOptions{}); err == nil {
-			if v, ok, _ := unstructured.NestedInt64(u.Object, "status", "totalViolations"); ok {
-				total = v
-			}
-		}
-		got := subscriberLines(e.Kubelet.Logs(cluster.SubscriberNS, "sub-", "go-sub"))
-		if total == int64(n) && len(got) >= n {
-			step(fmt.Sprintf("constraint cm-must-have-gk-audit: totalViolations=%d; the subscriber received:", total))
+		total, _ := e.TotalViolations(ctx)
+		got := subscriberLines(e.SubscriberOutput())
+		if total == int64(n) && len(cluster.Received(e.SubscriberOutput())) >= n {
+			step(fmt.Sprintf("constraint %s: totalViolations=%d; the subscriber received:", cluster.Constraint, total))
 			for _, l := range got {
 				fmt.Println("  " + l)
 			}

@@ -6,11 +6,7 @@
 package cluster_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,9 +14,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
@@ -29,7 +22,7 @@ import (
 
 // playground is where the violating objects live (the namespace of
 // Gatekeeper's own test constraint).
-const playground = "gatekeeper-test-playground"
+const playground = cluster.Playground
 
 // startEnv starts the whole environment for t; its logs are printed when t
 // fails.
@@ -57,114 +50,48 @@ func startEnv(t *testing.T, opts cluster.Options) *cluster.Env {
 func prepare(t *testing.T, e *cluster.Env, version string, gkValues map[string]any) {
 	t.Helper()
 	ctx := context.Background()
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
-		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
-			t.Fatal(err)
-		}
+	if err := e.PrepareNamespaces(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := e.InstallGatekeeper(ctx, version, gkValues); err != nil {
 		t.Fatal(err)
 	}
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
-		if err := e.CreateRedisSecret(ctx, ns); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
-// chartValues are our chart's values for the environment: pubsub on, the
-// subscriber on (its namespace made by prepare), the Component pointed at
-// the test's Redis, audits every few seconds.
-func chartValues(e *cluster.Env, version string) map[string]any {
-	return map[string]any{
-		"gatekeeperVersion": version,
-		"auditInterval":     5,
-		"audit":             map[string]any{"enablePubsub": true},
-		"component": map[string]any{"metadata": []any{
-			map[string]any{"name": "redisHost", "value": e.Redis.Addr},
-			map[string]any{"name": "redisPassword", "secretKeyRef": map[string]any{"name": "redis", "key": "redis-password"}},
-		}},
-		"subscriber": map[string]any{"enabled": true, "createNamespace": false},
-	}
-}
+// chartValues are our chart's values for the environment, auditing every
+// 5 s.
+func chartValues(e *cluster.Env, version string) map[string]any { return e.ChartValues(version, 5) }
 
 // readGatekeeperFile reads a file of the Gatekeeper module at version.
 func readGatekeeperFile(t *testing.T, version, path string) []byte {
 	t.Helper()
-	dir, err := cluster.ModuleDir(context.Background(), "github.com/open-policy-agent/gatekeeper/v3", version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
+	b, err := cluster.GatekeeperFile(context.Background(), version, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// applyPolicy applies Gatekeeper's own test ConstraintTemplate
-// (k8srequiredlabels) and its audit constraint cm-must-have-gk-audit
-// (ConfigMaps in gatekeeper-test-playground labelled
-// test.gatekeeper.sh/audit=yes must have the label gatekeeper), then
+// applyPolicy applies Gatekeeper's own test template and constraint and
 // creates n ConfigMaps that violate it.
 func applyPolicy(t *testing.T, e *cluster.Env, version string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	for _, f := range []string{"test/bats/tests/templates/k8srequiredlabels_template.yaml", "test/bats/tests/constraints/all_cm_must_have_gatekeeper_audit.yaml"} {
-		// The constraint's kind is served once Gatekeeper made its CRD from
-		// the template; Apply waits for it.
-		if err := e.Apply(ctx, readGatekeeperFile(t, version, f), ""); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+	if err := e.ApplyPolicy(ctx, version); err != nil {
+		t.Fatal(err)
 	}
-	for i := range n {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-			Name: fmt.Sprintf("violator-%03d", i), Namespace: playground,
-			Labels: map[string]string{"test.gatekeeper.sh/audit": "yes"},
-		}}
-		if _, err := e.Kube.Client.CoreV1().ConfigMaps(playground).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+	if err := e.CreateViolators(ctx, 0, n); err != nil {
+		t.Fatal(err)
 	}
 }
 
-var constraintGVR = schema.GroupVersionResource{Group: "constraints.gatekeeper.sh", Version: "v1beta1", Resource: "k8srequiredlabels"}
-
-// totalViolations reads the constraint's status.totalViolations (-1 before
-// the first audit).
-func totalViolations(ctx context.Context, e *cluster.Env, name string) (int64, error) {
-	dyn, err := dynamic.NewForConfig(e.Kube.Config)
-	if err != nil {
-		return 0, err
-	}
-	u, err := dyn.Resource(constraintGVR).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return 0, err
-	}
-	v, ok, _ := unstructured.NestedInt64(u.Object, "status", "totalViolations")
-	if !ok {
-		return -1, nil
-	}
-	return v, nil
+// totalViolations reads the constraint's status.totalViolations.
+func totalViolations(ctx context.Context, e *cluster.Env, _ string) (int64, error) {
+	return e.TotalViolations(ctx)
 }
 
-// received decodes the subscriber's output: one JSON violation per line.
-func received(logs string) []violation.Violation {
-	var out []violation.Violation
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "{") {
-			continue
-		}
-		var v violation.Violation
-		if json.Unmarshal([]byte(line), &v) == nil && v.EventType == violation.EventType {
-			out = append(out, v)
-		}
-	}
-	return out
-}
+// received decodes the subscriber's output.
+func received(logs string) []violation.Violation { return cluster.Received(logs) }
 
 // waitDelivered waits until the constraint counts want violations and one
 // audit's worth of them (want distinct objects) has arrived at the
