@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -107,6 +109,7 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 			for _, l := range got {
 				fmt.Println("  " + l)
 			}
+			printResources()
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -156,4 +159,52 @@ func waitPod(ctx context.Context, e *cluster.Env, ns, prefix string) (*corev1.Po
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// printResources prints the resident memory of every process the demo
+// started (its descendants), read from /proc.
+func printResources() {
+	children := map[int][]int{}
+	names := map[int]string{}
+	rss := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, de := range entries {
+		pid, err := strconv.Atoi(de.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", de.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		ppid := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			v = strings.TrimSpace(v)
+			switch k {
+			case "Name":
+				names[pid] = v
+			case "PPid":
+				ppid, _ = strconv.Atoi(v)
+			case "VmRSS":
+				kb, _ := strconv.Atoi(strings.TrimSuffix(v, " kB"))
+				rss[pid] = kb
+			}
+		}
+		children[ppid] = append(children[ppid], pid)
+	}
+	total := 0
+	var walk func(pid int)
+	walk = func(pid int) {
+		for _, c := range children[pid] {
+			if names[c] != "" && rss[c] > 0 {
+				fmt.Printf("  %-26s pid %-7d RSS %6.1f MB\n", names[c], c, float64(rss[c])/1024)
+				total += rss[c]
+			}
+			walk(c)
+		}
+	}
+	fmt.Println("resident memory of the processes:")
+	walk(os.Getpid())
+	fmt.Printf("  %-26s             RSS %6.1f MB\n", "total", float64(total)/1024)
 }

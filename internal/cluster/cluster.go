@@ -161,7 +161,12 @@ func (e *Env) AddImage(image string, img kubelet.Image) { e.Kubelet.AddImage(ima
 // GatekeeperImageSpec is how Gatekeeper's manager runs: its path-valued
 // flags (the webhook certificate directory it needs at start with
 // external data on, and the audit's API cache) follow the pod's mounts, and
-// its health and metrics ports are made free ones.
+// its health and metrics ports are made free ones. Outside a pod it finds
+// the API server through KUBECONFIG (which controller-runtime reads when no
+// in-cluster config exists), a kubeconfig with a token of the pod's service
+// account; POD_NAME is the real Pod's name (downward API), so Gatekeeper
+// sets its status objects' owner to a Pod that exists and
+// --debug-use-fake-pod is not needed.
 func GatekeeperImageSpec(bin string) kubelet.Image {
 	return kubelet.Image{
 		Binary:      bin,

@@ -167,3 +167,32 @@ func TestAuditWithoutCertMountCrashLoops(t *testing.T) {
 			strings.Contains(e.Kubelet.Events(), "container manager exited with 1; restarting")
 	})
 }
+
+// TestV323AuditWithoutGenerateCreatesNoConstraintCRD: from v3.18 only a
+// Gatekeeper process with --operation=generate creates the constraint CRDs
+// from ConstraintTemplates (our chart renders it for the audit). With it
+// left out (audit.disableGenerateOperation) and no other Gatekeeper process,
+// the template is accepted but its constraint kind never exists, so no
+// constraint can be created and nothing is audited.
+func TestV323AuditWithoutGenerateCreatesNoConstraintCRD(t *testing.T) {
+	const version = "v3.23.1"
+	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	prepare(t, e, version, nil)
+	vals := chartValues(e, version)
+	vals["audit"] = map[string]any{"enablePubsub": true, "disableGenerateOperation": true}
+	vals["subscriber"] = map[string]any{"enabled": false}
+	ctx := context.Background()
+	if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {
+		t.Fatal(err)
+	}
+	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
+	if err := e.Apply(ctx, readGatekeeperFile(t, version, "test/bats/tests/templates/k8srequiredlabels_template.yaml"), ""); err != nil {
+		t.Fatal(err)
+	}
+	// Apply waits 30 s for the constraint's kind to be served.
+	err := e.Apply(ctx, readGatekeeperFile(t, version, "test/bats/tests/constraints/all_cm_must_have_gatekeeper_audit.yaml"), "")
+	if err == nil || !strings.Contains(err.Error(), "K8sRequiredLabels") {
+		t.Fatalf("the constraint was accepted without --operation=generate (err %v): the chart's generate operation would not be needed", err)
+	}
+	t.Logf("as expected: %v", err)
+}
