@@ -199,7 +199,7 @@ func (e *Env) InstallGatekeeper(ctx context.Context, version string, vals map[st
 		return nil, err
 	}
 	all := GatekeeperChartValues()
-	mergeValues(all, vals)
+	MergeValues(all, vals)
 	rel, err := e.HelmInstall(ctx, filepath.Join(dir, "charts", "gatekeeper"), "gatekeeper", GatekeeperNS, all, true)
 	if err != nil {
 		return nil, err
@@ -245,12 +245,13 @@ func (e *Env) FillWebhookCert(ctx context.Context) error {
 	return nil
 }
 
-// mergeValues merges src into dst, maps recursively.
-func mergeValues(dst, src map[string]any) {
+// MergeValues merges src into dst, maps recursively, as Helm merges values
+// (a nil in src is kept: Helm then deletes the key).
+func MergeValues(dst, src map[string]any) {
 	for k, v := range src {
 		if sm, ok := v.(map[string]any); ok {
 			if dm, ok := dst[k].(map[string]any); ok {
-				mergeValues(dm, sm)
+				MergeValues(dm, sm)
 				continue
 			}
 		}

@@ -207,7 +207,8 @@ func (cp *DaprControlPlane) prepareCluster(ctx context.Context, k *Kube, opts Da
 	return nil
 }
 
-// httpOK returns a readiness check for GET http://127.0.0.1:port/path.
+// httpOK returns a readiness check for GET http://127.0.0.1:port/path: any
+// 2xx answer.
 func httpOK(port int, path string) func(context.Context) error {
 	url := fmt.Sprintf("http://127.0.0.1:%d%s", port, path)
 	return func(ctx context.Context) error {
@@ -220,7 +221,7 @@ func httpOK(port int, path string) func(context.Context) error {
 			return err
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode/100 != 2 {
 			return fmt.Errorf("%s answered %s", path, resp.Status)
 		}
 		return nil

@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -155,22 +154,7 @@ func (d *Daprd) Wait(ctx context.Context) error {
 	if d.waitApp {
 		path = "/v1.0/healthz"
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d%s", d.HTTPPort, path)
-	return d.proc.waitFor(ctx, "ready ("+path+")", func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("%s answered %s", path, resp.Status)
-		}
-		return nil
-	})
+	return d.proc.waitFor(ctx, "ready ("+path+")", httpOK(d.HTTPPort, path))
 }
 
 // Kill ends daprd at once (SIGKILL), as a crash would.

@@ -27,31 +27,11 @@ import (
 func TestBrokenConnectionNameFailsAlike(t *testing.T) {
 	const version, n = "v3.17.0", 5
 	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	vals, gkValues := installBesideGatekeeperChart(t, e, version, func(v map[string]any) {
+		v["audit"].(map[string]any)["connection"] = "violations" // the slip
+	})
 	ctx := context.Background()
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
-		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
-		if err := e.CreateRedisSecret(ctx, ns); err != nil {
-			t.Fatal(err)
-		}
-	}
-	vals := chartValues(e, version)
-	vals["audit"] = map[string]any{"enablePubsub": true, "deploy": false}
 	ours := repoPath(t, "charts", "gatekeeper-pubsub")
-	rel, err := e.HelmInstall(ctx, ours, "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gkValues := notesValues(t, rel.Info.Notes)
-	gkValues["audit"].(map[string]any)["connection"] = "violations" // the slip
-	gkValues["disableAudit"] = false
-	gkValues["auditInterval"] = 5
-	if _, err := e.InstallGatekeeper(ctx, version, gkValues); err != nil {
-		t.Fatal(err)
-	}
 	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
 	applyPolicy(t, e, version, n)
 
@@ -115,7 +95,7 @@ func TestBrokenConnectionNameFailsAlike(t *testing.T) {
 
 func mergedGatekeeperValues(v map[string]any) map[string]any {
 	all := cluster.GatekeeperChartValues()
-	mergeInto(all, v)
+	cluster.MergeValues(all, v)
 	return all
 }
 

@@ -20,33 +20,39 @@ import (
 func TestGatekeeperChartWithOurNotes(t *testing.T) {
 	const version, n = "v3.17.0", 7
 	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
-	ctx := context.Background()
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
-		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
-		if err := e.CreateRedisSecret(ctx, ns); err != nil {
-			t.Fatal(err)
-		}
-	}
-	vals := chartValues(e, version)
-	vals["audit"] = map[string]any{"enablePubsub": true, "deploy": false}
-	rel, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gkValues := notesValues(t, rel.Info.Notes)
-	t.Logf("values from our NOTES for Gatekeeper's chart: %v", gkValues)
-	gkValues["disableAudit"] = false
-	gkValues["auditInterval"] = 5 // Gatekeeper's default is 60 s: not what this test is about
-	if _, err := e.InstallGatekeeper(ctx, version, gkValues); err != nil {
-		t.Fatal(err)
-	}
+	installBesideGatekeeperChart(t, e, version, nil)
 	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
 	applyPolicy(t, e, version, n)
 	checkViolations(t, waitDelivered(t, e, "cm-must-have-gk-audit", n, 3*time.Minute), n)
+}
+
+// installBesideGatekeeperChart prepares the namespaces, installs our chart
+// with audit.deploy=false, then Gatekeeper's own chart at version with the
+// values our NOTES print (changed by slip, if given; auditing every 5 s).
+// It returns both charts' values.
+func installBesideGatekeeperChart(t *testing.T, e *cluster.Env, version string, slip func(map[string]any)) (ours, gatekeeper map[string]any) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.PrepareNamespaces(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ours = chartValues(e, version)
+	ours["audit"] = map[string]any{"enablePubsub": true, "deploy": false}
+	rel, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, ours, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gatekeeper = notesValues(t, rel.Info.Notes)
+	t.Logf("values from our NOTES for Gatekeeper's chart: %v", gatekeeper)
+	if slip != nil {
+		slip(gatekeeper)
+	}
+	gatekeeper["disableAudit"] = false
+	gatekeeper["auditInterval"] = 5 // Gatekeeper's default is 60 s: not what these tests are about
+	if _, err := e.InstallGatekeeper(ctx, version, gatekeeper); err != nil {
+		t.Fatal(err)
+	}
+	return ours, gatekeeper
 }
 
 // notesValues reads the values block our NOTES print for Gatekeeper's chart
@@ -82,15 +88,8 @@ func TestKustomizeOnGatekeeperManifest(t *testing.T) {
 	const version, n = "v3.17.0", 9
 	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
 	ctx := context.Background()
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS, playground} {
-		if err := e.CreateNamespace(ctx, ns, "restricted"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, ns := range []string{cluster.GatekeeperNS, cluster.SubscriberNS} {
-		if err := e.CreateRedisSecret(ctx, ns); err != nil {
-			t.Fatal(err)
-		}
+	if err := e.PrepareNamespaces(ctx); err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	write := func(name, content string) {

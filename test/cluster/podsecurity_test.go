@@ -52,7 +52,7 @@ func TestPodSecurityAgreesWithLint(t *testing.T) {
 			prepare(t, e, version, nil)
 			vals := chartValues(e, version)
 			vals["subscriber"] = map[string]any{"enabled": false}
-			mergeInto(vals, tc.values)
+			cluster.MergeValues(vals, tc.values)
 			ctx := context.Background()
 			if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {
 				t.Fatal(err)
@@ -148,18 +148,6 @@ func replicaFailure(t *testing.T, e *cluster.Env, ns, deployment string, want bo
 			t.Fatalf("%s/%s: want failure %v; found: %s", ns, deployment, want, strings.Join(seen, "; "))
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-func mergeInto(dst, src map[string]any) {
-	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				mergeInto(dm, sm)
-				continue
-			}
-		}
-		dst[k] = v
 	}
 }
 
