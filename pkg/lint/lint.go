@@ -169,8 +169,7 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 		}
 		out := Finding{Rule: f.Rule, Severity: string(f.Severity), Message: f.Message, Field: f.Field.String()}
 		if o := f.Object; o != nil {
-			out.File = o.Source
-			out.Line, out.Column = loc.locate(o, f.Field)
+			out.File, out.Line, out.Column = loc.locate(o, f.Field)
 			out.Object = ObjectRef{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name()}
 		}
 		res.Findings = append(res.Findings, out)

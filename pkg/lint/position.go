@@ -18,20 +18,32 @@ type locator struct {
 
 func newLocator() *locator { return &locator{origins: map[string][]render.Object{}} }
 
-// locate returns the 1-based line and column of field in o (0, 0 unknown).
-func (l *locator) locate(o *rules.Object, field rules.Path) (int, int) {
+// locate returns the file and the 1-based line and column of field in o
+// (0, 0 unknown). For an object rendered from a chart that is the template
+// file on disk and the template line that produced the field (the column
+// is the rendered one).
+func (l *locator) locate(o *rules.Object, field rules.Path) (string, int, int) {
 	if o == nil {
-		return 0, 0
+		return "", 0, 0
+	}
+	if t := o.Template; t != nil {
+		line, col := position(o.Object, field)
+		if src := t.SourceLine(line); src > 0 {
+			return t.File, src, col
+		}
+		return t.File, 0, 0
 	}
 	if o.Line > 0 {
-		return position(o.Object, field)
+		line, col := position(o.Object, field)
+		return o.Source, line, col
 	}
 	// kustomize output: find the object in its original file (origin
 	// annotations) and the field there, if it is there.
 	if orig, ok := l.original(o); ok {
-		return position(orig, field)
+		line, col := position(orig, field)
+		return o.Source, line, col
 	}
-	return 0, 0
+	return o.Source, 0, 0
 }
 
 func (l *locator) original(o *rules.Object) (render.Object, bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -38,6 +39,9 @@ type ChartOptions struct {
 	ValueFiles []string
 	// Set and SetString are --set and --set-string expressions.
 	Set, SetString []string
+	// SetFile are --set-file expressions (key=path: the file's content is
+	// the value).
+	SetFile []string
 	// KubeVersion is --kube-version (for .Capabilities.KubeVersion);
 	// empty means DefaultKubeVersion.
 	KubeVersion string
@@ -87,7 +91,7 @@ func RenderChart(ctx context.Context, dir string, opts ChartOptions) (*Rendered,
 	if t := chrt.Metadata.Type; t != "" && t != "application" {
 		return nil, fmt.Errorf("chart %s: %s charts are not installable", dir, t)
 	}
-	vo := values.Options{ValueFiles: opts.ValueFiles, Values: opts.Set, StringValues: opts.SetString}
+	vo := values.Options{ValueFiles: opts.ValueFiles, Values: opts.Set, StringValues: opts.SetString, FileValues: opts.SetFile}
 	vals, err := vo.MergeValues(getter.Providers{})
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", dir, err)
@@ -128,6 +132,8 @@ func RenderChart(ctx context.Context, dir string, opts ChartOptions) (*Rendered,
 		return nil, fmt.Errorf("rendering chart %s: %w", dir, err)
 	}
 	lines := docLines(files)
+	sources := templateSources(chrt)
+	lineMaps := map[string][]int{}
 	var out []Object
 	var text strings.Builder
 	add := func(name, content string) error {
@@ -137,12 +143,19 @@ func RenderChart(ctx context.Context, dir string, opts ChartOptions) (*Rendered,
 			return fmt.Errorf("rendering chart %s: %w", dir, err)
 		}
 		line := lines.take(name, content)
+		lm, ok := lineMaps[name]
+		if src, has := sources[name]; has && !ok {
+			lm = templateLineMap(src, files[name])
+			lineMaps[name] = lm
+		}
+		file := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(name, chrt.Name()+"/")))
 		for i := range objs {
 			if line > 0 {
 				objs[i].Line = line + objs[i].Line - 1
 			} else {
 				objs[i].Line = 0
 			}
+			objs[i].Template = &TemplateSource{File: file, Lines: lm}
 		}
 		out = append(out, objs...)
 		return nil

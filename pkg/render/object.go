@@ -25,6 +25,9 @@ type Object struct {
 	// Obj is the decoded object. Integers decode as int64, other numbers
 	// as float64.
 	Obj map[string]any
+	// Template is set for an object rendered from a chart: the template
+	// file on disk and where its rendered lines come from.
+	Template *TemplateSource
 	// Raw is the document's text as read or rendered.
 	Raw []byte
 }
@@ -136,4 +139,25 @@ func convertNumbers(v any) any {
 	default:
 		return v
 	}
+}
+
+// TemplateSource is the chart template an object was rendered from.
+type TemplateSource struct {
+	// File is the template's path on disk: the chart directory as given
+	// joined with the template's path in the chart (for example
+	// charts/gatekeeper/templates/gatekeeper-audit-deployment.yaml).
+	File string
+	// Lines maps a line of the rendered template (Object.Line counts in
+	// the same text) to the line of the template source that produced it;
+	// 0 or out of range means unknown.
+	Lines []int
+}
+
+// SourceLine returns the template source line that produced rendered line
+// n, or 0.
+func (t *TemplateSource) SourceLine(n int) int {
+	if t == nil || n <= 0 || n >= len(t.Lines) {
+		return 0
+	}
+	return t.Lines[n]
 }
