@@ -71,6 +71,9 @@ type Rendered struct {
 	Notes string
 	// Manifest is the output `helm template` prints for the same objects.
 	Manifest string
+	// UnknownValues are keys given with -f or --set that the chart's
+	// values.yaml does not have (charts without a values.schema.json).
+	UnknownValues []UnknownValue
 }
 
 // RenderChart is Chart that also returns the NOTES and the manifest text.
@@ -173,7 +176,7 @@ func RenderChart(ctx context.Context, dir string, opts ChartOptions) (*Rendered,
 			return nil, err
 		}
 	}
-	return &Rendered{Objects: out, Notes: notes, Manifest: text.String()}, nil
+	return &Rendered{Objects: out, Notes: notes, Manifest: text.String(), UnknownValues: UnknownValues(chrt, vals)}, nil
 }
 
 // takeNotes removes every NOTES.txt from files and returns the top chart's.

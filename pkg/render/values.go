@@ -1,0 +1,125 @@
+package render
+
+import (
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+)
+
+// UnknownValue is a key the user set that the chart's values.yaml does not
+// have, with the closest key it does have.
+type UnknownValue struct {
+	// Key is the dotted path, as --set writes it.
+	Key string
+	// Suggestion is a known key at the same level that is one or two edits
+	// away (or differs only in case), or "".
+	Suggestion string
+}
+
+// UnknownValues lists the keys of user (the values from -f and --set
+// alone, before the chart's defaults) that the chart's values.yaml does not
+// define. A chart with a values.schema.json is left to its schema, which
+// Helm applies. Keys below a map that is empty in values.yaml, or whose keys
+// look like labels or annotations (they hold "." or "/"), are free-form and
+// never unknown; so are "global" and the keys of subcharts.
+func UnknownValues(c *chart.Chart, user map[string]any) []UnknownValue {
+	if c == nil || c.Schema != nil {
+		return nil
+	}
+	skip := map[string]bool{"global": true}
+	for _, d := range c.Dependencies() {
+		skip[d.Name()] = true
+	}
+	for _, d := range c.Metadata.Dependencies {
+		skip[d.Name] = true
+		if d.Alias != "" {
+			skip[d.Alias] = true
+		}
+	}
+	var out []UnknownValue
+	var walk func(prefix string, user, defaults map[string]any)
+	walk = func(prefix string, user, defaults map[string]any) {
+		keys := make([]string, 0, len(user))
+		for k := range user {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if prefix == "" && skip[k] {
+				continue
+			}
+			path := k
+			if prefix != "" {
+				path = prefix + "." + k
+			}
+			def, ok := defaults[k]
+			if !ok {
+				out = append(out, UnknownValue{Key: path, Suggestion: suggestKey(k, defaults)})
+				continue
+			}
+			um, uok := user[k].(map[string]any)
+			dm, dok := def.(map[string]any)
+			if uok && dok && !freeForm(dm) {
+				walk(path, um, dm)
+			}
+		}
+	}
+	walk("", user, c.Values)
+	return out
+}
+
+// freeForm says whether a map in values.yaml takes keys of the user's
+// choosing: it is empty, or its keys look like labels or annotations.
+func freeForm(m map[string]any) bool {
+	if len(m) == 0 {
+		return true
+	}
+	for k := range m {
+		if strings.ContainsAny(k, "./") {
+			return true
+		}
+	}
+	return false
+}
+
+// suggestKey returns the known key closest to k (case-insensitively equal,
+// or at most two edits away for keys of five or more letters, one edit for
+// shorter), or "".
+func suggestKey(k string, known map[string]any) string {
+	best, bestD := "", 3
+	for c := range known {
+		if strings.EqualFold(c, k) {
+			return c
+		}
+		limit := 2
+		if len(k) < 5 {
+			limit = 1
+		}
+		if d := editDistance(strings.ToLower(k), strings.ToLower(c)); d <= limit && (d < bestD || d == bestD && c < best) {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
