@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
@@ -111,7 +112,9 @@ func Raw(name string) ([]byte, error) {
 	return files.ReadFile(name + ".schema.json")
 }
 
-// Providers lists the connection providers that have a config schema.
+// Providers lists the connection providers (Gatekeeper's export drivers)
+// that have a config schema, sorted: every driver of every Gatekeeper
+// version. DriversFor lists those of one form.
 func Providers() []string {
 	var out []string
 	for _, n := range Names() {
@@ -124,6 +127,110 @@ func Providers() []string {
 
 // ConnectionConfig returns the schema name for a provider's connection config.
 func ConnectionConfig(provider string) string { return connectionConfigPrefix + provider }
+
+// Forms of a connection config (DriverInfo.Forms).
+const (
+	// FormConfigMap is the connection ConfigMap of Gatekeeper v3.13-v3.19
+	// (data.provider, or data.driver in v3.19).
+	FormConfigMap = "ConfigMap"
+	// FormConnection is the Connection resource of Gatekeeper v3.20+.
+	FormConnection = "Connection"
+)
+
+// DriverInfo is the "x-gatekeeper" annotation of a connection config
+// schema: which Gatekeeper versions and config forms know the driver.
+type DriverInfo struct {
+	Driver string `json:"driver"`
+	// Since is the first Gatekeeper release with the driver, "v3.20.0".
+	Since string `json:"since"`
+	// Forms are FormConfigMap and/or FormConnection.
+	Forms   []string `json:"forms"`
+	Source  string   `json:"source"`
+	License string   `json:"license"`
+	// DurationRanges are the bounds of config keys holding a Go duration
+	// (the properties' x-durationRange), which JSON Schema cannot check.
+	DurationRanges map[string]DurationRange `json:"-"`
+}
+
+// DurationRange bounds a duration, both ends included.
+type DurationRange struct{ Min, Max time.Duration }
+
+// HasForm says whether the driver can be named in a config of that form.
+func (d *DriverInfo) HasForm(form string) bool {
+	for _, f := range d.Forms {
+		if f == form {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	driverMu    sync.Mutex
+	driverCache = map[string]*DriverInfo{}
+)
+
+// Driver returns the annotation of a driver's config schema. The result is
+// shared: do not modify it.
+func Driver(name string) (*DriverInfo, error) {
+	driverMu.Lock()
+	defer driverMu.Unlock()
+	if d, ok := driverCache[name]; ok {
+		return d, nil
+	}
+	d, err := loadDriver(name)
+	if err != nil {
+		return nil, err
+	}
+	driverCache[name] = d
+	return d, nil
+}
+
+func loadDriver(name string) (*DriverInfo, error) {
+	b, err := Raw(ConnectionConfig(name))
+	if err != nil {
+		return nil, fmt.Errorf("no connection config schema for driver %q", name)
+	}
+	var doc struct {
+		Info       *DriverInfo `json:"x-gatekeeper"`
+		Properties map[string]struct {
+			Range *struct {
+				Minimum string `json:"minimum"`
+				Maximum string `json:"maximum"`
+			} `json:"x-durationRange"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("schema %s: %w", ConnectionConfig(name), err)
+	}
+	if doc.Info == nil {
+		return nil, fmt.Errorf("schema %s has no x-gatekeeper annotation", ConnectionConfig(name))
+	}
+	doc.Info.DurationRanges = map[string]DurationRange{}
+	for k, p := range doc.Properties {
+		if p.Range == nil {
+			continue
+		}
+		lo, err1 := time.ParseDuration(p.Range.Minimum)
+		hi, err2 := time.ParseDuration(p.Range.Maximum)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("schema %s: %s: bad x-durationRange", ConnectionConfig(name), k)
+		}
+		doc.Info.DurationRanges[k] = DurationRange{Min: lo, Max: hi}
+	}
+	return doc.Info, nil
+}
+
+// DriversFor lists the drivers that a config of the form can name, sorted.
+func DriversFor(form string) []string {
+	var out []string
+	for _, n := range Providers() {
+		if d, err := Driver(n); err == nil && d.HasForm(form) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // PubsubTypes lists the Dapr pubsub component types that have a metadata
 // schema, for example "pubsub.redis".
@@ -210,8 +317,14 @@ type PubsubInfo struct {
 	License string `json:"license"`
 	// Sensitive keys should come from a secretKeyRef, not a plain value.
 	Sensitive []string `json:"sensitive"`
-	// Deprecated keys should not be used in new configurations.
-	Deprecated []string `json:"deprecated"`
+	// Deprecated keys should not be used in new configurations; Dapr
+	// still reads them. ReplacedBy names the key that replaces one, when
+	// known.
+	Deprecated []string          `json:"deprecated"`
+	ReplacedBy map[string]string `json:"replacedBy"`
+	// GoSource names the Go package the source facts come from ("" when
+	// only metadata.yaml was read).
+	GoSource string `json:"goSource"`
 	// RuntimeKeys are read by the Dapr runtime for every pubsub type.
 	RuntimeKeys []string `json:"runtimeKeys"`
 	// AuthenticationProfiles lists the ways to authenticate; a key required

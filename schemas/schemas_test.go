@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 	"sigs.k8s.io/yaml"
@@ -45,8 +46,41 @@ func TestPubsubInfo(t *testing.T) {
 	if !slices.Contains(redis.Sensitive, "redisPassword") {
 		t.Errorf("redis sensitive = %v", redis.Sensitive)
 	}
+	rabbit, _ := schemas.Pubsub("pubsub.rabbitmq")
+	if !slices.Contains(rabbit.Deprecated, "host") || rabbit.ReplacedBy["host"] != "connectionString" || !strings.Contains(rabbit.GoSource, "pubsub/rabbitmq") {
+		t.Errorf("rabbitmq x-dapr = %+v", rabbit)
+	}
 	if _, err := schemas.Pubsub("pubsub.nope"); err == nil {
 		t.Error("Pubsub(pubsub.nope): want an error")
+	}
+}
+
+func TestDrivers(t *testing.T) {
+	tests := []struct {
+		form string
+		want []string
+	}{
+		{schemas.FormConfigMap, []string{"dapr"}},
+		{schemas.FormConnection, []string{"dapr", "disk"}},
+	}
+	for _, tc := range tests {
+		if got := schemas.DriversFor(tc.form); !slices.Equal(got, tc.want) {
+			t.Errorf("DriversFor(%s) = %v, want %v", tc.form, got, tc.want)
+		}
+	}
+	if got := schemas.Providers(); !slices.Equal(got, []string{"dapr", "disk"}) {
+		t.Errorf("Providers() = %v", got)
+	}
+	disk, err := schemas.Driver("disk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := disk.DurationRanges["closedConnectionTTL"]
+	if disk.Since != "v3.20.0" || disk.HasForm(schemas.FormConfigMap) || r.Min != time.Minute || r.Max != 10*time.Minute {
+		t.Errorf("disk = %+v", disk)
+	}
+	if _, err := schemas.Driver("nats"); err == nil {
+		t.Error("Driver(nats): want an error")
 	}
 }
 
@@ -135,7 +169,8 @@ func TestValidate(t *testing.T) {
 		{"redis bad number", "pubsub/pubsub.redis", `{"redisHost": "h", "redisPassword": "p", "poolSize": "many"}`, map[string]string{"/poolSize": "does not match pattern"}},
 		{"redis unknown key", "pubsub/pubsub.redis", `{"redisHost": "h", "redisPassword": "p", "redishost": "h"}`, map[string]string{"": "redishost"}},
 		{"redis profile key not globally required", "pubsub/pubsub.redis", `{"redisHost": "h", "redisPassword": "p", "useEntraID": "true", "enableTLS": "true"}`, nil},
-		{"kafka enum", "pubsub/pubsub.kafka", `{"brokers": "b:9092", "initialOffset": "latest"}`, map[string]string{"/initialOffset": "newest"}},
+		{"kafka enum, compared in any case", "pubsub/pubsub.kafka", `{"brokers": "b:9092", "initialOffset": "latest"}`, map[string]string{"/initialOffset": "does not match pattern"}},
+		{"kafka enum in another case", "pubsub/pubsub.kafka", `{"brokers": "b:9092", "initialOffset": "Oldest"}`, nil},
 		{"kafka profile keys", "pubsub/pubsub.kafka", `{"brokers": "b:9092", "authType": "password", "saslUsername": "u", "saslPassword": "p", "saslMechanism": "SHA-512"}`, nil},
 		{"pulsar per-topic schema key", "pubsub/pubsub.pulsar", `{"host": "pulsar:6650", "orders.jsonschema": "{}"}`, nil},
 		{"eventhubs consumerID not required", "pubsub/pubsub.azure.eventhubs", `{"storageAccountName": "a", "storageContainerName": "c", "connectionString": "x"}`, nil},
@@ -189,6 +224,18 @@ spec: {metadata: []}
 `, map[string]string{"/spec": "type"}},
 		{"seed ConfigMap valid", schemas.ConnectionConfigMap, seedConfigMap, nil},
 		{"seed connection config valid", schemas.ConnectionConfig("dapr"), `{"component": "pubsub"}`, nil},
+		{"disk config of Gatekeeper's chart", schemas.ConnectionConfig("disk"), `{"path": "/tmp/violations/topics", "maxAuditResults": 3}`, nil},
+		{"disk config with ttl", schemas.ConnectionConfig("disk"), `{"path": "v", "maxAuditResults": 0, "closedConnectionTTL": "5m"}`, nil},
+		{"disk maxAuditResults above 5", schemas.ConnectionConfig("disk"), `{"path": "v", "maxAuditResults": 6}`, map[string]string{"/maxAuditResults": "maximum"}},
+		{"disk path with ..", schemas.ConnectionConfig("disk"), `{"path": "a/../b", "maxAuditResults": 1}`, map[string]string{"/path": "does not match pattern"}},
+		{"disk without maxAuditResults", schemas.ConnectionConfig("disk"), `{"path": "v"}`, map[string]string{"": "maxAuditResults"}},
+		{"redis redisType from the source", "pubsub/pubsub.redis", `{"redisHost": "h", "redisPassword": "p", "redisType": "cluster"}`, nil},
+		{"redis redisType misspelt", "pubsub/pubsub.redis", `{"redisHost": "h", "redisPassword": "p", "redisType": "clustr"}`, map[string]string{"/redisType": "value must be one of"}},
+		{"kafka authType in any case", "pubsub/pubsub.kafka", `{"brokers": "b:9092", "authType": "Certificate"}`, nil},
+		{"kafka authType unknown", "pubsub/pubsub.kafka", `{"brokers": "b:9092", "authType": "kerberos"}`, map[string]string{"/authType": "does not match pattern"}},
+		{"kafka deprecated authRequired known", "pubsub/pubsub.kafka", `{"brokers": "b:9092", "authRequired": "false"}`, nil},
+		{"rabbitmq concurrencyMode and exchangeKind from the source", "pubsub/pubsub.rabbitmq", `{"host": "amqp://h", "concurrencyMode": "single", "exchangeKind": "direct"}`, nil},
+		{"rabbitmq concurrencyMode in the wrong case", "pubsub/pubsub.rabbitmq", `{"concurrencyMode": "Single"}`, map[string]string{"/concurrencyMode": "value must be one of"}},
 		{"connection config empty component", schemas.ConnectionConfig("dapr"), `{"component": ""}`, map[string]string{"/component": "minLength"}},
 		{"seed violation valid", schemas.Violation, seedViolation, nil},
 		{"violation wrong eventType", schemas.Violation, `{"id": "x", "eventType": "other", "kind": "K", "name": "n"}`, map[string]string{"/eventType": "violation_audited"}},

@@ -6,8 +6,11 @@
 //	pubsub-lint rules
 //
 // PATH is a YAML/JSON file, a directory (recursive), a Helm chart, a
-// kustomization or "-" for stdin. Exit status: 0 clean, 1 a finding
-// reaches --fail-on, 2 usage or input error.
+// kustomization or "-" for stdin. Charts take Helm's flags: -n/--namespace,
+// -f/--values, --set, --set-string, --set-file and --kube-version. Each
+// input is read up to --max-input-bytes (default 64Mi). Exit status: 0
+// clean, 1 a finding reaches --fail-on, 2 usage or input error (an input
+// that cannot be loaded is reported, with the findings on all the others).
 package main
 
 import (
@@ -23,6 +26,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
 func main() {
@@ -37,6 +41,22 @@ type list []string
 func (l *list) String() string     { return strings.Join(*l, ",") }
 func (l *list) Set(s string) error { *l = append(*l, s); return nil }
 
+// byteSize is a flag of a size in bytes: "1048576", "64Mi", "1Gi".
+type byteSize int64
+
+func (b *byteSize) String() string { return lint.FormatByteSize(int64(*b)) }
+func (b *byteSize) Set(s string) error {
+	n, err := lint.ParseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+// chartFlags are the flags that apply only to charts.
+var chartFlags = map[string]bool{"f": true, "values": true, "set": true, "set-string": true, "set-file": true}
+
 // run is the whole command; it never panics.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	defer func() {
@@ -48,15 +68,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && args[0] == "rules" {
 		return listRules(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "version" {
+		return printVersion(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("pubsub-lint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var opts lint.Options
 	var values list
-	fs.Var(&values, "f", "Helm values file for charts (repeatable)")
+	fs.Var(&values, "f", "Helm values file for charts (repeatable; same as --values)")
 	fs.Var(&values, "values", "Helm values file for charts (repeatable)")
-	fs.Var((*list)(&opts.Set), "set", "Helm --set for charts (repeatable)")
-	fs.Var((*list)(&opts.SetString), "set-string", "Helm --set-string for charts (repeatable)")
+	fs.Var((*list)(&opts.Set), "set", "Helm --set for charts: key=value[,key=value] (repeatable)")
+	fs.Var((*list)(&opts.SetString), "set-string", "Helm --set-string for charts: key=value[,key=value] (repeatable)")
+	fs.Var((*list)(&opts.SetFile), "set-file", "Helm --set-file for charts: key=path, the file's content is the value (repeatable)")
+	fs.StringVar(&opts.KubeVersion, "kube-version", "", "Kubernetes version charts are rendered for (.Capabilities.KubeVersion; default "+render.DefaultKubeVersion+")")
+	fs.StringVar(&opts.Namespace, "n", "default", "Helm release namespace; where objects without a namespace go (same as --namespace)")
 	fs.StringVar(&opts.Namespace, "namespace", "default", "Helm release namespace; where objects without a namespace go")
+	maxInput := byteSize(lint.DefaultMaxInputBytes)
+	fs.Var(&maxInput, "max-input-bytes", "most bytes read of one file or of standard input: bytes or with a suffix Ki, Mi, Gi (e.g. 16Mi)")
 	fs.StringVar(&opts.GatekeeperNamespace, "gatekeeper-namespace", "gatekeeper-system", "the audit's namespace when its Deployment is not among the inputs")
 	fs.StringVar(&opts.AuditConnection, "audit-connection", "audit-connection", "the audit's --audit-connection when its Deployment is not among the inputs")
 	fs.StringVar(&opts.AuditChannel, "audit-channel", "audit-channel", "the audit's --audit-channel when its Deployment is not among the inputs")
@@ -64,8 +92,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	format := fs.String("format", "text", "output format: "+strings.Join(output.Formats(), ", "))
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least: error, warning or none")
 	config := fs.String("config", "", "config file to disable rules or change severities (default "+lint.DefaultConfigFile+" if present)")
+	var live lint.Live
+	liveOn := fs.Bool("live", false, "lint what is deployed in the cluster of the current kubeconfig context (or the in-cluster config), read-only")
+	fs.StringVar(&live.Kubeconfig, "kubeconfig", "", "lint what is deployed in the cluster of this kubeconfig (implies --live)")
+	fs.StringVar(&live.Context, "context", "", "kubeconfig context for --live (implies --live)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pubsub-lint [flags] PATH...\n       pubsub-lint rules [--format text|markdown]\n\nPATH is a YAML/JSON file, a directory, a Helm chart, a kustomization or - (stdin).\n\nflags:")
+		fmt.Fprintln(stderr, "usage: pubsub-lint [flags] PATH...\n       pubsub-lint --live|--kubeconfig FILE [--context NAME] [flags] [PATH...]\n       pubsub-lint rules [--format text|markdown]\n\nPATH is a YAML/JSON file, a directory, a Helm chart, a kustomization or - (stdin).\nIn directories only regular files (or links to one) are read; others are skipped with a note.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	paths, err := parseInterspersed(fs, args)
@@ -81,6 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	})
 	opts.ValueFiles, opts.Paths, opts.Stdin = values, paths, stdin
+	opts.MaxInputBytes = int64(maxInput)
 	fail, err := rules.ParseSeverity(*failOn)
 	if err != nil {
 		return usage(stderr, "--fail-on: %v", err)
@@ -88,8 +121,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !contains(output.Formats(), *format) {
 		return usage(stderr, "--format %q: want one of %s", *format, strings.Join(output.Formats(), ", "))
 	}
-	if len(paths) == 0 {
-		return usage(stderr, "no PATH given")
+	if *liveOn || live.Kubeconfig != "" || live.Context != "" {
+		opts.Live = &live
+	}
+	if len(paths) == 0 && opts.Live == nil {
+		return usage(stderr, "no PATH given (or --live, --kubeconfig, --context for a cluster)")
 	}
 	cfgPath := *config
 	if cfgPath == "" {
@@ -103,12 +139,35 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	res, err := lint.Run(ctx, opts)
-	if err != nil {
+	if res == nil {
+		if errors.Is(err, lint.ErrNoChart) {
+			var given []string
+			fs.Visit(func(f *flag.Flag) {
+				if chartFlags[f.Name] {
+					given = append(given, flagName(f.Name))
+				}
+			})
+			return usage(stderr, "%s given but no Helm chart is among the inputs (%s): Helm values apply only to charts (a directory with a Chart.yaml, or a directory that contains one)", strings.Join(given, ", "), strings.Join(paths, " "))
+		}
 		fmt.Fprintf(stderr, "pubsub-lint: %v\n", err)
 		return 2
 	}
 	if err := output.Write(*format, stdout, res); err != nil {
 		fmt.Fprintf(stderr, "pubsub-lint: writing output: %v\n", err)
+		return 2
+	}
+	if len(res.Errors) > 0 {
+		// The text output lists them already; other formats are for
+		// machines, so people get them on stderr too.
+		if *format != "text" {
+			for _, e := range res.Errors {
+				fmt.Fprintf(stderr, "pubsub-lint: %v\n", e)
+			}
+		}
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pubsub-lint: %v\n", err)
 		return 2
 	}
 	if res.Fails(fail) {
@@ -158,6 +217,14 @@ func listRules(args []string, stdout, stderr io.Writer) int {
 		return usage(stderr, "rules --format %q: want text or markdown", *format)
 	}
 	return 0
+}
+
+// flagName is how a flag is written: -f, --values.
+func flagName(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

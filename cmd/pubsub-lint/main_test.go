@@ -10,7 +10,19 @@ import (
 	"testing"
 )
 
-const qs = "../../test/lint/testdata/quickstart"
+const (
+	qs    = "../../test/lint/testdata/quickstart"
+	chart = "../../charts/gatekeeper-pubsub"
+)
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
@@ -22,10 +34,20 @@ func TestExitCodes(t *testing.T) {
 		return p
 	}
 	badConn := write("conn.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {provider: Dapr, config: '{\"component\": \"pubsub\"}'}\n")
-	warnOnly := write("sub.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gatekeeper-audit, namespace: gatekeeper-system}\nspec: {template: {spec: {containers: [{name: manager, image: 'x:v3.18.3', args: [--operation=audit], securityContext: {allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}}]}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {provider: dapr, config: '{\"component\": \"pubsub\"}'}\n")
+	warnOnly := write("sub.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gatekeeper-audit, namespace: gatekeeper-system}\nspec: {template: {spec: {containers: [{name: manager, image: 'x:v3.18.3', args: [--operation=audit, --enable-external-data=false], securityContext: {allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}}]}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {provider: dapr, config: '{\"component\": \"pubsub\"}'}\n")
 	syntax := write("bad.yaml", "a: b\n c: d\n")
 	cfg := write("cfg.yaml", "disable: [connection-provider-unknown, component-not-found]\n")
 	badCfg := write("badcfg.yaml", "disable: [nope]\n")
+	mixed := filepath.Join(dir, "mixed")
+	if err := os.Mkdir(mixed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("mixed/conn.yaml", readFile(t, badConn))
+	write("mixed/bad.yaml", "a: b\n c: d\n")
+	valuesFile := write("values.yaml", "audit: {enablePubsub: true}\n")
+	componentType := write("type.txt", "pubsub.redis")
+	bindingType := write("binding.txt", "bindings.kafka")
+	const noNamespace = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection}\ndata: {provider: dapr, config: '{\"component\": \"pubsub\"}'}\n"
 	tests := []struct {
 		name   string
 		args   []string
@@ -42,13 +64,36 @@ func TestExitCodes(t *testing.T) {
 		{"config", []string{"--config", cfg, badConn}, "", 0, "0 errors", ""},
 		{"bad config", []string{"--config", badCfg, badConn}, "", 2, "", "unknown rule"},
 		{"stdin", []string{"-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {config: x}\n", 1, "<stdin>:4:1: error connection-provider-missing", ""},
-		{"missing file", []string{filepath.Join(dir, "none.yaml")}, "", 2, "", "none.yaml"},
-		{"syntax", []string{syntax}, "", 2, "", "bad.yaml:2"},
+		{"missing file", []string{filepath.Join(dir, "none.yaml")}, "", 2, "none.yaml: error input-error: stat ", ""},
+		{"syntax", []string{syntax}, "", 2, "bad.yaml:2:1: error input-error: invalid YAML", ""},
+		{"syntax in json: stderr too", []string{"--format", "json", syntax}, "", 2, `"rule": "input-error"`, "bad.yaml:2: invalid YAML"},
+		{"input error after the findings", []string{mixed}, "", 2, "mixed/bad.yaml:2:1: error input-error: invalid YAML", ""},
+		{"findings printed despite an input error", []string{mixed, "--fail-on", "none"}, "", 2, "mixed/conn.yaml:4:18: error connection-provider-unknown", ""},
+		{"input error note", []string{mixed}, "", 2, "note: 1 input could not be loaded", ""},
+		{"stdin over the limit", []string{"--max-input-bytes", "1Ki", "-"}, strings.Repeat("# comment\n", 200), 2, "<stdin>: error input-error: input too large: more than 1Ki (1024 bytes), the --max-input-bytes limit", ""},
+		{"stdin within the limit", []string{"--max-input-bytes=4096", "-"}, strings.Repeat("# comment\n", 200), 0, "0 errors, 0 warnings in 1 file (0 objects)", ""},
+		{"bad max-input-bytes", []string{"--max-input-bytes", "1.5Gi", qs}, "", 2, "", `invalid value "1.5Gi" for flag -max-input-bytes`},
+		{"zero max-input-bytes", []string{"--max-input-bytes", "0", qs}, "", 2, "", "must be positive"},
+		{"helm flags", []string{chart, "--set", "audit.enablePubsub=true", "-n", "gatekeeper-system"}, "", 0, "0 errors", ""},
+		{"helm long flags", []string{chart, "--values", valuesFile, "--namespace=gatekeeper-system", "--kube-version", "v1.31.0"}, "", 0, "0 errors", ""},
+		{"helm -f and --set-file", []string{chart, "-f", valuesFile, "-n", "gatekeeper-system", "--set-file", "component.type=" + componentType}, "", 0, "0 errors", ""},
+		{"--set-file reads the file", []string{chart, "--set-file", "component.type=" + bindingType, "--set", "audit.enablePubsub=true"}, "", 2, "'bindings.kafka' does not match", ""},
+		{"--set-string", []string{chart, "--set-string", "audit.enablePubsub=true", "-n", "gatekeeper-system"}, "", 2, "input-error", ""},
+		{"no -n: default namespace", []string{"-"}, noNamespace, 1, "connection-wrong-namespace", ""},
+		{"-n", []string{"-n", "gatekeeper-system", "-"}, noNamespace, 1, "<stdin>:4:32: error component-not-found", ""},
+		{"--namespace", []string{"-", "--namespace", "gatekeeper-system"}, noNamespace, 1, "<stdin>:4:32: error component-not-found", ""},
+		{"kube-version the chart refuses", []string{chart, "--kube-version", "v1.20.0"}, "", 2, "incompatible with Kubernetes v1.20.0", ""},
+		{"kube-version without a chart", []string{qs, "--kube-version", "v1.30.0"}, "", 0, "note: --kube-version v1.30.0 has no effect", ""},
+		{"set without a chart", []string{qs, "--set", "a=b"}, "", 2, "", "pubsub-lint: --set given but no Helm chart is among the inputs (" + qs + ")"},
+		{"values and set-file without a chart", []string{"-f", valuesFile, "--set-file", "a=" + valuesFile, "--set-string", "x=y", qs}, "", 2, "", "pubsub-lint: -f, --set-file, --set-string given but no Helm chart"},
+		{"values spelled long without a chart", []string{"--values", valuesFile, qs}, "", 2, "", "pubsub-lint: --values given but no Helm chart"},
+		{"stdin is a PATH and a values file", []string{chart, "-", "-f", "-"}, "", 2, "", "--values -: standard input is already a PATH"},
+		{"chart in a directory counts", []string{filepath.Dir(chart), "--set", "audit.enablePubsub=true", "-n", "gatekeeper-system"}, "", 0, "0 errors", ""},
 		{"no path", nil, "", 2, "", "no PATH"},
 		{"bad flag", []string{"--nope", qs}, "", 2, "", "nope"},
 		{"bad format", []string{"--format", "xml", qs}, "", 2, "", "xml"},
 		{"bad fail-on", []string{"--fail-on", "info", qs}, "", 2, "", "severity"},
-		{"chart fails", []string{write("Chart.yaml", "apiVersion: v2\nname: broken\nversion: 0.1.0\ntype: library\n")[:len(dir)]}, "", 2, "", "chart"},
+		{"chart fails", []string{write("Chart.yaml", "apiVersion: v2\nname: broken\nversion: 0.1.0\ntype: library\n")[:len(dir)]}, "", 2, "library charts are not installable", ""},
 		{"rules", []string{"rules"}, "", 0, "connection-not-found [error]", ""},
 		{"rules markdown", []string{"rules", "--format", "markdown"}, "", 0, "# pubsub-lint rules", ""},
 	}

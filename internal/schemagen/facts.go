@@ -4,10 +4,15 @@
 //  1. Extract reads a components-contrib checkout (pubsub/**/metadata.yaml and
 //     .build-tools/builtin-authentication-profiles.yaml) and keeps only the
 //     facts the schemas need: key names, types, required, sensitive,
-//     deprecated, allowed values, defaults and authentication profiles.
+//     deprecated, allowed values, defaults and authentication profiles. With
+//     the components-contrib Go source (the module version daprd is built
+//     with) it adds what each component's code reads (SourceKeys): keys
+//     metadata.yaml does not list, deprecated keys still honoured and their
+//     replacements, and values compared with fixed strings.
 //     MarshalFacts writes them to schemas/facts/dapr-pubsub-metadata.json.
-//  2. Generate turns the facts into schemas/pubsub/pubsub.<name>.schema.json
-//     and schemas/component.schema.json.
+//  2. Generate turns the facts into schemas/pubsub/pubsub.<name>.schema.json,
+//     schemas/component.schema.json and, from Drivers,
+//     schemas/connection-config.<driver>.schema.json.
 //
 // Stage 2 reads nothing but the facts, so tests can check that the committed
 // schemas are up to date without the Dapr sources. Both stages are
@@ -19,6 +24,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -41,6 +47,10 @@ type Source struct {
 	Project string `json:"project"`
 	Version string `json:"version"`
 	License string `json:"license"`
+	// GoModule and GoVersion name the Go source the components' SourceInfo
+	// was read from (the version of the module dapr/dapr requires).
+	GoModule  string `json:"goModule,omitempty"`
+	GoVersion string `json:"goVersion,omitempty"`
 }
 
 // Component is one pubsub component's metadata.
@@ -58,6 +68,8 @@ type Component struct {
 	Metadata []Key  `json:"metadata"`
 	// AuthenticationProfiles includes the expanded built-in profiles.
 	AuthenticationProfiles []Profile `json:"authenticationProfiles,omitempty"`
+	// Source is what the component's Go source reads.
+	Source *SourceInfo `json:"source,omitempty"`
 }
 
 // Profile is an authentication profile: keys that apply when it is used.
@@ -117,10 +129,26 @@ type rawComponent struct {
 
 const builtinProfilesFile = ".build-tools/builtin-authentication-profiles.yaml"
 
+// GoSource is the components-contrib Go source Extract reads, optionally.
+type GoSource struct {
+	// Dir is the module's directory (for example the module cache's
+	// github.com/dapr/components-contrib@v1.14.0-rc.6); "" for none.
+	Dir string
+	// Version is the module version in Dir.
+	Version string
+	// ModCache is GOMODCACHE, where the module's dependencies are read to
+	// resolve constants they declare (rabbitmq's exchange kinds are
+	// amqp091-go's). With "" (or a dependency missing there) such values
+	// are unknown, and a key compared with them gets no allowed values.
+	ModCache string
+}
+
 // Extract reads the pubsub facts from a components-contrib checkout at root
 // (for example /work/shared/data/dapr-components-contrib-v1.14.0) and adds
-// the Supplement components that have no metadata.yaml there.
-func Extract(root, version string) (*Facts, error) {
+// the Supplement components that have no metadata.yaml there. With src.Dir
+// it adds each component's SourceInfo, read from the Go package of the
+// component's metadata file.
+func Extract(root, version string, src GoSource) (*Facts, error) {
 	builtin := map[string][]rawProfile{}
 	if err := readYAML(filepath.Join(root, builtinProfilesFile), &builtin); err != nil {
 		return nil, err
@@ -138,6 +166,10 @@ func Extract(root, version string) (*Facts, error) {
 	f := &Facts{
 		Comment: "Facts extracted by cmd/schemagen -data from Dapr components-contrib (pubsub/**/metadata.yaml, built-in authentication profiles expanded); do not edit by hand. `make schemas` generates the schemas from this file.",
 		Source:  Source{Project: "dapr/components-contrib", Version: version, License: "Apache-2.0"},
+	}
+	if src.Dir != "" {
+		f.Comment = "Facts extracted by cmd/schemagen -data -source from Dapr components-contrib: pubsub/**/metadata.yaml (built-in authentication profiles expanded) and, under \"source\", what each component's Go code reads (internal/schemagen/source.go); do not edit by hand. `make schemas` generates the schemas from this file."
+		f.Source.GoModule, f.Source.GoVersion = "github.com/dapr/components-contrib", src.Version
 	}
 	seen := map[string]bool{}
 	for _, p := range paths {
@@ -188,6 +220,22 @@ func Extract(root, version string) (*Facts, error) {
 		}
 	}
 	sort.Slice(f.Components, func(i, j int) bool { return f.Components[i].Type < f.Components[j].Type })
+	if src.Dir == "" {
+		return f, nil
+	}
+	tree, err := newGoTree(src.Dir, src.ModCache)
+	if err != nil {
+		return nil, fmt.Errorf("components-contrib source: %w", err)
+	}
+	for i := range f.Components {
+		c := &f.Components[i]
+		dir := path.Dir(c.From)
+		keys, err := SourceKeys(tree, dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Type, err)
+		}
+		c.Source = &SourceInfo{Dir: dir, Keys: keys}
+	}
 	return f, nil
 }
 

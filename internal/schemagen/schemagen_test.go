@@ -102,7 +102,7 @@ func TestCommittedFactsCoverRequestedTypes(t *testing.T) {
 }
 
 func TestExtract(t *testing.T) {
-	f, err := Extract("testdata/contrib", "v0.0.0")
+	f, err := Extract("testdata/contrib", "v0.0.0", GoSource{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestExtract(t *testing.T) {
 }
 
 func TestPubsubSchemaRules(t *testing.T) {
-	f, err := Extract("testdata/contrib", "v0.0.0")
+	f, err := Extract("testdata/contrib", "v0.0.0", GoSource{})
 	if err != nil {
 		t.Fatal(err)
 	}

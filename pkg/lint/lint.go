@@ -25,12 +25,20 @@ type Options struct {
 	Paths []string
 	// Stdin is read for "-" (default os.Stdin).
 	Stdin io.Reader
-	// ValueFiles, Set and SetString are Helm's -f/--values, --set and
-	// --set-string for charts.
-	ValueFiles, Set, SetString []string
-	// Namespace is the Helm release namespace and where objects without
-	// metadata.namespace go (default "default").
+	// ValueFiles, Set, SetString and SetFile are Helm's -f/--values,
+	// --set, --set-string and --set-file (key=path: the file's content is
+	// the value) for charts. Run fails with ErrNoChart when one is given
+	// and no chart is among the inputs.
+	ValueFiles, Set, SetString, SetFile []string
+	// KubeVersion is Helm's --kube-version for charts (empty:
+	// render.DefaultKubeVersion).
+	KubeVersion string
+	// Namespace is the Helm release namespace (-n/--namespace) and where
+	// objects without metadata.namespace go (default "default").
 	Namespace string
+	// MaxInputBytes is the most read of one file or of standard input
+	// (--max-input-bytes; 0: DefaultMaxInputBytes). More is an input error.
+	MaxInputBytes int64
 	// GatekeeperNamespace, AuditConnection and AuditChannel describe the
 	// audit when its Deployment is not among the inputs (defaults
 	// gatekeeper-system, audit-connection, audit-channel).
@@ -39,6 +47,9 @@ type Options struct {
 	// SIDECAR_DROP_ALL_CAPABILITIES when its Deployment is not an input
 	// (nil: true, as the seed requires).
 	DaprDropAllCapabilities *bool
+	// Live, when set, lints what is deployed in a cluster (read-only), in
+	// addition to the Paths (which may then be empty).
+	Live *Live
 	// Config disables rules or changes severities (nil: none).
 	Config *Config
 	// Workers loading files in parallel (0: GOMAXPROCS).
@@ -83,6 +94,13 @@ type Result struct {
 	// Files and Objects read.
 	Files   int
 	Objects int
+	// Notes are what the user should know that is not a finding: inputs
+	// that were skipped, assumptions made (add them with Note).
+	Notes []string
+	// Errors are the inputs that could not be loaded (each an *InputError
+	// naming its path); each is also a finding of InputErrorRule. The
+	// other inputs were linted.
+	Errors []error
 }
 
 // Count returns the number of findings of a severity.
@@ -109,25 +127,48 @@ func (r *Result) Fails(failOn rules.Severity) bool {
 	return false
 }
 
-// Run loads the inputs and lints them together. The error is for unusable
-// input (unreadable path, YAML syntax, a chart that does not render).
+// Run loads the inputs and lints them together. An input that cannot be
+// loaded (unreadable path, YAML syntax, a chart that does not render) does
+// not stop the others: the Result has findings on all the others, and the
+// input errors in Errors (and as findings of InputErrorRule); the error
+// returned with it is then those errors joined. Without a Result, the error
+// is for the whole run: usage (no PATH, ErrNoChart, stdin given twice), a
+// cancelled context, a rule that failed.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	if len(opts.Paths) == 0 {
+	if len(opts.Paths) == 0 && opts.Live == nil {
 		return nil, fmt.Errorf("no PATH to lint")
 	}
 	// Objects no rule can look at are dropped as they are read, so memory
 	// holds only the pubsub setup; they still count as linted.
-	objs, total, files, err := load(ctx, opts, rules.Relevant)
+	in := &loadResult{}
+	if len(opts.Paths) > 0 {
+		var err error
+		if in, err = load(ctx, opts, rules.Relevant); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Live != nil {
+		objs, pods, source, err := loadLive(ctx, *opts.Live)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if rules.Relevant(o) || o.Kind() == "Namespace" {
+				in.objs = append(in.objs, o)
+			}
+		}
+		in.total += len(objs)
+		in.files++
+		in.notes = append(in.notes, fmt.Sprintf("%s: read %d objects and %d running audit pods", source, len(objs), len(pods)))
+		in.livePods = pods
+	}
+	res, err := Check(ctx, opts, in.objs)
 	if err != nil {
 		return nil, err
 	}
-	res, err := Check(ctx, opts, objs)
-	if err != nil {
-		return nil, err
-	}
-	res.Files = files
-	res.Objects = total
-	return res, nil
+	res.Files = in.files
+	res.Objects = in.total
+	return res, res.addInputs(in.notes, in.errs)
 }
 
 // Check lints objects that are already loaded.

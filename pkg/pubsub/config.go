@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -75,9 +76,9 @@ func ParseConnectionConfigMap(source string, data []byte) (*ConnectionConfig, er
 }
 
 // FromConfigMap checks a connection ConfigMap: data.provider (data.driver
-// in Gatekeeper v3.19) is a known
-// provider and data.config is a JSON object that passes the provider's
-// schema. Every error is a *ConfigError naming the field.
+// in Gatekeeper v3.19) is a provider a ConfigMap can name, data.config is a
+// JSON object that passes the provider's schema, and this publisher
+// implements the provider. Every error is a *ConfigError naming the field.
 func FromConfigMap(source string, cm *corev1.ConfigMap) (*ConnectionConfig, error) {
 	obj := objectName(cm)
 	fail := func(field string, err error) error {
@@ -86,16 +87,20 @@ func FromConfigMap(source string, cm *corev1.ConfigMap) (*ConnectionConfig, erro
 	if cm.Data == nil {
 		return nil, fail("data", errors.New("missing: a connection ConfigMap needs data.provider and data.config"))
 	}
+	key := "data.provider"
 	provider, ok := cm.Data["provider"]
 	if !ok {
 		// Gatekeeper v3.19 names the key "driver".
-		provider, ok = cm.Data["driver"]
+		if provider, ok = cm.Data["driver"]; ok {
+			key = "data.driver"
+		}
 	}
+	valid := schemas.DriversFor(schemas.FormConfigMap)
 	if !ok || strings.TrimSpace(provider) == "" {
-		return nil, fail("data.provider", fmt.Errorf("missing: set it to one of %s", strings.Join(schemas.Providers(), ", ")))
+		return nil, fail(key, fmt.Errorf("missing: set it to one of %s", strings.Join(valid, ", ")))
 	}
-	if !contains(schemas.Providers(), provider) {
-		return nil, fail("data.provider", fmt.Errorf("%w %q: valid providers are %s", ErrUnknownProvider, provider, strings.Join(schemas.Providers(), ", ")))
+	if err := CheckDriver(schemas.FormConfigMap, provider); err != nil {
+		return nil, fail(key, err)
 	}
 	raw, ok := cm.Data["config"]
 	if !ok {
@@ -109,7 +114,52 @@ func FromConfigMap(source string, cm *corev1.ConfigMap) (*ConnectionConfig, erro
 		}
 		return nil, fail("data.config", err)
 	}
+	if err := CheckPublisherDriver(provider); err != nil {
+		return nil, fail(key, err)
+	}
 	return &ConnectionConfig{Name: cm.Name, Namespace: cm.Namespace, Provider: provider, Config: cfg}, nil
+}
+
+// PublisherDrivers are the drivers this publisher implements (a Provider
+// of pkg/pubsub/dapr). Gatekeeper knows more (schemas.Providers): their
+// configs are validated, but a System cannot publish through them.
+var PublisherDrivers = []string{"dapr"}
+
+// ErrDriverNotSupported is returned for a connection whose driver
+// Gatekeeper knows but this publisher does not implement, such as disk.
+var ErrDriverNotSupported = errors.New("not supported by this publisher")
+
+// CheckDriver says whether a config of the form (schemas.FormConfigMap or
+// schemas.FormConnection) can name the driver. The error wraps
+// ErrUnknownProvider.
+func CheckDriver(form, driver string) error {
+	valid := schemas.DriversFor(form)
+	if slices.Contains(valid, driver) {
+		return nil
+	}
+	what := "providers"
+	if form == schemas.FormConnection {
+		what = "drivers"
+	}
+	if d, err := schemas.Driver(driver); err == nil {
+		where := "a Connection resource (connection.gatekeeper.sh/v1alpha1, Gatekeeper v3.20 and later)"
+		if d.HasForm(schemas.FormConfigMap) {
+			where = "a ConfigMap (Gatekeeper v3.13 to v3.19)"
+		}
+		return fmt.Errorf("%w %q in a %s: Gatekeeper %s and later read the %s driver from %s; valid %s in a %s are %s",
+			ErrUnknownProvider, driver, form, d.Since, driver, where, what, form, strings.Join(valid, ", "))
+	}
+	return fmt.Errorf("%w %q: valid %s are %s", ErrUnknownProvider, driver, what, strings.Join(valid, ", "))
+}
+
+// CheckPublisherDriver says whether this publisher implements the driver.
+// The error wraps ErrDriverNotSupported.
+func CheckPublisherDriver(driver string) error {
+	if slices.Contains(PublisherDrivers, driver) {
+		return nil
+	}
+	return fmt.Errorf("driver %q is %w: it publishes through %s only (Gatekeeper's audit exports to %s itself)",
+		driver, ErrDriverNotSupported, strings.Join(PublisherDrivers, ", "), driver)
 }
 
 // PointerError is a problem at a JSON pointer inside a config.
@@ -140,14 +190,16 @@ func DecodeConfig(provider string, raw []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// ValidateConfig validates a decoded config against the provider's schema.
+// ValidateConfig validates a decoded config against the provider's schema
+// and the bounds of its duration keys (for disk, closedConnectionTTL from
+// 1m to 10m), which the schema cannot express.
 func ValidateConfig(provider string, v any) error {
 	problems, err := schemas.Validate(schemas.ConnectionConfig(provider), v)
 	if err != nil {
 		return fmt.Errorf("%w %q: %w", ErrUnknownProvider, provider, err)
 	}
 	if len(problems) == 0 {
-		return nil
+		return checkDurations(provider, v)
 	}
 	msgs := make([]string, 0, len(problems))
 	for _, p := range problems[1:] {
@@ -158,6 +210,48 @@ func ValidateConfig(provider string, v any) error {
 		err = fmt.Errorf("%s (also %s)", problems[0].Message, strings.Join(msgs, "; "))
 	}
 	return &PointerError{Pointer: problems[0].Pointer, Err: err}
+}
+
+// checkDurations checks the keys the driver's schema bounds with
+// x-durationRange, as Gatekeeper does (time.ParseDuration, then the range).
+func checkDurations(provider string, v any) error {
+	d, err := schemas.Driver(provider)
+	if err != nil {
+		return nil
+	}
+	m, _ := v.(map[string]any)
+	keys := make([]string, 0, len(d.DurationRanges))
+	for k := range d.DurationRanges {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		s, ok := m[k].(string)
+		if !ok {
+			continue
+		}
+		r := d.DurationRanges[k]
+		dur, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			return &PointerError{Pointer: "/" + k, Err: fmt.Errorf("%q is not a Go duration such as 5m", s)}
+		case dur < r.Min || dur > r.Max:
+			return &PointerError{Pointer: "/" + k, Err: fmt.Errorf("%s is out of range: want %s to %s", s, shortDuration(r.Min), shortDuration(r.Max))}
+		}
+	}
+	return nil
+}
+
+// shortDuration renders 10m0s as 10m.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func jsonError(raw []byte, err error) error {
@@ -198,9 +292,4 @@ func objectName(cm *corev1.ConfigMap) string {
 	default:
 		return "ConfigMap"
 	}
-}
-
-func contains(list []string, s string) bool {
-	i := sort.SearchStrings(list, s)
-	return i < len(list) && list[i] == s
 }

@@ -100,3 +100,45 @@ data:
 		})
 	}
 }
+
+// TestValidateConfigDisk: the disk driver's config as Gatekeeper v3.23.1's
+// pkg/export/disk unmarshalConfig accepts it.
+func TestValidateConfigDisk(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  string
+		pointer string // "" when valid
+		want    string
+	}{
+		{name: "chart default", config: `{"path": "/tmp/violations/topics", "maxAuditResults": 3}`},
+		{name: "bounds", config: `{"path": "v", "maxAuditResults": 0, "closedConnectionTTL": "1m"}`},
+		{name: "upper bounds", config: `{"path": "v.d", "maxAuditResults": 5, "closedConnectionTTL": "10m"}`},
+		{name: "fraction dropped by Gatekeeper", config: `{"path": "v", "maxAuditResults": 2.5, "closedConnectionTTL": "5m30s"}`},
+		{name: "no path", config: `{"maxAuditResults": 3}`, pointer: "", want: "path"},
+		{name: "empty path", config: `{"path": "", "maxAuditResults": 3}`, pointer: "/path", want: "minLength"},
+		{name: "dir traversal", config: `{"path": "/tmp/../etc", "maxAuditResults": 3}`, pointer: "/path", want: "does not match pattern"},
+		{name: "too many results", config: `{"path": "v", "maxAuditResults": 6}`, pointer: "/maxAuditResults", want: "maximum"},
+		{name: "negative results", config: `{"path": "v", "maxAuditResults": -1}`, pointer: "/maxAuditResults", want: "minimum"},
+		{name: "results as a string", config: `{"path": "v", "maxAuditResults": "3"}`, pointer: "/maxAuditResults", want: "want number"},
+		{name: "ttl too long", config: `{"path": "v", "maxAuditResults": 1, "closedConnectionTTL": "11m"}`, pointer: "/closedConnectionTTL", want: "11m is out of range: want 1m to 10m"},
+		{name: "ttl too short", config: `{"path": "v", "maxAuditResults": 1, "closedConnectionTTL": "59s"}`, pointer: "/closedConnectionTTL", want: "out of range"},
+		{name: "ttl not a duration", config: `{"path": "v", "maxAuditResults": 1, "closedConnectionTTL": "5 minutes"}`, pointer: "/closedConnectionTTL", want: "does not match pattern"},
+		{name: "ttl as a number", config: `{"path": "v", "maxAuditResults": 1, "closedConnectionTTL": 60}`, pointer: "/closedConnectionTTL", want: "want string"},
+		{name: "misspelt key", config: `{"path": "v", "maxAuditResults": 1, "closedConnectionTtl": "5m"}`, pointer: "", want: "closedConnectionTtl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := pubsub.DecodeConfig("disk", []byte(tt.config))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			var pe *pubsub.PointerError
+			if !errors.As(err, &pe) || pe.Pointer != tt.pointer || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one at %q containing %q", err, tt.pointer, tt.want)
+			}
+		})
+	}
+}

@@ -32,7 +32,9 @@ type connectionResource struct {
 // ParseConnection reads a connection config in any of Gatekeeper's forms: a
 // ConfigMap with data.provider (v3.13-v3.18) or data.driver (v3.19), or a
 // Connection resource with spec.driver and spec.config (v3.20+). Errors
-// name the source, the object and the field.
+// name the source, the object and the field. A config that Gatekeeper
+// accepts but whose driver this publisher does not implement (disk) is an
+// error wrapping ErrDriverNotSupported, after its config was validated.
 func ParseConnection(source string, data []byte) (*ConnectionConfig, error) {
 	var head struct {
 		Kind string `json:"kind"`
@@ -61,10 +63,10 @@ func ParseConnection(source string, data []byte) (*ConnectionConfig, error) {
 		return nil, fail("spec", errors.New("missing: a Connection needs spec.driver and spec.config"))
 	}
 	if strings.TrimSpace(c.Spec.Driver) == "" {
-		return nil, fail("spec.driver", fmt.Errorf("missing: set it to one of %s", strings.Join(schemas.Providers(), ", ")))
+		return nil, fail("spec.driver", fmt.Errorf("missing: set it to one of %s", strings.Join(schemas.DriversFor(schemas.FormConnection), ", ")))
 	}
-	if !contains(schemas.Providers(), c.Spec.Driver) {
-		return nil, fail("spec.driver", fmt.Errorf("%w %q: valid providers are %s", ErrUnknownProvider, c.Spec.Driver, strings.Join(schemas.Providers(), ", ")))
+	if err := CheckDriver(schemas.FormConnection, c.Spec.Driver); err != nil {
+		return nil, fail("spec.driver", err)
 	}
 	if c.Spec.Config == nil {
 		return nil, fail("spec.config", errors.New("missing: an object such as {component: pubsub}"))
@@ -75,6 +77,9 @@ func ParseConnection(source string, data []byte) (*ConnectionConfig, error) {
 			return nil, fail("spec.config"+pe.Pointer, pe.Err)
 		}
 		return nil, fail("spec.config", err)
+	}
+	if err := CheckPublisherDriver(c.Spec.Driver); err != nil {
+		return nil, fail("spec.driver", err)
 	}
 	cfg, _ := c.Spec.Config.(map[string]any)
 	return &ConnectionConfig{Name: c.Metadata.Name, Namespace: c.Metadata.Namespace, Provider: c.Spec.Driver, Config: cfg}, nil

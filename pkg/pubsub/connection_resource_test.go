@@ -16,13 +16,24 @@ func TestParseConnection(t *testing.T) {
 		provider string
 		field    string
 		wantErr  string
+		is       error // errors.Is, when set
 	}{
 		{name: "v3.20 Connection", in: head + "spec: {driver: dapr, config: {component: pubsub}}\n", provider: "dapr"},
 		{name: "v3.18 ConfigMap", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: dapr, config: '{\"component\":\"p\"}'}\n", provider: "dapr"},
 		{name: "v3.19 ConfigMap with driver", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {driver: dapr, config: '{\"component\":\"p\"}'}\n", provider: "dapr"},
 		{name: "no spec", in: head, field: "spec", wantErr: "Connection gatekeeper-system/audit-connection: spec: missing"},
 		{name: "no driver", in: head + "spec: {config: {component: pubsub}}\n", field: "spec.driver", wantErr: "spec.driver: missing"},
-		{name: "unknown driver", in: head + "spec: {driver: nats, config: {}}\n", field: "spec.driver", wantErr: `unknown provider "nats": valid providers are dapr`},
+		{name: "unknown driver", in: head + "spec: {driver: nats, config: {}}\n", field: "spec.driver", wantErr: `unknown provider "nats": valid drivers are dapr, disk`},
+		{name: "disk is not published here", in: head + "spec: {driver: disk, config: {path: /tmp/violations/topics, maxAuditResults: 3}}\n",
+			field: "spec.driver", wantErr: `spec.driver: driver "disk" is not supported by this publisher: it publishes through dapr only`, is: pubsub.ErrDriverNotSupported},
+		{name: "disk config checked first", in: head + "spec: {driver: disk, config: {path: /tmp/v, maxAuditResults: 9}}\n",
+			field: "spec.config/maxAuditResults", wantErr: "spec.config/maxAuditResults: maximum"},
+		{name: "disk config without path", in: head + "spec: {driver: disk, config: {maxAuditResults: 1}}\n",
+			field: "spec.config", wantErr: "path"},
+		{name: "disk closedConnectionTTL too short", in: head + "spec: {driver: disk, config: {path: /tmp/v, maxAuditResults: 1, closedConnectionTTL: 30s}}\n",
+			field: "spec.config/closedConnectionTTL", wantErr: "30s is out of range: want 1m to 10m"},
+		{name: "disk in a ConfigMap", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {driver: disk, config: '{\"path\":\"/tmp/v\",\"maxAuditResults\":1}'}\n",
+			field: "data.driver", wantErr: `unknown provider "disk" in a ConfigMap: Gatekeeper v3.20.0 and later read the disk driver from a Connection resource`, is: pubsub.ErrUnknownProvider},
 		{name: "no config", in: head + "spec: {driver: dapr}\n", field: "spec.config", wantErr: "spec.config: missing"},
 		{name: "config fails schema", in: head + "spec: {driver: dapr, config: {component: ''}}\n", field: "spec.config/component", wantErr: "spec.config/component"},
 		{name: "wrong api", in: "apiVersion: v1\nkind: Connection\nmetadata: {name: c}\nspec: {driver: dapr, config: {component: p}}\n", field: "apiVersion", wantErr: "want connection.gatekeeper.sh/v1alpha1"},
@@ -46,6 +57,9 @@ func TestParseConnection(t *testing.T) {
 			var ce *pubsub.ConfigError
 			if tt.field != "" && (!errors.As(err, &ce) || ce.Field != tt.field) {
 				t.Fatalf("error %v: field %q, want %q", err, ce.Field, tt.field)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("error %v is not %v", err, tt.is)
 			}
 		})
 	}

@@ -12,7 +12,9 @@ import (
 func init() { register("github", GitHub) }
 
 // GitHub writes GitHub Actions workflow commands:
-// "::error file=F,line=L,col=C,title=rule::message".
+// "::error file=F,line=L,col=C,title=rule::message" per finding (title
+// input-error for an input that could not be loaded) and "::notice::note"
+// per note.
 func GitHub(w io.Writer, res *lint.Result) error {
 	bw := bufio.NewWriter(w)
 	for _, f := range res.Findings {
@@ -33,6 +35,9 @@ func GitHub(w io.Writer, res *lint.Result) error {
 			msg += " (" + o + ")"
 		}
 		fmt.Fprintf(bw, "::%s %s::%s\n", cmd, strings.Join(props, ","), ghData(msg))
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(bw, "::notice::%s\n", ghData(n))
 	}
 	return bw.Flush()
 }

@@ -14,6 +14,9 @@ func init() { register("json", JSON) }
 type JSONReport struct {
 	Findings []lint.Finding `json:"findings"`
 	Summary  JSONSummary    `json:"summary"`
+	// Notes are what the user should know that is not a finding (inputs
+	// skipped, assumptions); left out when there are none.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // JSONSummary counts what was read and found.
@@ -22,13 +25,17 @@ type JSONSummary struct {
 	Objects  int `json:"objects"`
 	Errors   int `json:"errors"`
 	Warnings int `json:"warnings"`
+	// InputErrors counts the findings of rule input-error (inputs that
+	// could not be loaded; they are among the errors too); left out when 0.
+	InputErrors int `json:"inputErrors,omitempty"`
 }
 
-// JSON writes {"findings":[...],"summary":{...}}.
+// JSON writes {"findings":[...],"summary":{...},"notes":[...]}.
 func JSON(w io.Writer, res *lint.Result) error {
 	rep := JSONReport{Findings: res.Findings, Summary: JSONSummary{
 		Files: res.Files, Objects: res.Objects, Errors: res.Count(rules.Error), Warnings: res.Count(rules.Warning),
-	}}
+		InputErrors: res.InputErrors(),
+	}, Notes: res.Notes}
 	if rep.Findings == nil {
 		rep.Findings = []lint.Finding{}
 	}

@@ -25,8 +25,28 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
+	Tool        sarifTool         `json:"tool"`
+	Invocations []sarifInvocation `json:"invocations,omitempty"`
+	Results     []sarifResult     `json:"results"`
+}
+
+// sarifInvocation is written when there are notes or input errors:
+// toolExecutionNotifications hold them, and an input error makes the
+// execution unsuccessful (the CLI exits 2).
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level      string          `json:"level"`
+	Message    sarifText       `json:"message"`
+	Locations  []sarifLocation `json:"locations,omitempty"`
+	Descriptor *sarifReference `json:"descriptor,omitempty"`
+}
+
+type sarifReference struct {
+	ID string `json:"id"`
 }
 
 type sarifTool struct {
@@ -90,7 +110,9 @@ type sarifLogical struct {
 	Kind               string `json:"kind,omitempty"`
 }
 
-// SARIF writes a SARIF 2.1.0 log with every rule's metadata.
+// SARIF writes a SARIF 2.1.0 log with every rule's metadata. Input errors
+// are results of rule input-error (described only then) and, with the
+// notes, run.invocations[0].toolExecutionNotifications.
 func SARIF(w io.Writer, res *lint.Result) error {
 	all := rules.All()
 	index := map[string]int{}
@@ -107,16 +129,35 @@ func SARIF(w io.Writer, res *lint.Result) error {
 			Properties:           map[string]any{"category": r.Category},
 		})
 	}
+	var inv *sarifInvocation
+	if len(res.Notes) > 0 || res.InputErrors() > 0 {
+		inv = &sarifInvocation{ExecutionSuccessful: true}
+	}
+	for _, f := range res.Findings {
+		if _, ok := index[f.Rule]; !ok && f.Rule == lint.InputErrorRule {
+			// Not a rule of pkg/lint/rules: described only when it occurs.
+			index[f.Rule] = len(driver.Rules)
+			driver.Rules = append(driver.Rules, inputErrorRule)
+		}
+		if f.Rule == lint.InputErrorRule {
+			inv.ExecutionSuccessful = false
+			n := sarifNotification{Level: "error", Message: sarifText{Text: f.Message}, Descriptor: &sarifReference{ID: f.Rule}}
+			if loc := physical(f); loc != nil {
+				n.Locations = []sarifLocation{{PhysicalLocation: loc}}
+			}
+			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
+		}
+	}
+	for _, n := range res.Notes {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "note", Message: sarifText{Text: n}})
+	}
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: make([]sarifResult, 0, len(res.Findings))}
+	if inv != nil {
+		run.Invocations = []sarifInvocation{*inv}
+	}
 	for _, f := range res.Findings {
 		r := sarifResult{RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level(f.Severity), Message: sarifText{Text: f.Message}}
-		var loc sarifLocation
-		if f.File != "" {
-			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(f.File)}}
-			if f.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line, StartColumn: max(f.Column, 1)}
-			}
-		}
+		loc := sarifLocation{PhysicalLocation: physical(f)}
 		if o := f.Object.String(); o != "" {
 			name := o
 			if f.Field != "" {
@@ -132,6 +173,29 @@ func SARIF(w io.Writer, res *lint.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sarifLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []sarifRun{run}})
+}
+
+// inputErrorRule describes lint.InputErrorRule.
+var inputErrorRule = sarifRule{
+	ID:                   lint.InputErrorRule,
+	Name:                 ruleName(lint.InputErrorRule),
+	ShortDescription:     sarifText{Text: "An input could not be read, parsed or rendered."},
+	FullDescription:      sarifText{Text: "A file, standard input, a Helm chart or a kustomization could not be loaded: it does not exist, is not a regular file, is larger than --max-input-bytes, is not valid YAML, or does not render. The other inputs were linted; findings that depend on its objects may be missing or wrong."},
+	Help:                 sarifText{Text: "Fix the input named in the message, or leave it out of the PATHs.", Markdown: "Fix the input named in the message, or leave it out of the PATHs."},
+	DefaultConfiguration: sarifConfig{Level: "error"},
+	Properties:           map[string]any{"category": "input"},
+}
+
+// physical is a finding's file and position, or nil.
+func physical(f lint.Finding) *sarifPhysical {
+	if f.File == "" {
+		return nil
+	}
+	p := &sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(f.File)}}
+	if f.Line > 0 {
+		p.Region = &sarifRegion{StartLine: f.Line, StartColumn: max(f.Column, 1)}
+	}
+	return p
 }
 
 func level(sev string) string {

@@ -12,7 +12,8 @@ import (
 func init() { register("text", Text) }
 
 // Text writes "file:line:col: severity rule-id: message (Kind ns/name)" per
-// finding and a summary line.
+// finding (an input that could not be loaded is a finding of rule
+// input-error), "note: ..." per note, and a summary line.
 func Text(w io.Writer, res *lint.Result) error {
 	bw := bufio.NewWriter(w)
 	for _, f := range res.Findings {
@@ -21,6 +22,9 @@ func Text(w io.Writer, res *lint.Result) error {
 			fmt.Fprintf(bw, " (%s)", o)
 		}
 		bw.WriteByte('\n')
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(bw, "note: %s\n", n)
 	}
 	fmt.Fprintf(bw, "%s, %s in %s (%s)\n",
 		plural(res.Count(rules.Error), "error"), plural(res.Count(rules.Warning), "warning"),

@@ -16,11 +16,17 @@ func init() {
 		ID:       "audit-pod-security",
 		Severity: Error,
 		Category: CatAudit,
-		Summary:  "The audit pod, with the daprd sidecar Dapr would inject, fails PodSecurity restricted.",
-		Doc: "Gatekeeper's namespace runs PodSecurity `restricted`. The audit pod template, with " +
-			"the daprd container that Dapr v1.14's injector would add for its annotations, is " +
-			"checked with `k8s.io/pod-security-admission`'s own policy code at the latest level " +
-			"version; each failing check is reported with the container it concerns. The sidecar " +
+		Summary:  "The audit pod, with the daprd sidecar Dapr would inject, fails the PodSecurity level its namespace enforces.",
+		Doc: "Gatekeeper's namespace runs PodSecurity `restricted` (Gatekeeper's manifest labels it " +
+			"`pod-security.kubernetes.io/enforce: restricted`), and PodSecurity rejects the audit's pods " +
+			"when they fail it. The audit pod template, with the daprd container that Dapr v1.14's " +
+			"injector would add for its annotations, is checked with `k8s.io/pod-security-admission`'s " +
+			"own policy code at the level and version the namespace enforces: its " +
+			"`pod-security.kubernetes.io/enforce` and `enforce-version` labels when the Namespace is " +
+			"among the inputs (no label: privileged, nothing is checked), else `restricted` at the " +
+			"latest version, as Gatekeeper's manifest has it. Each failing check is reported with the " +
+			"container it concerns. Failures of `restricted` that the namespace does not enforce are " +
+			"`audit-pod-security-unenforced`'s. The sidecar " +
 			"is predicted from the injector's code: it drops all capabilities only when the " +
 			"injector runs with `SIDECAR_DROP_ALL_CAPABILITIES=true`, which the seed requires and " +
 			"pubsub-lint assumes unless the injector's Deployment is among the inputs or " +
@@ -46,73 +52,115 @@ func podEvaluator() (policy.Evaluator, error) {
 }
 
 func checkAuditPodSecurity(s *Setup, r *Reporter) {
-	ev, err := podEvaluator()
-	if err != nil {
-		return
-	}
-	lv := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
 	for _, a := range s.Audits {
 		if a.Assumed {
 			continue
 		}
-		var meta metav1.ObjectMeta
-		var spec corev1.PodSpec
-		if err := convert(a.Meta, &meta); err != nil {
-			r.Report(a.Obj, a.TemplatePath("metadata"), "cannot check PodSecurity: the pod template's metadata does not decode: %v", err)
+		ps := s.PodSecurity(a.Namespace)
+		lv := ps.Policy.Enforce
+		if lv.Level == api.LevelPrivileged {
+			continue // audit-pod-security-unenforced
+		}
+		fails, err := podSecurityFailures(s, a, lv)
+		if err != nil {
+			r.Report(a.Obj, err.field, "cannot check PodSecurity: %s", err.msg)
 			continue
 		}
-		if err := convert(a.Spec, &spec); err != nil {
-			r.Report(a.Obj, a.TemplatePath("spec"), "cannot check PodSecurity: the pod template's spec does not decode: %v", err)
-			continue
-		}
-		type target struct {
-			c        corev1.Container
-			init     bool
-			injected bool
-			field    Path
-		}
-		var targets []target
-		for i, c := range spec.InitContainers {
-			targets = append(targets, target{c, true, false, a.TemplatePath("spec", "initContainers", i)})
-		}
-		for i, c := range spec.Containers {
-			targets = append(targets, target{c, false, false, a.TemplatePath("spec", "containers", i)})
-		}
-		if a.DaprEnabled() {
-			targets = append(targets, target{s.PredictSidecar(a.Annotations), false, true, a.AnnotationPath("dapr.io/enabled")})
-		}
-		// Pod-level problems: the pod without containers.
-		bare := spec
-		bare.Containers, bare.InitContainers, bare.EphemeralContainers = nil, nil, nil
-		podFails := map[string]bool{}
-		for _, res := range ev.EvaluatePod(lv, &meta, &bare) {
-			if !res.Allowed {
-				podFails[res.ForbiddenReason] = true
-				r.Report(a.Obj, a.TemplatePath("spec"), "audit pod violates PodSecurity \"restricted\": %s", reason(res))
+		for _, f := range fails {
+			if f.sidecarSeccomp(a) {
+				continue // audit-sidecar-seccomp
 			}
-		}
-		for _, t := range targets {
-			one := bare
-			if t.init {
-				one.InitContainers = []corev1.Container{t.c}
-			} else {
-				one.Containers = []corev1.Container{t.c}
-			}
-			for _, res := range ev.EvaluatePod(lv, &meta, &one) {
-				if res.Allowed || podFails[res.ForbiddenReason] {
-					continue
-				}
-				if t.injected && res.ForbiddenReason == "seccompProfile" && sidecarSeccompMissing(a.Workload) {
-					continue // audit-sidecar-seccomp
-				}
-				what := fmt.Sprintf("container %q", t.c.Name)
-				if t.injected {
-					what = fmt.Sprintf("container %q (injected by Dapr)", SidecarName)
-				}
-				r.Report(a.Obj, t.field, "%s of the audit pod violates PodSecurity \"restricted\": %s", what, reason(res))
-			}
+			r.Report(a.Obj, f.field, "%s violates %s: %s", f.what, ps.Enforces(), f.reason)
 		}
 	}
+}
+
+// psFailure is one PodSecurity check the audit pod fails.
+type psFailure struct {
+	field Path
+	// what: "audit pod" or `container "x" of the audit pod`.
+	what     string
+	injected bool
+	// check is the check's ForbiddenReason; reason adds its detail.
+	check, reason string
+}
+
+func (f psFailure) key() string { return f.field.String() + "\x00" + f.check }
+
+// sidecarSeccomp: the failure is the daprd sidecar's missing seccomp
+// profile that audit-sidecar-seccomp reports.
+func (f psFailure) sidecarSeccomp(a *Audit) bool {
+	return f.injected && f.check == "seccompProfile" && sidecarSeccompMissing(a.Workload)
+}
+
+type psDecodeError struct {
+	field Path
+	msg   string
+}
+
+// podSecurityFailures evaluates the audit pod template, with the daprd
+// container Dapr would inject, at a PodSecurity level and version, with
+// k8s.io/pod-security-admission's own checks: pod-level failures once, on
+// the pod without containers, then each container's on its own.
+func podSecurityFailures(s *Setup, a *Audit, lv api.LevelVersion) ([]psFailure, *psDecodeError) {
+	ev, err := podEvaluator()
+	if err != nil {
+		return nil, &psDecodeError{a.TemplatePath(), err.Error()}
+	}
+	var meta metav1.ObjectMeta
+	var spec corev1.PodSpec
+	if err := convert(a.Meta, &meta); err != nil {
+		return nil, &psDecodeError{a.TemplatePath("metadata"), fmt.Sprintf("the pod template's metadata does not decode: %v", err)}
+	}
+	if err := convert(a.Spec, &spec); err != nil {
+		return nil, &psDecodeError{a.TemplatePath("spec"), fmt.Sprintf("the pod template's spec does not decode: %v", err)}
+	}
+	type target struct {
+		c        corev1.Container
+		init     bool
+		injected bool
+		field    Path
+	}
+	var targets []target
+	for i, c := range spec.InitContainers {
+		targets = append(targets, target{c, true, false, a.TemplatePath("spec", "initContainers", i)})
+	}
+	for i, c := range spec.Containers {
+		targets = append(targets, target{c, false, false, a.TemplatePath("spec", "containers", i)})
+	}
+	if a.DaprEnabled() {
+		targets = append(targets, target{s.PredictSidecar(a.Annotations), false, true, a.AnnotationPath("dapr.io/enabled")})
+	}
+	var out []psFailure
+	// Pod-level problems: the pod without containers.
+	bare := spec
+	bare.Containers, bare.InitContainers, bare.EphemeralContainers = nil, nil, nil
+	podFails := map[string]bool{}
+	for _, res := range ev.EvaluatePod(lv, &meta, &bare) {
+		if !res.Allowed {
+			podFails[res.ForbiddenReason] = true
+			out = append(out, psFailure{field: a.TemplatePath("spec"), what: "audit pod", check: res.ForbiddenReason, reason: reason(res)})
+		}
+	}
+	for _, t := range targets {
+		one := bare
+		if t.init {
+			one.InitContainers = []corev1.Container{t.c}
+		} else {
+			one.Containers = []corev1.Container{t.c}
+		}
+		for _, res := range ev.EvaluatePod(lv, &meta, &one) {
+			if res.Allowed || podFails[res.ForbiddenReason] {
+				continue
+			}
+			what := fmt.Sprintf("container %q of the audit pod", t.c.Name)
+			if t.injected {
+				what = fmt.Sprintf("container %q (injected by Dapr) of the audit pod", SidecarName)
+			}
+			out = append(out, psFailure{field: t.field, what: what, injected: t.injected, check: res.ForbiddenReason, reason: reason(res)})
+		}
+	}
+	return out, nil
 }
 
 func reason(res policy.CheckResult) string {

@@ -1,15 +1,22 @@
 package rules
 
+import "k8s.io/pod-security-admission/api"
+
 func init() {
 	register(&Rule{
 		ID:       "audit-sidecar-seccomp",
 		Severity: Error,
 		Category: CatAudit,
-		Summary:  "The audit pod has Dapr enabled but no dapr.io/sidecar-seccomp-profile-type, so the injected sidecar violates PodSecurity restricted.",
-		Doc: "Gatekeeper's namespace enforces PodSecurity `restricted`, which requires a seccomp " +
-			"profile for every container. Dapr's injector sets one on daprd only when the pod has " +
+		Summary:  "The audit pod has Dapr enabled but no dapr.io/sidecar-seccomp-profile-type, so the injected sidecar violates PodSecurity restricted, which its namespace enforces.",
+		Doc: "Gatekeeper's namespace enforces PodSecurity `restricted` (Gatekeeper's manifest labels it " +
+			"`pod-security.kubernetes.io/enforce: restricted`), which requires a seccomp profile for " +
+			"every container. Dapr's injector sets one on daprd only when the pod has " +
 			"`dapr.io/sidecar-seccomp-profile-type`, and the pod is rejected otherwise. A pod-level " +
-			"`securityContext.seccompProfile` also covers the sidecar and satisfies this rule.",
+			"`securityContext.seccompProfile` also covers the sidecar and satisfies this rule. When the " +
+			"Namespace is among the inputs its `pod-security.kubernetes.io/enforce` label decides: the " +
+			"rule reports only under `restricted` (at the `enforce-version` label's version); under " +
+			"`baseline`, `privileged` or no label the missing profile is a warning of " +
+			"`audit-pod-security-unenforced`. Without the Namespace, `restricted` is assumed.",
 		Remediation: "Annotate the audit pod template with `dapr.io/sidecar-seccomp-profile-type: \"RuntimeDefault\"`.",
 		Check:       checkAuditSidecarSeccomp,
 	})
@@ -20,9 +27,29 @@ func checkAuditSidecarSeccomp(s *Setup, r *Reporter) {
 		if a.Assumed || !sidecarSeccompMissing(a.Workload) {
 			continue
 		}
-		r.Report(a.Obj, a.AnnotationPath(annSeccomp), "%s has Dapr enabled but no %s annotation: the injected daprd container gets no seccompProfile and violates PodSecurity \"restricted\"",
-			a.Describe(), annSeccomp)
+		ps := s.PodSecurity(a.Namespace)
+		if ps.Policy.Enforce.Level != api.LevelRestricted || !failsSidecarSeccomp(s, a, ps.Policy.Enforce) {
+			continue // audit-pod-security-unenforced
+		}
+		r.Report(a.Obj, a.AnnotationPath(annSeccomp), "%s has Dapr enabled but no %s annotation: the injected daprd container gets no seccompProfile and violates %s",
+			a.Describe(), annSeccomp, ps.Enforces())
 	}
+}
+
+// failsSidecarSeccomp says whether the injected daprd fails the
+// seccompProfile check at lv (true when the pod does not decode: the
+// annotation is missing all the same).
+func failsSidecarSeccomp(s *Setup, a *Audit, lv api.LevelVersion) bool {
+	fails, err := podSecurityFailures(s, a, lv)
+	if err != nil {
+		return true
+	}
+	for _, f := range fails {
+		if f.sidecarSeccomp(a) {
+			return true
+		}
+	}
+	return false
 }
 
 const annSeccomp = "dapr.io/sidecar-seccomp-profile-type"

@@ -15,11 +15,28 @@ func init() {
 		Doc: "Dapr reads every metadata value as a string (a YAML `true` or `10` becomes \"true\" or " +
 			"\"10\") and parses it per key: booleans as true/false, yes/no, on/off, y/n, t/f, 1/0; " +
 			"numbers; Go durations such as `10s`; or one of a fixed set of values. A value that does " +
-			"not parse makes daprd fail to load the component. Values from `secretKeyRef` or " +
-			"`envRef` are not known before run time and are not checked.",
-		Remediation: "Give a value of the expected type (the finding says which).",
+			"not parse makes daprd fail to load the component.\n\n" +
+			"The fixed sets come from metadata.yaml's `allowedValues` and from the component's Go " +
+			"source, where it switches on or compares the value with fixed strings (redis " +
+			"`redisType` node or cluster, kafka `authType`, rabbitmq `exchangeKind`, " +
+			"`concurrencyMode` single or parallel, ...), in the letter case the code compares. " +
+			"Some components reject another value; others silently behave as for the default " +
+			"(`redisType: clustr` is a single node): the finding says which. Values from " +
+			"`secretKeyRef` or `envRef` are not known before run time and are not checked.",
+		Remediation: "Give a value of the expected type, or one of the allowed values the finding lists.",
 		Check:       checkComponentMetadataType,
 	})
+}
+
+// otherValueNote says what Dapr does with a value outside the allowed ones.
+func otherValueNote(other string) string {
+	switch other {
+	case "error":
+		return ": daprd fails to initialise the component with another value"
+	case "ignored":
+		return ": Dapr does not reject another value but silently behaves as for the default"
+	}
+	return ""
 }
 
 func checkComponentMetadataType(s *Setup, r *Reporter) {
@@ -53,7 +70,7 @@ func checkComponentMetadataType(s *Setup, r *Reporter) {
 				continue
 			}
 			done[key] = true
-			r.Report(c.Obj, c.ItemPath(it.Index, "value"), "%s metadata %q is %q, want %s", c.Type, it.Name, it.Value, f.Expect[key])
+			r.Report(c.Obj, c.ItemPath(it.Index, "value"), "%s metadata %q is %q, want %s%s", c.Type, it.Name, it.Value, f.Expect[key], otherValueNote(f.Other[key]))
 		}
 	}
 }

@@ -8,7 +8,8 @@ func init() {
 		Summary:  "config.component names no Dapr Component in the audit's namespace.",
 		Doc: "The dapr provider publishes through the daprd sidecar of the audit pod, which loads " +
 			"the Components of the pod's namespace. The Component named by `config.component` must " +
-			"be there; one in the subscriber's namespace does not count.",
+			"be there; one in the subscriber's namespace does not count. Connections of another " +
+			"driver (Gatekeeper v3.20+'s `disk`) use no Component and are not checked.",
 		Remediation: "Create the Dapr pubsub Component in the audit's namespace (with the broker's " +
 			"secret there too), or fix the name in `config.component`.",
 		Check: checkComponentNotFound,
@@ -17,7 +18,7 @@ func init() {
 
 func checkComponentNotFound(s *Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if !a.Publishes {
+		if !a.Publishes || !s.UsesDapr(a) {
 			continue
 		}
 		conn, name := s.ComponentName(a)

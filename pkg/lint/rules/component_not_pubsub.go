@@ -17,7 +17,7 @@ func init() {
 
 func checkComponentNotPubsub(s *Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if !a.Publishes {
+		if !a.Publishes || !s.UsesDapr(a) {
 			continue
 		}
 		c := s.ComponentOf(a)

@@ -22,7 +22,7 @@ func init() {
 
 func checkComponentScopes(s *Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if !a.Publishes || a.Assumed {
+		if !a.Publishes || a.Assumed || !s.UsesDapr(a) {
 			continue
 		}
 		c := s.ComponentOf(a)

@@ -16,14 +16,14 @@ func init() {
 			"in v3.19) naming the tool that publishes, and `data.config`. A Connection resource " +
 			"(v3.20+) needs `spec.driver`. Without it the audit cannot open the connection.",
 		Remediation: "Add `provider: \"dapr\"` under `data` (or `driver` for v3.19, `spec.driver` " +
-			"for a Connection resource).",
+			"for a Connection resource: `dapr` or `disk`).",
 		Check: checkConnectionProviderMissing,
 	})
 }
 
 func checkConnectionProviderMissing(s *Setup, r *Reporter) {
-	valid := strings.Join(schemas.Providers(), ", ")
 	for _, c := range s.Connections {
+		valid := strings.Join(schemas.DriversFor(c.SchemaForm()), ", ")
 		switch {
 		case !c.HasData && c.Resource:
 			r.Report(c.Obj, nil, "Connection %q has no spec: it needs spec.driver (one of %s) and spec.config", c.Name, valid)

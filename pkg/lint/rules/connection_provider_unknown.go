@@ -11,21 +11,38 @@ func init() {
 		ID:       "connection-provider-unknown",
 		Severity: Error,
 		Category: CatConnection,
-		Summary:  "A connection config names a provider that is not supported.",
-		Doc: "The only provider (driver) Gatekeeper supports is `dapr`; the audit refuses any " +
-			"other name, including other spellings such as `Dapr`.",
-		Remediation: "Set the provider to `dapr`.",
+		Summary:  "A connection config names a provider (driver) that Gatekeeper does not know in that form.",
+		Doc: "Gatekeeper v3.13 to v3.19 know one provider, `dapr`, named by a connection ConfigMap's " +
+			"`data.provider` (`data.driver` in v3.19). v3.20 and later know the drivers `dapr` and " +
+			"`disk` (which writes violations to files), named by a Connection resource's " +
+			"`spec.driver`; `disk` exists only there. The audit refuses any other name, including " +
+			"other spellings such as `Dapr`. Which form the audit's version reads is checked by " +
+			"`gatekeeper-version-mismatch`; each driver's config by `connection-config-schema`.",
+		Remediation: "Set the provider to `dapr` (or, in a Connection resource, `dapr` or `disk`).",
 		Check:       checkConnectionProviderUnknown,
 	})
 }
 
 func checkConnectionProviderUnknown(s *Setup, r *Reporter) {
-	valid := schemas.Providers()
 	for _, c := range s.Connections {
 		if !c.HasProvider || strings.TrimSpace(c.Provider) == "" || c.KnownProvider() {
 			continue
 		}
-		r.Report(c.Obj, c.ProviderPath(), "provider %q is not supported: valid providers are %s%s",
-			c.Provider, strings.Join(valid, ", "), didYouMean(c.Provider, valid))
+		what := "provider"
+		if c.ProviderKey == "driver" {
+			what = "driver"
+		}
+		valid := schemas.DriversFor(c.SchemaForm())
+		if d, err := schemas.Driver(c.Provider); err == nil {
+			where := "a Connection resource (connection.gatekeeper.sh/v1alpha1)"
+			if d.HasForm(schemas.FormConfigMap) {
+				where = "a ConfigMap"
+			}
+			r.Report(c.Obj, c.ProviderPath(), "%s %q is not supported in %s: Gatekeeper %s and later read the %s driver from %s; valid %ss here are %s",
+				what, c.Provider, c.Form(), d.Since, c.Provider, where, what, strings.Join(valid, ", "))
+			continue
+		}
+		r.Report(c.Obj, c.ProviderPath(), "%s %q is not supported: valid %ss are %s%s",
+			what, c.Provider, what, strings.Join(valid, ", "), didYouMean(c.Provider, valid))
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/pod-security-admission/api"
+
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -53,6 +56,8 @@ type Setup struct {
 	Components  []*Component
 	// Injector is Dapr's sidecar injector when its Deployment is an input.
 	Injector *Injector
+	// Namespaces are the Namespace objects among the inputs, by name.
+	Namespaces map[string]*Namespace
 }
 
 // NewSetup classifies objects.
@@ -70,7 +75,7 @@ func NewSetup(opts Options, objs []render.Object) *Setup {
 	if opts.AuditChannel == "" {
 		opts.AuditChannel = def.AuditChannel
 	}
-	s := &Setup{Options: opts, Objects: make([]*Object, 0, len(objs))}
+	s := &Setup{Options: opts, Objects: make([]*Object, 0, len(objs)), Namespaces: map[string]*Namespace{}}
 	var configMaps []*Object
 	for _, ro := range objs {
 		o := &Object{Object: ro, NS: ro.Namespace()}
@@ -86,6 +91,10 @@ func NewSetup(opts Options, objs []render.Object) *Setup {
 			s.Connections = append(s.Connections, newConnectionResource(o))
 		case kind == "Component" && strings.HasPrefix(api, "dapr.io/"):
 			s.Components = append(s.Components, newComponent(o))
+		case kind == "Namespace" && api == "v1":
+			if _, dup := s.Namespaces[o.Name()]; !dup {
+				s.Namespaces[o.Name()] = &Namespace{Obj: o, Name: o.Name(), Labels: o.Labels()}
+			}
 		default:
 			if w := newWorkload(o); w != nil {
 				s.Workloads = append(s.Workloads, w)
@@ -128,7 +137,8 @@ func NewSetup(opts Options, objs []render.Object) *Setup {
 // Relevant says whether an object can matter to a rule: NewSetup
 // classifies every other object as nothing (a workload that is neither an
 // audit nor the sidecar injector and has no subscriber's AUDIT_CHANNEL, or
-// an object that is no workload, ConfigMap, Connection or Component), so
+// an object that is no workload, ConfigMap, Connection, Component or
+// Namespace, and a workload that runs no Gatekeeper manager), so
 // leaving it out of NewSetup changes no finding. It depends on the object
 // alone. Keep it in step with NewSetup and with the rules that range over
 // Setup.Workloads.
@@ -138,7 +148,8 @@ func Relevant(ro render.Object) bool {
 	switch {
 	case kind == "ConfigMap" && api == "v1",
 		kind == "Connection" && strings.HasPrefix(api, "connection.gatekeeper.sh/"),
-		kind == "Component" && strings.HasPrefix(api, "dapr.io/"):
+		kind == "Component" && strings.HasPrefix(api, "dapr.io/"),
+		kind == "Namespace" && api == "v1":
 		return true
 	}
 	w := newWorkload(o)
@@ -150,6 +161,9 @@ func Relevant(ro render.Object) bool {
 	}
 	for _, c := range w.Containers {
 		if _, ok := c.Env["AUDIT_CHANNEL"]; ok {
+			return true
+		}
+		if IsGatekeeperManager(c) {
 			return true
 		}
 	}
@@ -235,8 +249,10 @@ type Container struct {
 	Index int
 	Name  string
 	Image string
-	// Args are command then args, each with its field path.
-	Args []Arg
+	// Args are command then args, each with its field path; the first
+	// Command of them are the command.
+	Args    []Arg
+	Command int
 	// Env holds the plain values of env (not valueFrom).
 	Env map[string]EnvVar
 }
@@ -304,6 +320,9 @@ func newContainer(base Path, i int, cm map[string]any) Container {
 		for j, a := range l {
 			c.Args = append(c.Args, Arg{Value: scalar(a), Field: base.Add(k, j)})
 		}
+		if k == "command" {
+			c.Command = len(c.Args)
+		}
 	}
 	env, _ := cm["env"].([]any)
 	for j, e := range env {
@@ -360,7 +379,11 @@ type Audit struct {
 	Image   string
 	// Version is the Gatekeeper version from the image tag (nil: unknown).
 	Version *Version
-	// Flags by name, in order.
+	// Parse is the manager's command line as Gatekeeper parses it (nil
+	// when assumed).
+	Parse *FlagParse
+	// Flags by name, in order: the flags Gatekeeper parses (Parse.Flags).
+	// Arguments after a stray non-flag argument or "--" are not flags.
 	Flags      map[string][]Flag
 	Connection string
 	Channel    string
@@ -369,10 +392,24 @@ type Audit struct {
 
 // Flag is one command-line flag of the manager container.
 type Flag struct {
-	Name     string
-	Value    string
+	Name  string
+	Value string
+	// HasValue: -x=v, or -x v for a non-boolean flag.
 	HasValue bool
-	Field    Path
+	// Field is the flag's argument; ValueField the next argument when it
+	// holds the value (-x v), else nil.
+	Field      Path
+	ValueField Path
+	// Index of the argument in FlagParse.Args.
+	Index int
+	// Invalid: the flag's value was rejected (or it lacks one), which
+	// makes the manager exit.
+	Invalid bool
+	// AfterExit: an earlier argument already made the manager exit.
+	AfterExit bool
+	// Repeatable: repeated flags accumulate (--operation,
+	// --disable-opa-builtin, ...) rather than the last one winning.
+	Repeatable bool
 }
 
 // Gatekeeper's flags that the rules read.
@@ -383,28 +420,6 @@ const (
 	FlagChannel      = "audit-channel"
 	FlagOperation    = "operation"
 )
-
-var boolFlags = map[string]bool{FlagEnablePubsub: true, FlagEnableExport: true, "logtostderr": true, "disable-cert-rotation": true}
-
-func parseFlags(args []Arg) map[string][]Flag {
-	out := map[string][]Flag{}
-	for i := 0; i < len(args); i++ {
-		a := args[i].Value
-		if !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
-			continue
-		}
-		name := strings.TrimLeft(a, "-")
-		f := Flag{Name: name, Field: args[i].Field}
-		if k, v, ok := strings.Cut(name, "="); ok {
-			f.Name, f.Value, f.HasValue = k, v, true
-		} else if !boolFlags[name] && i+1 < len(args) && !strings.HasPrefix(args[i+1].Value, "-") {
-			f.Value, f.HasValue = args[i+1].Value, true
-			i++
-		}
-		out[f.Name] = append(out[f.Name], f)
-	}
-	return out
-}
 
 // Last returns the last occurrence of a flag (the one that wins).
 func (a *Audit) Last(name string) (Flag, bool) {
@@ -425,17 +440,20 @@ func FlagBool(f Flag) (value, ok bool) {
 	return b, err == nil
 }
 
+// newAudit identifies the audit by an --operation=audit anywhere on a
+// container's command line (or, failing that, by the name gatekeeper-audit
+// and the container name manager), so that a Deployment meant to be the
+// audit is linted as one even when Gatekeeper would not parse the flag;
+// its flags are then parsed as Gatekeeper does.
 func newAudit(w *Workload) *Audit {
 	if w.Obj.Kind() != "Deployment" {
 		return nil
 	}
 	manager := -1
-	var flags map[string][]Flag
 	for i, c := range w.Containers {
-		fl := parseFlags(c.Args)
-		for _, f := range fl[FlagOperation] {
-			if f.Value == "audit" {
-				manager, flags = i, fl
+		for _, op := range Values(scanFlags(c.Args)[FlagOperation]) {
+			if op == "audit" {
+				manager = i
 			}
 		}
 		if manager >= 0 {
@@ -452,12 +470,13 @@ func newAudit(w *Workload) *Audit {
 				manager = i
 			}
 		}
-		flags = parseFlags(w.Containers[manager].Args)
 	}
-	a := &Audit{Workload: w, Namespace: w.Obj.NS, Manager: manager, Flags: flags,
+	a := &Audit{Workload: w, Namespace: w.Obj.NS, Manager: manager,
 		Connection: "audit-connection", Channel: "audit-channel"}
 	a.Image = w.Containers[manager].Image
 	a.Version = ParseImageVersion(a.Image)
+	a.Parse = ParseManagerArgs(w.Containers[manager], GatekeeperFlags(a.Version))
+	a.Flags = a.Parse.Flags
 	if f, ok := a.Last(FlagConnection); ok {
 		a.Connection = f.Value
 	}
@@ -474,6 +493,126 @@ func newAudit(w *Workload) *Audit {
 	return a
 }
 
+// Operations returns the operations the manager runs (--operation, every
+// value of every occurrence) and whether they were given: without the flag
+// Gatekeeper runs all of them (pkg/operations: "Omitting will default to
+// supporting all operations").
+func (a *Audit) Operations() (ops map[string]bool, explicit bool) {
+	return operationsOf(a.Flags)
+}
+
+func operationsOf(flags map[string][]Flag) (map[string]bool, bool) {
+	fs := flags[FlagOperation]
+	ops := map[string]bool{}
+	for _, v := range Values(fs) {
+		ops[v] = true
+	}
+	return ops, len(fs) > 0
+}
+
+// FlagString returns the value of a string flag: its last occurrence, or
+// def when it is absent.
+func (a *Audit) FlagString(name, def string) string {
+	if f, ok := a.Last(name); ok && f.HasValue {
+		return f.Value
+	}
+	return def
+}
+
+// FlagOn returns the value of a boolean flag, def when it is absent or
+// malformed.
+func (a *Audit) FlagOn(name string, def bool) bool {
+	if f, ok := a.Last(name); ok {
+		if v, ok := FlagBool(f); ok {
+			return v
+		}
+	}
+	return def
+}
+
+// IsGatekeeperManager says whether a container runs Gatekeeper's manager:
+// its image is .../gatekeeper or it has an --operation flag.
+func IsGatekeeperManager(c Container) bool {
+	image := c.Image
+	if i := strings.Index(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndex(image, "/"); i >= 0 {
+		image = image[i+1:]
+	}
+	if name, _, _ := strings.Cut(image, ":"); name == "gatekeeper" {
+		return true
+	}
+	return len(scanFlags(c.Args)[FlagOperation]) > 0
+}
+
+// Namespace is a Namespace object among the inputs.
+type Namespace struct {
+	Obj    *Object
+	Name   string
+	Labels map[string]string
+}
+
+// PodSecurity is the Pod Security Admission policy of a namespace.
+type PodSecurity struct {
+	Namespace string
+	// Obj is the Namespace object; nil when it is not among the inputs.
+	Obj *Object
+	// Assumed: the Namespace is not among the inputs, and its policy is
+	// taken to be what Gatekeeper's own manifest (deploy/gatekeeper.yaml)
+	// labels gatekeeper-system with: enforce restricted.
+	Assumed bool
+	// Policy is what PodSecurity evaluates (api.PolicyToEvaluate over the
+	// namespace's labels, with the API server's defaults: privileged).
+	Policy api.Policy
+	// Labels are the namespace's pod-security.kubernetes.io/ labels.
+	Labels map[string]string
+	// Invalid describes labels PodSecurity does not accept (it then uses
+	// restricted, or privileged for warn and audit).
+	Invalid []string
+}
+
+// PodSecurity returns the PodSecurity policy of namespace ns.
+func (s *Setup) PodSecurity(ns string) *PodSecurity {
+	n := s.Namespaces[ns]
+	if n == nil {
+		restricted := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
+		return &PodSecurity{Namespace: ns, Assumed: true, Policy: api.Policy{Enforce: restricted, Warn: restricted, Audit: restricted}}
+	}
+	privileged := api.LevelVersion{Level: api.LevelPrivileged, Version: api.LatestVersion()}
+	ps := &PodSecurity{Namespace: ns, Obj: n.Obj, Labels: map[string]string{}}
+	for k, v := range n.Labels {
+		if strings.HasPrefix(k, "pod-security.kubernetes.io/") {
+			ps.Labels[k] = v
+		}
+	}
+	var errs field.ErrorList
+	ps.Policy, errs = api.PolicyToEvaluate(n.Labels, api.Policy{Enforce: privileged, Warn: privileged, Audit: privileged})
+	for _, e := range errs {
+		ps.Invalid = append(ps.Invalid, e.Error())
+	}
+	return ps
+}
+
+// Enforces describes the enforce mode for messages: "PodSecurity
+// \"restricted:v1.24\", which Namespace x enforces" and how that is known.
+func (p *PodSecurity) Enforces() string {
+	if p.Assumed {
+		return fmt.Sprintf("PodSecurity %q, which namespace %q enforces (assumed: its Namespace is not among the inputs, and Gatekeeper's own manifest labels it %s=restricted)",
+			string(p.Policy.Enforce.Level), p.Namespace, api.EnforceLevelLabel)
+	}
+	return fmt.Sprintf("PodSecurity %q, which Namespace %s enforces (%s)", p.Policy.Enforce.String(), p.Namespace, p.label(api.EnforceLevelLabel))
+}
+
+// label renders a level label as the namespace has it.
+func (p *PodSecurity) label(key string) string {
+	v, ok := p.Labels[key]
+	if !ok {
+		return "no " + key + " label: privileged"
+	}
+	return key + "=" + v
+}
+
 // Object returns the audit's object (nil when assumed).
 func (a *Audit) Object() *Object {
 	if a.Workload == nil {
@@ -487,7 +626,25 @@ func (a *Audit) ManagerPath(elems ...any) Path {
 	if a.Workload == nil {
 		return nil
 	}
-	return a.TemplatePath("spec", "containers", a.Manager).Add(elems...)
+	return a.TemplatePath("spec", "containers", a.managerIndex()).Add(elems...)
+}
+
+// managerIndex is the manager's index in the pod spec's containers.
+func (a *Audit) managerIndex() int {
+	if a.Manager >= 0 && a.Manager < len(a.Containers) {
+		return a.Containers[a.Manager].Index
+	}
+	return a.Manager
+}
+
+// managerSpec returns the manager container's map in the pod spec.
+func (a *Audit) managerSpec() map[string]any {
+	containers, _ := a.Spec["containers"].([]any)
+	if i := a.managerIndex(); i >= 0 && i < len(containers) {
+		cm, _ := containers[i].(map[string]any)
+		return cm
+	}
+	return nil
 }
 
 // FlagPath returns the field of the flag's last occurrence, or the manager's

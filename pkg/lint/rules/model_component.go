@@ -101,6 +101,11 @@ type typeFacts struct {
 	Props map[string]string
 	// Expect describes each property's expected value.
 	Expect map[string]string
+	// Other says, for keys with allowed values, what Dapr does with another
+	// value: "error" or "ignored" (empty when not known).
+	Other map[string]string
+	// Deprecated maps lower-case deprecated keys to the schema's spelling.
+	Deprecated map[string]string
 	// Closed: additionalProperties is false.
 	Closed bool
 }
@@ -143,22 +148,35 @@ func loadFacts(typ string) *typeFacts {
 		return nil
 	}
 	f := &typeFacts{Info: info, Required: doc.Required, Props: map[string]string{}, Expect: map[string]string{},
-		Closed: doc.Additional != nil && !*doc.Additional}
+		Other: map[string]string{}, Deprecated: map[string]string{}, Closed: doc.Additional != nil && !*doc.Additional}
+	for _, k := range info.Deprecated {
+		f.Deprecated[strings.ToLower(k)] = k
+	}
 	for k, p := range doc.Properties {
 		f.Props[strings.ToLower(k)] = k
 		var ps struct {
-			Ref  string   `json:"$ref"`
-			Enum []string `json:"enum"`
-			Type string   `json:"type"`
+			Ref      string   `json:"$ref"`
+			Enum     []string `json:"enum"`
+			Allowed  []string `json:"x-allowedValues"`
+			Caseless bool     `json:"x-caseInsensitive"`
+			Other    string   `json:"x-otherValues"`
+			Type     string   `json:"type"`
 		}
 		_ = json.Unmarshal(p, &ps)
+		if len(ps.Allowed) == 0 {
+			ps.Allowed = ps.Enum
+		}
+		f.Other[k] = ps.Other
 		switch {
-		case len(ps.Enum) > 0:
-			q := make([]string, len(ps.Enum))
-			for i, e := range ps.Enum {
+		case len(ps.Allowed) > 0:
+			q := make([]string, len(ps.Allowed))
+			for i, e := range ps.Allowed {
 				q[i] = fmt.Sprintf("%q", e)
 			}
 			f.Expect[k] = "one of " + strings.Join(q, ", ")
+			if ps.Caseless {
+				f.Expect[k] += " (in any letter case)"
+			}
 		case strings.HasSuffix(ps.Ref, "/bool"):
 			f.Expect[k] = "a boolean (true/false, yes/no, on/off, y/n, t/f or 1/0)"
 		case strings.HasSuffix(ps.Ref, "/number"):
@@ -181,6 +199,16 @@ func loadFacts(typ string) *typeFacts {
 func (f *typeFacts) Keys() []string {
 	out := make([]string, 0, len(f.Props))
 	for _, k := range f.Props {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DeprecatedKeys lists the deprecated keys in the schema's spelling, sorted.
+func (f *typeFacts) DeprecatedKeys() []string {
+	out := make([]string, 0, len(f.Deprecated))
+	for _, k := range f.Deprecated {
 		out = append(out, k)
 	}
 	sort.Strings(out)

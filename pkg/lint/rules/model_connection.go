@@ -92,8 +92,35 @@ func (c *Connection) ProviderPath() Path { return c.DataPath().Add(c.ProviderKey
 // ConfigPath is data.config or spec.config.
 func (c *Connection) ConfigPath() Path { return c.DataPath().Add("config") }
 
-// KnownProvider says whether the provider has a config schema.
-func (c *Connection) KnownProvider() bool { return slices.Contains(schemas.Providers(), c.Provider) }
+// SchemaForm is the config's form as package schemas names it:
+// schemas.FormConnection or schemas.FormConfigMap.
+func (c *Connection) SchemaForm() string {
+	if c.Resource {
+		return schemas.FormConnection
+	}
+	return schemas.FormConfigMap
+}
+
+// KnownProvider says whether Gatekeeper knows the provider (driver) in the
+// config's form: dapr in a ConfigMap; dapr and disk in a Connection.
+func (c *Connection) KnownProvider() bool {
+	return slices.Contains(schemas.DriversFor(c.SchemaForm()), c.Provider)
+}
+
+// IsDapr says whether the connection publishes through Dapr.
+func (c *Connection) IsDapr() bool { return c.Provider == "dapr" }
+
+// UsesDapr says whether the audit publishes through a Dapr sidecar: unless
+// its connection config names another driver Gatekeeper knows (disk), it
+// does (dapr is the only provider up to v3.19, and a missing or misspelt
+// provider is reported by its own rules).
+func (s *Setup) UsesDapr(a *Audit) bool {
+	c := s.ConnectionOf(a)
+	if c == nil || !c.HasProvider || c.IsDapr() {
+		return true
+	}
+	return !slices.Contains(schemas.Providers(), c.Provider)
+}
 
 // ConfigProblem is what is wrong with a connection config's config.
 type ConfigProblem struct {

@@ -5,6 +5,12 @@ import (
 	"strings"
 )
 
+// The subscriber rules are about Dapr subscribers: see connection_driver.go
+// (this file's init runs after subscriber_*.go registered them).
+func init() {
+	onlyWithDapr("subscriber-broker-mismatch", "subscriber-channel-mismatch")
+}
+
 // nearest returns the candidates closest to s (case-insensitively) within
 // an edit distance of max(2, len(s)/3), best first, at most three.
 func nearest(s string, candidates []string) []string {
@@ -52,6 +58,61 @@ func didYouMean(s string, candidates []string) string {
 	q := make([]string, len(n))
 	for i, c := range n {
 		q[i] = `"` + c + `"`
+	}
+	return " (did you mean " + strings.Join(q, " or ") + "?)"
+}
+
+// suggestKey proposes, for a metadata key the component does not know, the
+// known keys it is most likely a misspelling of, as " (did you mean ...?)".
+// Unlike didYouMean it never proposes a key of another meaning: only keys
+// within a small edit distance (1 for keys up to 5 characters, 2 up to 11,
+// 3 beyond; letter case ignored, as Dapr ignores it), never a deprecated
+// key, and nothing for a key that is itself known or deprecated (a known
+// key must not be "corrected" into another: concurrencyMode is not
+// concurrency, host is not hostname).
+func suggestKey(key string, known, deprecated []string) string {
+	lk := strings.ToLower(key)
+	for _, k := range append(append([]string(nil), known...), deprecated...) {
+		if strings.ToLower(k) == lk {
+			return ""
+		}
+	}
+	limit := 1
+	switch {
+	case len(key) > 11:
+		limit = 3
+	case len(key) > 5:
+		limit = 2
+	}
+	type scored struct {
+		c string
+		d int
+	}
+	var out []scored
+	for _, c := range known {
+		skip := false
+		for _, d := range deprecated {
+			skip = skip || strings.EqualFold(c, d)
+		}
+		if skip {
+			continue
+		}
+		if d := distance(lk, strings.ToLower(c)); d <= limit {
+			out = append(out, scored{c, d})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].d != out[j].d {
+			return out[i].d < out[j].d
+		}
+		return out[i].c < out[j].c
+	})
+	if len(out) == 0 {
+		return ""
+	}
+	q := make([]string, 0, 3)
+	for i := 0; i < len(out) && i < 3; i++ {
+		q = append(q, `"`+out[i].c+`"`)
 	}
 	return " (did you mean " + strings.Join(q, " or ") + "?)"
 }

@@ -1,0 +1,2 @@
+// Test fixture written for schemagen's tests: the Supplement's package.
+package jetstream

@@ -1,0 +1,8 @@
+// Test fixture written for schemagen's tests: a dependency whose constants
+// SourceKeys resolves from the module cache.
+package amqp
+
+const (
+	ExchangeFanout = "fanout"
+	ExchangeDirect = "direct"
+)

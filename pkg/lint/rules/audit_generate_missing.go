@@ -1,0 +1,66 @@
+package rules
+
+import (
+	"sort"
+	"strings"
+)
+
+func init() {
+	register(&Rule{
+		ID:       "audit-generate-missing",
+		Severity: Warning,
+		Category: CatAudit,
+		Summary:  "From Gatekeeper v3.18 the audit lists its operations without generate, and no other Gatekeeper process among the inputs runs it.",
+		Doc: "From v3.18 only a Gatekeeper process with `--operation=generate` creates the constraint " +
+			"CRDs from ConstraintTemplates (Gatekeeper's documentation of operations: \"This operation " +
+			"enables CRD and VAP/VAPB generation\"). A process without `--operation` flags runs every " +
+			"operation; an audit that lists its operations without `generate` relies on another " +
+			"process, such as Gatekeeper's controller-manager, which Gatekeeper's chart runs with it. " +
+			"Without one, no constraint kind exists: constraints cannot be created and the audit finds " +
+			"nothing. The rule is silent when a Gatekeeper manager among the inputs runs `generate`.",
+		Remediation: "Add `--operation=generate` to the audit (Gatekeeper's chart and this project's chart " +
+			"render it from v3.18), or make sure another Gatekeeper process runs it.",
+		Check: checkAuditGenerateMissing,
+	})
+}
+
+func checkAuditGenerateMissing(s *Setup, r *Reporter) {
+	for _, a := range s.Audits {
+		if a.Assumed || a.Version == nil || !a.Version.AtLeast(3, 18) {
+			continue
+		}
+		ops, explicit := a.Operations()
+		if !explicit || ops[OperationGenerate] || s.generatesElsewhere(a) {
+			continue
+		}
+		var list []string
+		for op := range ops {
+			list = append(list, op)
+		}
+		sort.Strings(list)
+		r.Report(a.Obj, a.FlagPath(FlagOperation), "%s (Gatekeeper %s) runs --operation=%s but not generate: no constraint CRDs will be created unless another Gatekeeper process runs --operation=generate",
+			a.Describe(), a.Version, strings.Join(list, ","))
+	}
+}
+
+// generatesElsewhere says whether a Gatekeeper manager among the inputs,
+// other than the audit's, runs the generate operation (explicitly, or by
+// having no --operation flag).
+func (s *Setup) generatesElsewhere(a *Audit) bool {
+	for _, w := range s.Workloads {
+		for i, c := range w.Containers {
+			if w == a.Workload && i == a.Manager || !IsGatekeeperManager(c) {
+				continue
+			}
+			v := ParseImageVersion(c.Image)
+			if v != nil && !v.AtLeast(3, 18) {
+				continue
+			}
+			p := ParseManagerArgs(c, GatekeeperFlags(v))
+			if ops, explicit := operationsOf(p.Flags); !explicit || ops[OperationGenerate] {
+				return true
+			}
+		}
+	}
+	return false
+}

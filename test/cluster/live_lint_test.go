@@ -1,0 +1,81 @@
+package cluster_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+)
+
+// TestLintLiveCluster lints what is deployed in a real API server: the
+// documented setup installed with Helm lints clean; then the connection
+// ConfigMap renamed and the sidecar's seccomp profile removed (as a user
+// could with kubectl) are reported, naming the objects and fields.
+func TestLintLiveCluster(t *testing.T) {
+	const version = "v3.17.0"
+	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	prepare(t, e, version, nil)
+	ctx := context.Background()
+	if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, chartValues(e, version), true); err != nil {
+		t.Fatal(err)
+	}
+	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
+	live := func() *lint.Result {
+		t.Helper()
+		res, err := lint.Run(ctx, lint.Options{Live: &lint.Live{Kubeconfig: e.Kube.Kubeconfig}, DaprDropAllCapabilities: ptr.To(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := live()
+	for _, f := range res.Findings {
+		t.Errorf("live lint of the documented setup: %s %s: %s (%s) field %s", f.Severity, f.Rule, f.Message, f.Object, f.Field)
+	}
+	if res.Objects == 0 {
+		t.Fatal("live lint read no objects")
+	}
+
+	// Break it as a user could: the ConfigMap renamed, the annotation gone.
+	cms := e.Kube.Client.CoreV1().ConfigMaps(cluster.GatekeeperNS)
+	cm, err := cms.Get(ctx, "audit-connection", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "audit-conection", Namespace: cluster.GatekeeperNS}, Data: cm.Data}
+	if _, err := cms.Create(ctx, renamed, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(ctx, "audit-connection", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Without the annotation and the pod-level profile daprd would inherit.
+	patch := []byte(`[{"op":"remove","path":"/spec/template/metadata/annotations/dapr.io~1sidecar-seccomp-profile-type"},` +
+		`{"op":"remove","path":"/spec/template/spec/securityContext/seccompProfile"}]`)
+	if _, err := e.Kube.Client.AppsV1().Deployments(cluster.GatekeeperNS).Patch(ctx, "gatekeeper-audit", types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	res = live()
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Severity+" "+f.Rule+" "+f.Object.String()+" "+f.Field)
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		"error connection-not-found Deployment gatekeeper-system/gatekeeper-audit",
+		"error audit-sidecar-seccomp Deployment gatekeeper-system/gatekeeper-audit",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("live lint of the broken setup lacks %q; findings:\n%s", want, all)
+		}
+	}
+}
