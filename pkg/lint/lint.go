@@ -242,7 +242,7 @@ func runRule(r *rules.Rule, s *rules.Setup) (fs []rules.Finding, err error) {
 		}
 	}()
 	rep := rules.NewReporter(r)
-	r.Check(s, rep)
+	r.Run(s, rep)
 	return rep.Findings(), nil
 }
 

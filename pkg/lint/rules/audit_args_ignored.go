@@ -27,7 +27,7 @@ func init() {
 
 func checkAuditArgsIgnored(s *Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || a.Parse == nil || !a.Parse.Exact || len(a.Parse.Ignored) == 0 {
+		if a.Assumed || a.Parse == nil || !a.Parse.Exact || len(a.Parse.Ignored) == 0 || a.Parse.StopUncertain {
 			continue
 		}
 		p := a.Parse

@@ -12,7 +12,8 @@ func init() {
 		Remediation: "Add the annotations of the seed's quick start to the audit pod template: " +
 			"`dapr.io/enabled: \"true\"`, `dapr.io/app-id: \"audit\"`, `dapr.io/metrics-port: \"9999\"`, " +
 			"`dapr.io/sidecar-seccomp-profile-type: \"RuntimeDefault\"` (Gatekeeper chart: `auditPodAnnotations`).",
-		Check: checkAuditDaprDisabled,
+		Check:    checkAuditDaprDisabled,
+		DaprOnly: true,
 	})
 }
 

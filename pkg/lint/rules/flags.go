@@ -79,6 +79,10 @@ type FlagParse struct {
 	// Ignored are the arguments the manager never parses: from the
 	// non-flag argument on, or after "--".
 	Ignored []Arg
+	// StopUncertain: the stop comes after an undefined flag or bad
+	// syntax, whose arity is unknown, so it is a guess (the manager exits
+	// before it anyway).
+	StopUncertain bool
 	// Errors are the failures, in order: Go's flag package reports the
 	// first and the manager exits (status 2, or 0 for ErrHelp).
 	Errors []FlagError
@@ -142,7 +146,7 @@ func ParseManagerArgs(c Container, defs *FlagDefs) *FlagParse {
 // parseOne), and goes on after a failure as FlagParse.Flags says.
 func ParseFlags(args []Arg, defs *FlagDefs) *FlagParse {
 	p := &FlagParse{Exact: true, Args: args, Flags: map[string][]Flag{}, Defs: defs, StopAt: len(args)}
-	exited := false
+	exited, uncertain := false, false
 	var i int
 	fail := func(e FlagError) {
 		e.Next = i + 1
@@ -152,14 +156,14 @@ func ParseFlags(args []Arg, defs *FlagDefs) *FlagParse {
 	for ; i < len(args); i++ {
 		s := args[i].Value
 		if len(s) < 2 || s[0] != '-' {
-			p.Stop, p.StopAt, p.Ignored = StopNonFlag, i, args[i:]
+			p.Stop, p.StopAt, p.Ignored, p.StopUncertain = StopNonFlag, i, args[i:], uncertain
 			break
 		}
 		minuses := 1
 		if s[1] == '-' {
 			minuses++
 			if len(s) == 2 {
-				p.Stop, p.StopAt, p.Ignored = StopTerminator, i, args[i+1:]
+				p.Stop, p.StopAt, p.Ignored, p.StopUncertain = StopTerminator, i, args[i+1:], uncertain
 				break
 			}
 		}
@@ -167,6 +171,7 @@ func ParseFlags(args []Arg, defs *FlagDefs) *FlagParse {
 		if len(name) == 0 || name[0] == '-' || name[0] == '=' {
 			fail(FlagError{Kind: ErrSyntax, Message: "bad flag syntax: " + s, Index: i, Field: args[i].Field})
 			p.Errors[len(p.Errors)-1].Next = i // Go fails before taking the argument
+			uncertain = true
 			continue
 		}
 		value, hasValue := "", false
@@ -181,6 +186,7 @@ func ParseFlags(args []Arg, defs *FlagDefs) *FlagParse {
 			} else {
 				fail(FlagError{Kind: ErrUndefined, Name: name, Message: "flag provided but not defined: -" + name, Index: i, Field: f.Field})
 			}
+			uncertain = true
 			continue
 		}
 		if def.types[0].IsBool() {

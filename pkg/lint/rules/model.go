@@ -594,8 +594,8 @@ func (s *Setup) PodSecurity(ns string) *PodSecurity {
 	return ps
 }
 
-// Enforces describes the enforce mode for messages: "PodSecurity
-// \"restricted:v1.24\", which Namespace x enforces" and how that is known.
+// Enforces describes the enforce mode for messages (PodSecurity
+// "restricted:v1.24", which Namespace x enforces) and how that is known.
 func (p *PodSecurity) Enforces() string {
 	if p.Assumed {
 		return fmt.Sprintf("PodSecurity %q, which namespace %q enforces (assumed: its Namespace is not among the inputs, and Gatekeeper's own manifest labels it %s=restricted)",

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
@@ -78,7 +79,7 @@ func TestPodSecurity(t *testing.T) {
 			if len(ps.Invalid) != tc.invalid {
 				t.Errorf("invalid %q, want %d", ps.Invalid, tc.invalid)
 			}
-			if tc.enforcesContains != "" && !contains(ps.Enforces(), tc.enforcesContains) {
+			if tc.enforcesContains != "" && !strings.Contains(ps.Enforces(), tc.enforcesContains) {
 				t.Errorf("Enforces() = %q, want it to contain %q", ps.Enforces(), tc.enforcesContains)
 			}
 		})
@@ -86,19 +87,6 @@ func TestPodSecurity(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
 
 // TestPodSecurityRules: which rule reports the audit pod's missing
 // sidecar seccomp profile, by the namespace's enforce label.

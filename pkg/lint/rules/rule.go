@@ -64,6 +64,10 @@ type Rule struct {
 	Remediation string
 	// Check reports findings for the setup.
 	Check func(s *Setup, r *Reporter)
+	// DaprOnly rules are about the Dapr side of publishing (the daprd
+	// sidecar, the Dapr subscriber): they see only the audits whose
+	// connection uses the dapr driver (Run), and their Doc says so.
+	DaprOnly bool
 }
 
 var registry = map[string]*Rule{}
@@ -72,7 +76,19 @@ func register(r *Rule) {
 	if _, dup := registry[r.ID]; dup {
 		panic("rules: duplicate rule " + r.ID)
 	}
+	if r.DaprOnly {
+		r.Doc += daprOnlyNote
+	}
 	registry[r.ID] = r
+}
+
+// Run runs the rule's check on s (for a DaprOnly rule, on s with only the
+// audits that publish through Dapr).
+func (r *Rule) Run(s *Setup, rep *Reporter) {
+	if r.DaprOnly {
+		s = s.daprAudits()
+	}
+	r.Check(s, rep)
 }
 
 // All returns every rule, by category and then ID.

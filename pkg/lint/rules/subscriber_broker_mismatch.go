@@ -19,6 +19,7 @@ func init() {
 			"`redis-master.default.svc.cluster.local:6379` are the same).",
 		Remediation: "Make both Components point at the same broker (same type and host).",
 		Check:       checkSubscriberBrokerMismatch,
+		DaprOnly:    true,
 	})
 }
 

@@ -17,6 +17,7 @@ func init() {
 			"nothing.",
 		Remediation: "Set the subscriber's `AUDIT_CHANNEL` to the audit's `--audit-channel`.",
 		Check:       checkSubscriberChannelMismatch,
+		DaprOnly:    true,
 	})
 }
 

@@ -5,12 +5,6 @@ import (
 	"strings"
 )
 
-// The subscriber rules are about Dapr subscribers: see connection_driver.go
-// (this file's init runs after subscriber_*.go registered them).
-func init() {
-	onlyWithDapr("subscriber-broker-mismatch", "subscriber-channel-mismatch")
-}
-
 // nearest returns the candidates closest to s (case-insensitively) within
 // an edit distance of max(2, len(s)/3), best first, at most three.
 func nearest(s string, candidates []string) []string {
