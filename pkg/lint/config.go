@@ -19,9 +19,25 @@ const DefaultConfigFile = ".pubsub-lint.yaml"
 //	disable: [component-metadata-unknown]
 //	severity:
 //	  audit-pubsub-disabled: error
+//	assume:
+//	  daprDropAllCapabilities: true
+//
+// assume states what pubsub-lint cannot see among the inputs, so that it
+// does not have to assume it (and say so in a note).
 type Config struct {
 	Disable  []string          `json:"disable,omitempty"`
 	Severity map[string]string `json:"severity,omitempty"`
+	Assume   Assumptions       `json:"assume,omitempty"`
+}
+
+// Assumptions are facts about what is not among the inputs.
+type Assumptions struct {
+	// DaprDropAllCapabilities is Dapr's sidecar injector's
+	// SIDECAR_DROP_ALL_CAPABILITIES (the Dapr chart's
+	// dapr_sidecar_injector.sidecarDropALLCapabilities), used when the
+	// injector's Deployment is not among the inputs. The
+	// --dapr-drop-all-capabilities flag wins over it.
+	DaprDropAllCapabilities *bool `json:"daprDropAllCapabilities,omitempty"`
 }
 
 // LoadConfig reads and checks a config file.

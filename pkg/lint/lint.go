@@ -54,6 +54,10 @@ type Options struct {
 	Config *Config
 	// Workers loading files in parallel (0: GOMAXPROCS).
 	Workers int
+
+	// unknownValues are the Helm values keys that the charts among the
+	// inputs do not define (set by Run from the renders).
+	unknownValues []rules.UnknownValue
 }
 
 // Finding is one problem, located in the source.
@@ -162,6 +166,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		in.notes = append(in.notes, fmt.Sprintf("%s: read %d objects and %d running audit pods", source, len(objs), len(pods)))
 		in.livePods = pods
 	}
+	opts.unknownValues = in.unknownValues
 	res, err := Check(ctx, opts, in.objs)
 	if err != nil {
 		return nil, err
@@ -180,10 +185,29 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 		AuditChannel:        opts.AuditChannel,
 		DropAllCapabilities: true,
 	}
-	if opts.DaprDropAllCapabilities != nil {
-		ro.DropAllCapabilities = *opts.DaprDropAllCapabilities
+	dropAllGiven := opts.DaprDropAllCapabilities
+	if dropAllGiven == nil && opts.Config != nil {
+		dropAllGiven = opts.Config.Assume.DaprDropAllCapabilities
 	}
+	if dropAllGiven != nil {
+		ro.DropAllCapabilities = *dropAllGiven
+	}
+	ro.UnknownValues = opts.unknownValues
 	setup := rules.NewSetup(ro, objs)
+	var notes []string
+	if setup.Injector == nil && dropAllGiven == nil && setup.UsesSidecar() {
+		notes = append(notes, "assumed: Dapr's sidecar injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (its Deployment is not among "+
+			"the inputs). The Dapr chart's default is false (dapr_sidecar_injector.sidecarDropALLCapabilities), and then PodSecurity "+
+			"restricted rejects every pod with a daprd sidecar. Confirm with --dapr-drop-all-capabilities=true|false or "+
+			"assume.daprDropAllCapabilities in "+DefaultConfigFile)
+	}
+	for _, a := range setup.Audits {
+		if a.Assumed && len(setup.Connections)+len(setup.Components) > 0 {
+			notes = append(notes, fmt.Sprintf("assumed: Gatekeeper's audit (its Deployment is not among the inputs) runs in %s with "+
+				"--audit-connection=%s --audit-channel=%s; set --gatekeeper-namespace, --audit-connection, --audit-channel if not",
+				a.Namespace, a.Connection, a.Channel))
+		}
+	}
 	var found []rules.Finding
 	for _, r := range rules.All() {
 		if err := ctx.Err(); err != nil {
@@ -203,7 +227,7 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 		found = append(found, fs...)
 	}
 	loc := newLocator()
-	res = &Result{Objects: len(objs), Findings: []Finding{}}
+	res = &Result{Objects: len(objs), Findings: []Finding{}, Notes: notes}
 	for _, f := range found {
 		if ignored(f) {
 			continue

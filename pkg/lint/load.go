@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -43,6 +44,8 @@ type loaded struct {
 	total int // objects read, kept or not
 	files int
 	err   error // an *InputError
+	// unknownValues are Helm values keys the chart does not define.
+	unknownValues []rules.UnknownValue
 }
 
 // loadResult is what all the jobs read.
@@ -57,6 +60,8 @@ type loadResult struct {
 	errs []error
 	// livePods are the running Pods of the audits, in live mode.
 	livePods []render.Object
+	// unknownValues are Helm values keys the charts do not define.
+	unknownValues []rules.UnknownValue
 }
 
 // Load reads every PATH of opts into objects, in the order of the paths
@@ -129,6 +134,7 @@ func load(ctx context.Context, opts Options, keep func(render.Object) bool) (*lo
 			continue
 		}
 		out.objs = append(out.objs, r.objs...)
+		out.unknownValues = append(out.unknownValues, r.unknownValues...)
 		out.total += r.total
 		out.files += r.files
 	}
@@ -292,14 +298,18 @@ func runJob(ctx context.Context, opts Options, j job) loaded {
 		}
 		return loaded{objs: objs, files: 1}
 	case jobChart:
-		objs, err := render.Chart(ctx, j.path, render.ChartOptions{
+		r, err := render.RenderChart(ctx, j.path, render.ChartOptions{
 			Namespace: opts.Namespace, ValueFiles: opts.ValueFiles, Set: opts.Set, SetString: opts.SetString,
 			SetFile: opts.SetFile, KubeVersion: opts.KubeVersion,
 		})
 		if err != nil {
 			return loaded{err: newInputError(j.path, naming(j.path, "chart", err))}
 		}
-		return loaded{objs: objs, files: distinctSources(objs)}
+		var unknown []rules.UnknownValue
+		for _, u := range r.UnknownValues {
+			unknown = append(unknown, rules.UnknownValue{Chart: j.path, Key: u.Key, Suggestion: u.Suggestion})
+		}
+		return loaded{objs: r.Objects, files: distinctSources(r.Objects), unknownValues: unknown}
 	case jobKustomize:
 		objs, err := render.Kustomize(ctx, j.path)
 		if err != nil {

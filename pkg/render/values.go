@@ -1,6 +1,7 @@
 package render
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 
@@ -37,6 +38,7 @@ func UnknownValues(c *chart.Chart, user map[string]any) []UnknownValue {
 			skip[d.Alias] = true
 		}
 	}
+	refs := valuesRefs(c)
 	var out []UnknownValue
 	var walk func(prefix string, user, defaults map[string]any)
 	walk = func(prefix string, user, defaults map[string]any) {
@@ -55,6 +57,10 @@ func UnknownValues(c *chart.Chart, user map[string]any) []UnknownValue {
 			}
 			def, ok := defaults[k]
 			if !ok {
+				// Read by a template without a default (hasKey, default).
+				if refs[path] {
+					continue
+				}
 				out = append(out, UnknownValue{Key: path, Suggestion: suggestKey(k, defaults)})
 				continue
 			}
@@ -67,6 +73,28 @@ func UnknownValues(c *chart.Chart, user map[string]any) []UnknownValue {
 	}
 	walk("", user, c.Values)
 	return out
+}
+
+var (
+	valuesRefRE = regexp.MustCompile(`\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)`)
+	hasKeyRE    = regexp.MustCompile(`hasKey\s+\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s+"([^"]+)"`)
+)
+
+// valuesRefs returns the values paths the chart's own templates read
+// (.Values.a.b, hasKey .Values.a "b"), so that a key a template reads
+// without a default in values.yaml is not unknown.
+func valuesRefs(c *chart.Chart) map[string]bool {
+	refs := map[string]bool{}
+	for _, t := range c.Templates {
+		text := string(t.Data)
+		for _, m := range valuesRefRE.FindAllStringSubmatch(text, -1) {
+			refs[strings.TrimPrefix(m[1], ".")] = true
+		}
+		for _, m := range hasKeyRE.FindAllStringSubmatch(text, -1) {
+			refs[strings.TrimPrefix(m[1]+"."+m[2], ".")] = true
+		}
+	}
+	return refs
 }
 
 // freeForm says whether a map in values.yaml takes keys of the user's

@@ -80,6 +80,8 @@ var cases = []struct {
 	{"subscriber-channel-mismatch/bad", []string{"subscriber-channel-mismatch"}},
 	{"subscriber-channel-mismatch/good", nil},
 	{"ignore-annotation/good", nil},
+	{"helm-values-unknown/bad", []string{"helm-values-unknown"}},
+	{"helm-values-unknown/good", nil},
 	{"assumed-audit/bad", []string{"connection-wrong-namespace"}},
 	{"assumed-audit/good", nil},
 }
@@ -158,6 +160,11 @@ func caseOptions(t *testing.T, dir string) lint.Options {
 		case strings.HasSuffix(n, ".yaml"):
 			own[n] = true
 			paths = append(paths, filepath.Join(dir, n))
+		case e.IsDir():
+			// A chart of the case's own.
+			if _, err := os.Stat(filepath.Join(dir, n, "Chart.yaml")); err == nil {
+				paths = append(paths, filepath.Join(dir, n))
+			}
 		}
 	}
 	base, err := os.ReadDir(quickstart)
@@ -190,6 +197,8 @@ func caseOptions(t *testing.T, dir string) lint.Options {
 			opts.AuditConnection = v
 		case "audit-channel":
 			opts.AuditChannel = v
+		case "set":
+			opts.Set = append(opts.Set, v)
 		case "dapr-drop-all-capabilities":
 			b := v == "true"
 			opts.DaprDropAllCapabilities = &b

@@ -32,6 +32,19 @@ type Options struct {
 	// DropAllCapabilities is the sidecar injector's
 	// SIDECAR_DROP_ALL_CAPABILITIES when its Deployment is not among the inputs.
 	DropAllCapabilities bool
+	// UnknownValues are Helm values keys given for charts among the inputs
+	// that the chart does not define (charts without a values schema).
+	UnknownValues []UnknownValue
+}
+
+// UnknownValue is a Helm values key a chart does not define.
+type UnknownValue struct {
+	// Chart is the chart's directory as given.
+	Chart string
+	// Key is the dotted path.
+	Key string
+	// Suggestion is the closest key the chart defines at that level, or "".
+	Suggestion string
 }
 
 // DefaultOptions are Gatekeeper's and the seed's defaults.
@@ -351,6 +364,17 @@ func (w *Workload) AnnotationPath(key string) Path {
 		return w.TemplatePath("metadata")
 	}
 	return w.Template
+}
+
+// UsesSidecar says whether any workload among the inputs asks Dapr's
+// injector for a sidecar.
+func (s *Setup) UsesSidecar() bool {
+	for _, w := range s.Workloads {
+		if w.DaprEnabled() {
+			return true
+		}
+	}
+	return false
 }
 
 // DaprEnabled says whether Dapr's injector adds a sidecar to the pod.
