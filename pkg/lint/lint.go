@@ -80,11 +80,16 @@ type ObjectRef struct {
 	Name       string `json:"name"`
 }
 
-// String is "Kind namespace/name".
+// String is "Kind namespace/name", or for an object without a name "Kind
+// without metadata.name in namespace ns".
 func (r ObjectRef) String() string {
 	switch {
 	case r.Kind == "":
 		return ""
+	case r.Name == "" && r.Namespace != "":
+		return r.Kind + " without metadata.name in namespace " + r.Namespace
+	case r.Name == "":
+		return r.Kind + " without metadata.name"
 	case r.Namespace != "":
 		return r.Kind + " " + r.Namespace + "/" + r.Name
 	default:

@@ -63,7 +63,9 @@ func checkAuditPodSecurity(s *Setup, r *Reporter) {
 		}
 		fails, err := podSecurityFailures(s, a, lv)
 		if err != nil {
-			r.Report(a.Obj, err.field, "cannot check PodSecurity: %s", err.msg)
+			if !err.metadataTypes {
+				r.Report(a.Obj, err.field, "cannot check PodSecurity: %s", err.msg)
+			}
 			continue
 		}
 		for _, f := range fails {
@@ -96,6 +98,23 @@ func (f psFailure) sidecarSeccomp(a *Audit) bool {
 type psDecodeError struct {
 	field Path
 	msg   string
+	// metadataTypes: the metadata has a non-string annotation or label,
+	// which metadata-not-string reports.
+	metadataTypes bool
+}
+
+// hasNonString says whether meta's annotations or labels hold a value that
+// is not a string.
+func hasNonString(meta map[string]any) bool {
+	for _, f := range []string{"annotations", "labels"} {
+		m, _ := meta[f].(map[string]any)
+		for _, v := range m {
+			if _, ok := v.(string); !ok && v != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // podSecurityFailures evaluates the audit pod template, with the daprd
@@ -105,15 +124,16 @@ type psDecodeError struct {
 func podSecurityFailures(s *Setup, a *Audit, lv api.LevelVersion) ([]psFailure, *psDecodeError) {
 	ev, err := podEvaluator()
 	if err != nil {
-		return nil, &psDecodeError{a.TemplatePath(), err.Error()}
+		return nil, &psDecodeError{field: a.TemplatePath(), msg: err.Error()}
 	}
 	var meta metav1.ObjectMeta
 	var spec corev1.PodSpec
 	if err := convert(a.Meta, &meta); err != nil {
-		return nil, &psDecodeError{a.TemplatePath("metadata"), fmt.Sprintf("the pod template's metadata does not decode: %v", err)}
+		// A non-string annotation or label is metadata-not-string's.
+		return nil, &psDecodeError{field: a.TemplatePath("metadata"), msg: fmt.Sprintf("the pod template's metadata does not decode: %v", err), metadataTypes: hasNonString(a.Meta)}
 	}
 	if err := convert(a.Spec, &spec); err != nil {
-		return nil, &psDecodeError{a.TemplatePath("spec"), fmt.Sprintf("the pod template's spec does not decode: %v", err)}
+		return nil, &psDecodeError{field: a.TemplatePath("spec"), msg: fmt.Sprintf("the pod template's spec does not decode: %v", err)}
 	}
 	type target struct {
 		c        corev1.Container

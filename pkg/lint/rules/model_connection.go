@@ -27,6 +27,9 @@ type Connection struct {
 	HasProvider bool
 	ConfigRaw   string
 	HasConfig   bool
+	// ConfigNotString is true when a ConfigMap's data.config is written as
+	// a YAML map or list instead of a (JSON) string.
+	ConfigNotString bool
 	// ConfigObj is spec.config of a Connection resource.
 	ConfigObj any
 
@@ -49,6 +52,10 @@ func newConnectionConfigMap(o *Object) *Connection {
 	}
 	if v, ok := data["config"]; ok {
 		c.ConfigRaw, c.HasConfig = scalar(v), true
+		switch v.(type) {
+		case map[string]any, []any:
+			c.ConfigNotString = true
+		}
 	}
 	return c
 }
@@ -147,6 +154,11 @@ func (c *Connection) Decode() (map[string]any, error) {
 func (c *Connection) decode() (map[string]any, error) {
 	if !c.HasConfig {
 		return nil, &ConfigProblem{Syntax: true, Err: errors.New(`missing: it must hold a JSON object such as {"component": "pubsub"}`)}
+	}
+	if c.ConfigNotString {
+		return nil, &ConfigProblem{Syntax: true, Err: errors.New("is written as a YAML map, but ConfigMap data values are strings " +
+			"(Kubernetes rejects the ConfigMap): write config as a JSON string, for example `config: '{\"component\": \"pubsub\"}'` " +
+			"or a block scalar `config: |` followed by the JSON")}
 	}
 	if c.Resource {
 		if !c.KnownProvider() {

@@ -7,6 +7,7 @@ package rules
 import (
 	"fmt"
 	"sort"
+	"unicode/utf8"
 )
 
 // Severity of a finding.
@@ -131,8 +132,15 @@ type Reporter struct {
 // NewReporter returns a reporter for rule.
 func NewReporter(rule *Rule) *Reporter { return &Reporter{rule: rule} }
 
-// Report records a finding on obj at field.
+// Report records a finding on obj at field. A string argument longer than
+// MaxValueInMessage is cut (a finding quotes what it is about, and that may
+// be a 50 MB value).
 func (r *Reporter) Report(obj *Object, field Path, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > MaxValueInMessage {
+			args[i] = Clip(s)
+		}
+	}
 	r.findings = append(r.findings, Finding{
 		Rule:     r.rule.ID,
 		Severity: r.rule.Severity,
@@ -144,3 +152,19 @@ func (r *Reporter) Report(obj *Object, field Path, format string, args ...any) {
 
 // Findings returns what was reported.
 func (r *Reporter) Findings() []Finding { return r.findings }
+
+// MaxValueInMessage is the most of a value a finding's message quotes.
+const MaxValueInMessage = 200
+
+// Clip cuts s to MaxValueInMessage bytes (at a rune boundary) and says how
+// long it was.
+func Clip(s string) string {
+	if len(s) <= MaxValueInMessage {
+		return s
+	}
+	cut := MaxValueInMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes in all)", s[:cut], len(s))
+}

@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSuggestKey(t *testing.T) {
@@ -39,6 +40,25 @@ func TestDaprRulesGated(t *testing.T) {
 		}
 		if !r.DaprOnly || !strings.HasSuffix(r.Doc, daprOnlyNote) {
 			t.Errorf("rule %s is not limited to dapr connections", id)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("é", 300) // 600 bytes
+	for _, tc := range []struct {
+		in      string
+		wantCut bool
+	}{{"short", false}, {strings.Repeat("x", MaxValueInMessage), false}, {long, true}} {
+		got := Clip(tc.in)
+		if !tc.wantCut {
+			if got != tc.in {
+				t.Errorf("Clip(%d bytes) changed a short value", len(tc.in))
+			}
+			continue
+		}
+		if len(got) > MaxValueInMessage+40 || !strings.Contains(got, "(600 bytes in all)") || !utf8.ValidString(got) {
+			t.Errorf("Clip = %q", got)
 		}
 	}
 }
