@@ -58,6 +58,8 @@ type Options struct {
 	// unknownValues are the Helm values keys that the charts among the
 	// inputs do not define (set by Run from the renders).
 	unknownValues []rules.UnknownValue
+	// runningPods are the audits' Pods read in live mode.
+	runningPods []render.Object
 }
 
 // Finding is one problem, located in the source.
@@ -172,6 +174,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		in.livePods = pods
 	}
 	opts.unknownValues = in.unknownValues
+	opts.runningPods = in.livePods
 	res, err := Check(ctx, opts, in.objs)
 	if err != nil {
 		return nil, err
@@ -198,6 +201,7 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 		ro.DropAllCapabilities = *dropAllGiven
 	}
 	ro.UnknownValues = opts.unknownValues
+	ro.RunningPods = opts.runningPods
 	setup := rules.NewSetup(ro, objs)
 	var notes []string
 	if setup.Injector == nil && dropAllGiven == nil && setup.UsesSidecar() {

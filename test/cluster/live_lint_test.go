@@ -79,3 +79,52 @@ func TestLintLiveCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestLintLiveSidecarNotInjected: with Dapr's webhook registration gone,
+// the audit's pod is created again without daprd (the real apiserver calls
+// no injector); live lint reads the running pod and says so.
+func TestLintLiveSidecarNotInjected(t *testing.T) {
+	const version = "v3.17.0"
+	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	prepare(t, e, version, nil)
+	ctx := context.Background()
+	vals := chartValues(e, version)
+	vals["subscriber"] = map[string]any{"enabled": false}
+	if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {
+		t.Fatal(err)
+	}
+	first := podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit")
+	sidecar(t, first)
+	if err := e.Kube.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, "dapr-sidecar-injector", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Kube.Client.CoreV1().Pods(cluster.GatekeeperNS).Delete(ctx, first.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the audit's new pod", func() bool {
+		pods, err := e.Kube.Client.CoreV1().Pods(cluster.GatekeeperNS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		for _, p := range pods.Items {
+			if p.Name != first.Name && strings.HasPrefix(p.Name, "gatekeeper-audit-") {
+				return true
+			}
+		}
+		return false
+	})
+	res, err := lint.Run(ctx, lint.Options{Live: &lint.Live{Kubeconfig: e.Kube.Kubeconfig}, DaprDropAllCapabilities: ptr.To(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range res.Findings {
+		if f.Rule == "audit-sidecar-not-injected" && f.Severity == "error" {
+			found = true
+			t.Logf("%s: %s", f.Rule, f.Message)
+		}
+	}
+	if !found {
+		t.Errorf("no audit-sidecar-not-injected finding: %+v", res.Findings)
+	}
+}

@@ -35,6 +35,9 @@ type Options struct {
 	// UnknownValues are Helm values keys given for charts among the inputs
 	// that the chart does not define (charts without a values schema).
 	UnknownValues []UnknownValue
+	// RunningPods are the Pods of the audits as they run in a cluster (live
+	// mode): what the injector really added.
+	RunningPods []render.Object
 }
 
 // UnknownValue is a Helm values key a chart does not define.
