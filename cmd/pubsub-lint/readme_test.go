@@ -11,6 +11,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 )
 
 // TestREADMECommands runs every pubsub-lint command README.md shows, from
@@ -31,6 +36,10 @@ import (
 //
 //	manifests/, manifests  a copy of the quick-start directory
 //	rendered.yaml          the quick-start files in one YAML stream
+//	~/.kube/config         a kubeconfig (context "prod") of a real
+//	                       kube-apiserver started for the test (envtest,
+//	                       bin/kube-apiserver from make tools); the live
+//	                       mode against the whole setup is test/cluster's
 //
 // Every other path must exist in the repository.
 func TestREADMECommands(t *testing.T) {
@@ -44,6 +53,9 @@ func TestREADMECommands(t *testing.T) {
 		t.Fatalf("found only %d pubsub-lint commands in README.md: %q", len(cmds), cmds)
 	}
 	placeholders := writePlaceholders(t, filepath.Join(root, "test", "lint", "testdata", "quickstart"))
+	if strings.Contains(strings.Join(cmds, "\n"), "~/.kube/config") {
+		placeholders["~/.kube/config"] = liveKubeconfig(t, "prod")
+	}
 	t.Chdir(root)
 	for _, c := range cmds {
 		t.Run(c, func(t *testing.T) {
@@ -260,4 +272,25 @@ func TestReadmeCommandsExtracted(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
 	}
+}
+
+// liveKubeconfig starts etcd and kube-apiserver for t and writes a
+// kubeconfig whose context is named context.
+func liveKubeconfig(t *testing.T, context string) string {
+	t.Helper()
+	k, err := testenv.StartKube(t.Context(), testenv.KubeOptions{NoControllerManager: true})
+	if err != nil {
+		t.Fatalf("starting kube-apiserver for the README's live command: %v", err)
+	}
+	t.Cleanup(k.Stop)
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: k.Config.Host, CertificateAuthorityData: k.Config.CAData}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: k.Config.CertData, ClientKeyData: k.Config.KeyData, Token: k.Config.BearerToken}
+	kc.Contexts[context] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "admin"}
+	kc.CurrentContext = context
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

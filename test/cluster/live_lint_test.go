@@ -2,21 +2,26 @@ package cluster_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 )
 
-// TestLintLiveCluster lints what is deployed in a real API server: the
-// documented setup installed with Helm lints clean; then the connection
+// TestLintLiveCluster lints what is deployed in a real API server, as a
+// service account bound to the chart's read-only ClusterRole
+// (lint.rbac.create): the documented setup installed with Helm lints clean; then the connection
 // ConfigMap renamed and the sidecar's seccomp profile removed (as a user
 // could with kubectl) are reported, naming the objects and fields.
 func TestLintLiveCluster(t *testing.T) {
@@ -24,13 +29,22 @@ func TestLintLiveCluster(t *testing.T) {
 	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
 	prepare(t, e, version, nil)
 	ctx := context.Background()
-	if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, chartValues(e, version), true); err != nil {
+	// pubsub-lint runs as a CI service account bound to the chart's
+	// read-only ClusterRole: RBAC is the real apiserver's.
+	if _, err := e.Kube.Client.CoreV1().ServiceAccounts(cluster.GatekeeperNS).Create(ctx,
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ci-lint"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	vals := chartValues(e, version)
+	vals["lint"] = map[string]any{"rbac": map[string]any{"create": true, "serviceAccount": map[string]any{"name": "ci-lint"}}}
+	if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {
 		t.Fatal(err)
 	}
 	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
+	kubeconfig := serviceAccountKubeconfig(t, e, cluster.GatekeeperNS, "ci-lint")
 	live := func() *lint.Result {
 		t.Helper()
-		res, err := lint.Run(ctx, lint.Options{Live: &lint.Live{Kubeconfig: e.Kube.Kubeconfig}, DaprDropAllCapabilities: ptr.To(true)})
+		res, err := lint.Run(ctx, lint.Options{Live: &lint.Live{Kubeconfig: kubeconfig}, DaprDropAllCapabilities: ptr.To(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,4 +141,25 @@ func TestLintLiveSidecarNotInjected(t *testing.T) {
 	if !found {
 		t.Errorf("no audit-sidecar-not-injected finding: %+v", res.Findings)
 	}
+}
+
+// serviceAccountKubeconfig writes a kubeconfig with a token of the service
+// account (TokenRequest API).
+func serviceAccountKubeconfig(t *testing.T, e *cluster.Env, ns, name string) string {
+	t.Helper()
+	tr, err := e.Kube.Client.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), name,
+		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(3600))}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: e.Kube.Config.Host, CertificateAuthorityData: e.Kube.Config.CAData}
+	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	kc.Contexts["ci"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
+	kc.CurrentContext = "ci"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
