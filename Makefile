@@ -19,7 +19,7 @@ help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: tools-dapr tools-kube tools-gatekeeper redis ## build every tool the tests run (cached by version outside the checkout) and install redis-server
+tools: tools-dapr tools-kube tools-gatekeeper tools-release redis ca-certificates ## build every tool the tests run (cached by version outside the checkout) and install redis-server and ca-certificates
 
 # Tools are built from source, each in its own module under tools/, by
 # tools/build.sh into $(TOOLS_CACHE) (keyed by tool, version and the module's
@@ -36,6 +36,8 @@ KUBE_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=v$(KUBE_VER) \
 	-X k8s.io/component-base/version.gitTreeState=clean
 ETCD_VER  := 3.7.3
 GATEKEEPER_VERS := 3.17.0 3.23.1
+REGISTRY_VER := 3.1.2
+KO_VER    := 0.19.1
 
 .PHONY: tools-dapr
 tools-dapr: ## daprd, the Dapr sidecar injector and Sentry v1.14.0
@@ -55,6 +57,24 @@ tools-gatekeeper: ## Gatekeeper's manager, each version in GATEKEEPER_VERS
 		$(BUILD_TOOL) gatekeeper-v$$v $$v tools/gatekeeper-v$$v github.com/open-policy-agent/gatekeeper/v3 \
 			-ldflags "-s -w -X github.com/open-policy-agent/gatekeeper/v3/pkg/version.Version=v$$v"; \
 	done
+
+.PHONY: tools-release
+tools-release: ## the OCI registry (CNCF distribution v3.1.2) and ko v0.19.1 that make release and test/release use
+	@$(BUILD_TOOL) registry $(REGISTRY_VER) tools/registry github.com/distribution/distribution/v3/cmd/registry \
+		-trimpath -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=v$(REGISTRY_VER)"
+	@$(BUILD_TOOL) ko $(KO_VER) tools/ko github.com/google/ko -trimpath -ldflags "-s -w -X github.com/google/ko/pkg/commands.Version=v$(KO_VER)"
+
+.PHONY: ca-certificates
+ca-certificates: ## install Debian's ca-certificates (the images' CA bundle) if it is missing
+	@if [ -s /etc/ssl/certs/ca-certificates.crt ]; then \
+		echo ">> /etc/ssl/certs/ca-certificates.crt present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo ">> installing ca-certificates with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates >/dev/null; \
+	else \
+		echo "/etc/ssl/certs/ca-certificates.crt is missing and this is not root: run 'sudo apt-get install -y ca-certificates'" >&2; \
+		exit 1; \
+	fi
 
 .PHONY: redis
 redis: ## install Debian's redis-server if it is missing
@@ -107,6 +127,31 @@ schemas: ## regenerate schemas/ from the committed facts (schemas/facts)
 .PHONY: schemas-from-data
 schemas-from-data: ## refresh the facts and schemas from Dapr's metadata (DATA=path to the data dir)
 	$(GO) run ./cmd/schemagen -data $(DATA) -out schemas
+
+# One version for everything: the chart's version (a test keeps Chart.yaml
+# equal to it), the images' tag and `pubsub-lint version` (embedded with
+# go:embed) come from this file.
+VERSION_FILE := internal/release/version/VERSION
+VERSION   := $(shell cat $(VERSION_FILE))
+# Where make release pushes: HOST[:PORT][/PATH]. Empty (the default) means
+# the local registry: bin/registry started on LOCAL_REGISTRY with its storage
+# in .tmp/registry, and stopped again when the release is pushed;
+# `make registry` serves that storage again on the same address.
+REGISTRY  ?=
+LOCAL_REGISTRY ?= 127.0.0.1:5001
+
+.PHONY: release
+release: tools-release ca-certificates ## build and push the images (ko, multi-arch, SBOM) and the chart (OCI, images pinned by digest) to REGISTRY (default: a local registry it starts and stops)
+	@echo ">> release $(VERSION) to $(if $(REGISTRY),$(REGISTRY),the local registry on $(LOCAL_REGISTRY))"
+	REGISTRY=$(REGISTRY) $(GO) run ./cmd/release -local-addr $(LOCAL_REGISTRY) $(RELEASE_ARGS)
+
+.PHONY: registry
+registry: tools-release ## serve the local registry of make release (.tmp/registry) on LOCAL_REGISTRY until Ctrl-C
+	$(GO) run ./cmd/release -serve -local-addr $(LOCAL_REGISTRY)
+
+.PHONY: version
+version: ## print the release version
+	@echo $(VERSION)
 
 .PHONY: clean
 clean: ## remove bin/ (the built tools stay in $(TOOLS_CACHE))

@@ -1,0 +1,402 @@
+// Package release builds and publishes a release without a Docker engine:
+// a base image made here (scratch, CA certificates, the non-root user
+// 65532), the commands' multi-arch images built by ko on it (with ko's SPDX
+// SBOMs and OCI labels), and the Helm chart packaged with those images
+// pinned by digest, pushed as an OCI artifact with Helm's registry client.
+// `make release` runs it through cmd/release; test/release checks what it
+// pushes by pulling it back.
+package release
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Repo is the path under the registry that everything is pushed to.
+const Repo = "gatekeeper-pubsub"
+
+// Label keys (OCI image annotations used as config labels).
+const (
+	LabelSource      = "org.opencontainers.image.source"
+	LabelVersion     = "org.opencontainers.image.version"
+	LabelLicenses    = "org.opencontainers.image.licenses"
+	LabelTitle       = "org.opencontainers.image.title"
+	LabelDescription = "org.opencontainers.image.description"
+	LabelRevision    = "org.opencontainers.image.revision"
+)
+
+// Source is the project's source repository (the module path's home).
+const Source = "https://github.com/gatekeeper-pubsub/gatekeeper-pubsub"
+
+// DefaultLicense is the images' org.opencontainers.image.licenses (an SPDX
+// expression).
+const DefaultLicense = "Apache-2.0"
+
+// Command is one of the project's commands built into an image.
+type Command struct {
+	// Name is the command and the image's name under Repo.
+	Name string
+	// Package is its Go import path relative to the module (./cmd/NAME).
+	Package     string
+	Description string
+}
+
+// Commands are the images of a release.
+var Commands = []Command{
+	{Name: "pubsub-send", Package: "./cmd/pubsub-send", Description: "Sends violations through a Gatekeeper pubsub connection; the chart's helm test pod."},
+	{Name: "fake-subscriber", Package: "./cmd/fake-subscriber", Description: "The quick start's subscriber: prints each violation it receives through Dapr."},
+	{Name: "pubsub-lint", Package: "./cmd/pubsub-lint", Description: "Checks a Gatekeeper pubsub setup (YAML, Helm charts, kustomize) before it reaches a cluster."},
+}
+
+// Options configure a release.
+type Options struct {
+	// Registry is host[:port][/path] to push to; everything goes under
+	// Registry/Repo.
+	Registry string
+	// Version is the release version (chart version and image tag).
+	Version string
+	// Root is the repository root (the module's go.mod).
+	Root string
+	// Ko is the ko binary.
+	Ko string
+	// CACerts is the CA bundle for the base image; default CACertsPath.
+	CACerts string
+	// OutDir receives the packaged chart and release.json.
+	OutDir string
+	// License is org.opencontainers.image.licenses; default DefaultLicense.
+	License string
+	// Revision, when set, is org.opencontainers.image.revision.
+	Revision string
+	// Created is the time in the base image and the ko layers (ko reads
+	// SOURCE_DATE_EPOCH); zero means the Unix epoch, so the same sources
+	// give the same digests.
+	Created time.Time
+	// Commands to build; default Commands.
+	Commands []Command
+	// Log receives progress (ko's own output included); nil discards it.
+	Log io.Writer
+}
+
+// Result is what a release pushed.
+type Result struct {
+	Registry string  `json:"registry"`
+	Version  string  `json:"version"`
+	Base     Image   `json:"base"`
+	Images   []Image `json:"images"`
+	Chart    Chart   `json:"chart"`
+}
+
+// Image is a pushed multi-arch image.
+type Image struct {
+	Name string `json:"name"`
+	// Repository is registry/path/name.
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	// Digest is the index's digest.
+	Digest    string     `json:"digest"`
+	Platforms []Platform `json:"platforms"`
+	// SBOMs are the refs of the SBOMs ko pushed (index and per platform).
+	SBOMs []string `json:"sboms,omitempty"`
+}
+
+// Ref is the image pinned by digest and still showing its tag:
+// repository:tag@sha256:...
+func (i Image) Ref() string { return i.Repository + ":" + i.Tag + "@" + i.Digest }
+
+// Platform is one platform's image of an index.
+type Platform struct {
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
+	// Size is what a pull transfers: manifest, config and compressed layers.
+	Size int64 `json:"size"`
+}
+
+// Chart is the pushed chart.
+type Chart struct {
+	// Ref is oci://registry/path/charts/name (what helm install takes, with
+	// --version Version).
+	Ref string `json:"ref"`
+	// Tag is the chart version.
+	Tag string `json:"tag"`
+	// Digest is the OCI manifest's digest.
+	Digest string `json:"digest"`
+	// Size is the packaged chart's size (the .tgz, the artifact's layer).
+	Size int64 `json:"size"`
+	// File is the packaged chart on disk.
+	File string `json:"file"`
+	// Values are the values pinned in the packaged chart.
+	Values map[string]string `json:"values"`
+}
+
+// Run builds and pushes the base image, the images and the chart, and
+// writes release.json and the chart package into OutDir.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Registry == "" || opts.Version == "" || opts.Root == "" || opts.Ko == "" || opts.OutDir == "" {
+		return nil, fmt.Errorf("release: Registry, Version, Root, Ko and OutDir are required")
+	}
+	if opts.CACerts == "" {
+		opts.CACerts = CACertsPath
+	}
+	if opts.License == "" {
+		opts.License = DefaultLicense
+	}
+	if len(opts.Commands) == 0 {
+		opts.Commands = Commands
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	if opts.Created.IsZero() {
+		opts.Created = time.Unix(0, 0)
+	}
+	reg := strings.TrimSuffix(strings.TrimPrefix(opts.Registry, "oci://"), "/")
+	res := &Result{Registry: reg, Version: opts.Version}
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("release output directory: %w", err)
+	}
+	// The chart is checked first: a version mismatch fails before any build.
+	chartDir := filepath.Join(opts.Root, "charts", "gatekeeper-pubsub")
+	if err := CheckChartVersion(chartDir, opts.Version); err != nil {
+		return nil, err
+	}
+
+	certs, err := os.ReadFile(opts.CACerts)
+	if err != nil {
+		return nil, fmt.Errorf("base image CA certificates: %w (make ca-certificates installs Debian's)", err)
+	}
+	labels := map[string]string{LabelSource: Source, LabelVersion: opts.Version, LabelLicenses: opts.License}
+	if opts.Revision != "" {
+		labels[LabelRevision] = opts.Revision
+	}
+	fmt.Fprintf(opts.Log, ">> base image: scratch + %s + user %s (%s)\n", CACertsPath, User, platformList())
+	base, err := BaseIndex(BaseOptions{CACerts: certs, Labels: labels, Created: opts.Created})
+	if err != nil {
+		return nil, err
+	}
+	baseRepo := reg + "/" + Repo + "/base"
+	baseTag, err := name.NewTag(baseRepo + ":" + opts.Version)
+	if err != nil {
+		return nil, fmt.Errorf("base image reference: %w", err)
+	}
+	if err := remote.WriteIndex(baseTag, base, remoteOptions(ctx)...); err != nil {
+		return nil, fmt.Errorf("pushing the base image to %s: %w", baseTag, err)
+	}
+	baseDigest, err := base.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("base image digest: %w", err)
+	}
+	if res.Base, err = Describe(ctx, "base", baseRepo, opts.Version, baseDigest.String()); err != nil {
+		return nil, err
+	}
+
+	for _, c := range opts.Commands {
+		fmt.Fprintf(opts.Log, ">> ko build %s (%s)\n", c.Package, platformList())
+		digest, err := koBuild(ctx, opts, c, reg, res.Base, labels)
+		if err != nil {
+			return nil, err
+		}
+		img, err := Describe(ctx, c.Name, reg+"/"+Repo+"/"+c.Name, opts.Version, digest)
+		if err != nil {
+			return nil, err
+		}
+		res.Images = append(res.Images, img)
+	}
+
+	fmt.Fprintf(opts.Log, ">> helm package %s with the images pinned by digest\n", chartDir)
+	pins := ChartPins(res.Images)
+	file, err := PackageChart(chartDir, opts.Version, pins, res.Images, opts.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	chartRepo := reg + "/" + Repo + "/charts"
+	fmt.Fprintf(opts.Log, ">> helm push %s oci://%s\n", file, chartRepo)
+	if res.Chart, err = PushChart(file, chartRepo, opts.Log); err != nil {
+		return nil, err
+	}
+	res.Chart.Values = pins
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(opts.OutDir, "release.json"), append(b, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("writing release.json: %w", err)
+	}
+	return res, nil
+}
+
+func platformList() string {
+	var s []string
+	for _, p := range Platforms {
+		s = append(s, PlatformString(p))
+	}
+	return strings.Join(s, ", ")
+}
+
+// koBuild builds one command with ko onto the base image and returns the
+// pushed index's digest.
+func koBuild(ctx context.Context, opts Options, c Command, reg string, base Image, labels map[string]string) (string, error) {
+	refs, err := os.CreateTemp("", "ko-image-refs-")
+	if err != nil {
+		return "", err
+	}
+	refs.Close()
+	defer os.Remove(refs.Name())
+	var platforms []string
+	for _, p := range Platforms {
+		platforms = append(platforms, p.OS+"/"+p.Architecture)
+	}
+	args := []string{"build", c.Package,
+		"--base-import-paths", "--tags", opts.Version,
+		"--platform", strings.Join(platforms, ","),
+		"--sbom", "spdx", "--image-refs", refs.Name(),
+		"--ldflags", "-s", "--ldflags", "-w",
+		"--image-label", LabelTitle + "=" + c.Name,
+		"--image-label", LabelDescription + "=" + strings.ReplaceAll(c.Description, ",", ";"),
+	}
+	for _, k := range sortedKeys(labels) {
+		args = append(args, "--image-label", k+"="+labels[k])
+	}
+	cmd := exec.CommandContext(ctx, opts.Ko, args...)
+	cmd.Dir = opts.Root
+	cmd.Env = append(os.Environ(),
+		"KO_DOCKER_REPO="+reg+"/"+Repo,
+		"KO_DEFAULTBASEIMAGE="+base.Repository+"@"+base.Digest,
+		fmt.Sprintf("SOURCE_DATE_EPOCH=%d", opts.Created.Unix()),
+		"CGO_ENABLED=0",
+	)
+	var tail tailBuffer
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(opts.Log, &tail), io.MultiWriter(opts.Log, &tail)
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("ko %s: %w; its last output:\n%s", strings.Join(args, " "), err, tail.String())
+	}
+	out, err := os.ReadFile(refs.Name())
+	if err != nil {
+		return "", fmt.Errorf("ko image refs: %w", err)
+	}
+	// The index first, then each platform's image.
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	ref, err := name.NewDigest(first)
+	if err != nil {
+		return "", fmt.Errorf("ko printed %q: %w", out, err)
+	}
+	if want := reg + "/" + Repo + "/" + c.Name; ref.Context().Name() != want {
+		return "", fmt.Errorf("ko pushed %s, want repository %s", ref, want)
+	}
+	return ref.DigestStr(), nil
+}
+
+// Describe reads a pushed index back: each platform's digest and pull size,
+// and the SBOMs ko attached (cosign's sha256-HEX.sbom tags).
+func Describe(ctx context.Context, imgName, repository, tag, digest string) (Image, error) {
+	img := Image{Name: imgName, Repository: repository, Tag: tag, Digest: digest}
+	ref, err := name.NewDigest(repository + "@" + digest)
+	if err != nil {
+		return img, fmt.Errorf("%s: %w", imgName, err)
+	}
+	idx, err := remote.Index(ref, remoteOptions(ctx)...)
+	if err != nil {
+		return img, fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return img, fmt.Errorf("%s index: %w", ref, err)
+	}
+	sboms := []v1.Hash{}
+	if h, err := v1.NewHash(digest); err == nil {
+		sboms = append(sboms, h)
+	}
+	for _, d := range im.Manifests {
+		if d.Platform == nil {
+			continue
+		}
+		m, err := idx.Image(d.Digest)
+		if err != nil {
+			return img, fmt.Errorf("%s %s: %w", ref, d.Digest, err)
+		}
+		size, err := PullSize(m)
+		if err != nil {
+			return img, fmt.Errorf("%s %s: %w", ref, d.Digest, err)
+		}
+		img.Platforms = append(img.Platforms, Platform{Platform: PlatformString(*d.Platform), Digest: d.Digest.String(), Size: size})
+		sboms = append(sboms, d.Digest)
+	}
+	for _, h := range sboms {
+		t := fmt.Sprintf("%s:%s-%s.sbom", repository, h.Algorithm, h.Hex)
+		tref, err := name.NewTag(t)
+		if err != nil {
+			return img, err
+		}
+		if _, err := remote.Head(tref, remoteOptions(ctx)...); err == nil {
+			img.SBOMs = append(img.SBOMs, t)
+		}
+	}
+	return img, nil
+}
+
+// PullSize is what pulling the image transfers: its manifest, config and
+// compressed layers.
+func PullSize(img v1.Image) (int64, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return 0, fmt.Errorf("manifest: %w", err)
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return 0, fmt.Errorf("manifest: %w", err)
+	}
+	n := int64(len(raw)) + m.Config.Size
+	for _, l := range m.Layers {
+		n += l.Size
+	}
+	return n, nil
+}
+
+// remoteOptions are go-containerregistry's options: the Docker config's
+// credentials (none needed for the loopback registry, which is reached
+// over plain HTTP as go-containerregistry does for 127.0.0.1 and
+// localhost).
+func remoteOptions(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+}
+
+// IsLoopback reports whether host[:port] is on this machine (plain HTTP).
+func IsLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// tailBuffer keeps the last lines written to it.
+type tailBuffer struct{ lines []string }
+
+func (t *tailBuffer) Write(b []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		t.lines = append(t.lines, l)
+	}
+	if len(t.lines) > 30 {
+		t.lines = t.lines[len(t.lines)-30:]
+	}
+	return len(b), nil
+}
+
+func (t *tailBuffer) String() string { return strings.Join(t.lines, "\n") }
