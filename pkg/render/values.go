@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/editdist"
 )
 
 // UnknownValue is a key the user set that the chart's values.yaml does not
@@ -124,30 +126,9 @@ func suggestKey(k string, known map[string]any) string {
 		if len(k) < 5 {
 			limit = 1
 		}
-		if d := editDistance(strings.ToLower(k), strings.ToLower(c)); d <= limit && (d < bestD || d == bestD && c < best) {
+		if d := editdist.Levenshtein(strings.ToLower(k), strings.ToLower(c)); d <= limit && (d < bestD || d == bestD && c < best) {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

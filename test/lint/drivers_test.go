@@ -14,23 +14,6 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 )
 
-// The fixtures of Gatekeeper's export drivers and of the metadata facts
-// read from the components' Go source, run by TestRules like the others.
-func init() {
-	type fixture = struct {
-		dir  string
-		want []string
-	}
-	cases = append(cases,
-		fixture{"component-metadata-deprecated/bad", []string{"component-metadata-deprecated"}},
-		fixture{"component-metadata-deprecated/good", nil},
-		fixture{"component-metadata-type/enum", []string{"component-metadata-type"}},
-		fixture{"driver-disk/good", nil},
-		fixture{"driver-disk/bad", []string{"connection-provider-unknown"}},
-		fixture{"driver-disk/schema", []string{"connection-config-schema"}},
-	)
-}
-
 // moduleDir downloads a module version through the module proxy (or finds
 // it in the module cache) and returns its directory and go.mod file.
 func moduleDir(t *testing.T, module, version string) (dir, gomod string) {

@@ -13,30 +13,6 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 )
 
-// The fixtures of the rules about how Gatekeeper reads the audit's command
-// line, what it needs to start, and the PodSecurity level of its
-// Namespace, run by TestRules like the others.
-func init() {
-	type fixture = struct {
-		dir  string
-		want []string
-	}
-	cases = append(cases,
-		fixture{"audit-args-ignored/bad", []string{"audit-args-ignored"}},
-		fixture{"audit-args-ignored/good", nil},
-		fixture{"audit-start-requirements/bad", []string{"audit-start-requirements"}},
-		fixture{"audit-start-requirements/flag", []string{"audit-start-requirements"}},
-		fixture{"audit-start-requirements/good", nil},
-		fixture{"audit-generate-missing/bad", []string{"audit-generate-missing"}},
-		fixture{"audit-generate-missing/good", nil},
-		fixture{"audit-pod-security-unenforced/bad", []string{"audit-pod-security-unenforced"}},
-		fixture{"audit-pod-security-unenforced/privileged", []string{"audit-pod-security-unenforced"}},
-		fixture{"audit-pod-security-unenforced/good", nil},
-		fixture{"audit-pod-security/baseline", []string{"audit-pod-security", "audit-pod-security-unenforced"}},
-		fixture{"audit-sidecar-seccomp/namespace", []string{"audit-sidecar-seccomp"}},
-	)
-}
-
 // gatekeeperModule returns the directory of a Gatekeeper release's Go
 // module (its chart and deploy/gatekeeper.yaml) from the module cache,
 // downloading it through the module proxy if needed.

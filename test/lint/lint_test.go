@@ -80,6 +80,29 @@ var cases = []struct {
 	{"subscriber-channel-mismatch/bad", []string{"subscriber-channel-mismatch"}},
 	{"subscriber-channel-mismatch/good", nil},
 	{"ignore-annotation/good", nil},
+	// Fixtures of the rules about how Gatekeeper reads the audit's command
+	// line, what it needs to start, and the PodSecurity level of its
+	// Namespace.
+	{"audit-args-ignored/bad", []string{"audit-args-ignored"}},
+	{"audit-args-ignored/good", nil},
+	{"audit-start-requirements/bad", []string{"audit-start-requirements"}},
+	{"audit-start-requirements/flag", []string{"audit-start-requirements"}},
+	{"audit-start-requirements/good", nil},
+	{"audit-generate-missing/bad", []string{"audit-generate-missing"}},
+	{"audit-generate-missing/good", nil},
+	{"audit-pod-security-unenforced/bad", []string{"audit-pod-security-unenforced"}},
+	{"audit-pod-security-unenforced/privileged", []string{"audit-pod-security-unenforced"}},
+	{"audit-pod-security-unenforced/good", nil},
+	{"audit-pod-security/baseline", []string{"audit-pod-security", "audit-pod-security-unenforced"}},
+	{"audit-sidecar-seccomp/namespace", []string{"audit-sidecar-seccomp"}},
+	// Fixtures of Gatekeeper's export drivers and of the metadata facts
+	// read from the components' Go source.
+	{"component-metadata-deprecated/bad", []string{"component-metadata-deprecated"}},
+	{"component-metadata-deprecated/good", nil},
+	{"component-metadata-type/enum", []string{"component-metadata-type"}},
+	{"driver-disk/good", nil},
+	{"driver-disk/bad", []string{"connection-provider-unknown"}},
+	{"driver-disk/schema", []string{"connection-config-schema"}},
 	{"metadata-not-string/bad", []string{"metadata-not-string"}},
 	{"metadata-not-string/good", nil},
 	{"connection-config-json/yaml-map", []string{"connection-config-json"}},

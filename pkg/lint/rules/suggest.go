@@ -3,6 +3,8 @@ package rules
 import (
 	"sort"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/editdist"
 )
 
 // nearest returns the candidates closest to s (case-insensitively) within
@@ -112,24 +114,6 @@ func suggestKey(key string, known, deprecated []string) string {
 }
 
 // distance is the Levenshtein distance between a and b (bytes).
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func distance(a, b string) int { return editdist.Levenshtein(a, b) }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
