@@ -18,7 +18,7 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/schemagen"
 )
 
@@ -172,16 +173,8 @@ func requiredContrib(daprVersion string) (dir, version string, err error) {
 	return contrib.Dir, version, nil
 }
 
-type modInfo struct{ Dir, GoMod, Error string }
-
-func modDownload(module, version string) (modInfo, error) {
-	var info modInfo
-	out, err := exec.Command("go", "mod", "download", "-json", module+"@"+version).Output()
-	_ = json.Unmarshal(out, &info)
-	if err != nil || info.Dir == "" {
-		return info, fmt.Errorf("go mod download %s@%s: %v %s", module, version, err, info.Error)
-	}
-	return info, nil
+func modDownload(module, version string) (gomod.Module, error) {
+	return gomod.Download(context.Background(), module, version)
 }
 
 func write(path string, b []byte) error {

@@ -7,9 +7,7 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/kubelet"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 )
@@ -260,14 +259,6 @@ func buildCommands(ctx context.Context) (string, error) {
 // cache, downloading it through the module proxy if needed (Gatekeeper's
 // chart and manifests, Dapr's CRDs: inputs from the real projects).
 func ModuleDir(ctx context.Context, module, version string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var info struct{ Dir, Error string }
-	_ = json.Unmarshal(out, &info)
-	if err != nil || info.Dir == "" {
-		return "", fmt.Errorf("go mod download %s@%s: %v %s %s", module, version, err, info.Error, stderr.String())
-	}
-	return info.Dir, nil
+	m, err := gomod.Download(ctx, module, version)
+	return m.Dir, err
 }

@@ -2,6 +2,7 @@ package schemagen
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
 )
 
 // TestSourceKeysFake: each way testdata/contribsrc's fake component reads
@@ -165,18 +168,13 @@ func TestCaselessPattern(t *testing.T) {
 
 // moduleDir downloads a module version through the module proxy (or finds
 // it in the module cache) and returns its directory and go.mod file.
-func moduleDir(t *testing.T, module, version string) (dir, gomod string) {
+func moduleDir(t *testing.T, module, version string) (dir, gomodFile string) {
 	t.Helper()
-	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var info struct{ Dir, GoMod, Error string }
-	_ = json.Unmarshal(out, &info)
-	if err != nil || info.Dir == "" {
-		t.Fatalf("go mod download %s@%s: %v %s %s", module, version, err, info.Error, stderr.String())
+	m, err := gomod.Download(context.Background(), module, version)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return info.Dir, info.GoMod
+	return m.Dir, m.GoMod
 }
 
 func goModCache(t *testing.T) string {

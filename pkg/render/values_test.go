@@ -2,23 +2,19 @@ package render
 
 import (
 	"context"
-	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
 )
 
 // TestUnknownValues renders Gatekeeper's own chart (v3.17.0, from its Go
 // module; it has no values.schema.json) with a typo among the values.
 func TestUnknownValues(t *testing.T) {
-	out, err := exec.Command("go", "mod", "download", "-json", "github.com/open-policy-agent/gatekeeper/v3@v3.17.0").Output()
+	mod, err := gomod.Download(context.Background(), "github.com/open-policy-agent/gatekeeper/v3", "v3.17.0")
 	if err != nil {
-		t.Fatalf("go mod download: %v", err)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		t.Fatalf("go mod download: %s", out)
+		t.Fatal(err)
 	}
 	chart := filepath.Join(mod.Dir, "charts", "gatekeeper")
 	tests := []struct {

@@ -3,31 +3,25 @@ package lint_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 )
 
 // moduleDir downloads a module version through the module proxy (or finds
 // it in the module cache) and returns its directory and go.mod file.
-func moduleDir(t *testing.T, module, version string) (dir, gomod string) {
+func moduleDir(t *testing.T, module, version string) (dir, gomodFile string) {
 	t.Helper()
-	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var info struct{ Dir, GoMod, Error string }
-	_ = json.Unmarshal(out, &info)
-	if err != nil || info.Dir == "" {
-		t.Fatalf("go mod download %s@%s: %v %s %s", module, version, err, info.Error, stderr.String())
+	m, err := gomod.Download(context.Background(), module, version)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return info.Dir, info.GoMod
+	return m.Dir, m.GoMod
 }
 
 func findingsOf(res *lint.Result, rules ...string) []lint.Finding {

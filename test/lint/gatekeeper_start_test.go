@@ -1,15 +1,13 @@
 package lint_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 )
 
@@ -18,16 +16,11 @@ import (
 // downloading it through the module proxy if needed.
 func gatekeeperModule(t *testing.T, version string) string {
 	t.Helper()
-	cmd := exec.Command("go", "mod", "download", "-json", "github.com/open-policy-agent/gatekeeper/v3@"+version)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var info struct{ Dir, Error string }
-	_ = json.Unmarshal(out, &info)
-	if err != nil || info.Dir == "" {
-		t.Fatalf("go mod download gatekeeper %s: %v %s %s", version, err, info.Error, stderr.String())
+	m, err := gomod.Download(context.Background(), "github.com/open-policy-agent/gatekeeper/v3", version)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return info.Dir
+	return m.Dir
 }
 
 // edit applies one text replacement to the part of a manifest that starts
