@@ -19,7 +19,7 @@ help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: tools-dapr tools-kube tools-gatekeeper tools-release redis ca-certificates ## build every tool the tests run (cached by version outside the checkout) and install redis-server and ca-certificates
+tools: tools-dapr tools-kube tools-gatekeeper tools-release redis ca-certificates pre-commit ## build every tool the tests run (cached by version outside the checkout) and install redis-server and ca-certificates
 
 # Tools are built from source, each in its own module under tools/, by
 # tools/build.sh into $(TOOLS_CACHE) (keyed by tool, version and the module's
@@ -73,6 +73,18 @@ ca-certificates: ## install Debian's ca-certificates (the images' CA bundle) if 
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates >/dev/null; \
 	else \
 		echo "/etc/ssl/certs/ca-certificates.crt is missing and this is not root: run 'sudo apt-get install -y ca-certificates'" >&2; \
+		exit 1; \
+	fi
+
+.PHONY: pre-commit
+pre-commit: ## install Debian's pre-commit (test/release runs the hook with the real framework) if it is missing
+	@if command -v pre-commit >/dev/null 2>&1; then \
+		echo ">> $$(pre-commit --version)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo ">> installing pre-commit with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pre-commit >/dev/null; \
+	else \
+		echo "pre-commit is missing and this is not root: run 'sudo apt-get install -y pre-commit'" >&2; \
 		exit 1; \
 	fi
 

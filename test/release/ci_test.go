@@ -499,3 +499,56 @@ func dropEnv(env []string, key string) []string {
 	}
 	return out
 }
+
+// TestPreCommitFramework runs the hook with the real pre-commit framework
+// (Debian's pre-commit, installed by make tools): it clones this repository
+// at a commit, builds the hook's environment (language golang: go install)
+// and runs the entry with the README's args in a user's repository.
+func TestPreCommitFramework(t *testing.T) {
+	preCommit, err := exec.LookPath("pre-commit")
+	if err != nil {
+		t.Fatal("pre-commit is not installed: run `make tools` (installs Debian's pre-commit)")
+	}
+	// The hook repository: this checkout's files as one commit.
+	hookRepo := checkoutCopy(t)
+	gitEnv := withEnv("GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@example.invalid", "GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@example.invalid")
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "--allow-empty", "-m", "hook"}} {
+		if out, code := runCmd(t, hookRepo, gitEnv, "git", args...); code != 0 {
+			t.Fatalf("git %v: exit %d\n%s", args, code, out)
+		}
+	}
+	rev, code := runCmd(t, hookRepo, gitEnv, "git", "rev-parse", "HEAD")
+	if code != 0 {
+		t.Fatalf("git rev-parse: %s", rev)
+	}
+	var cfg struct {
+		Repos []struct {
+			Hooks []struct{ Args []string }
+		}
+	}
+	if err := yaml.Unmarshal([]byte(readmeBlock(t, "repos:", "id: pubsub-lint")), &cfg); err != nil || len(cfg.Repos) != 1 || len(cfg.Repos[0].Hooks) != 1 {
+		t.Fatalf("README's .pre-commit-config.yaml: %v %+v", err, cfg)
+	}
+	args := cfg.Repos[0].Hooks[0].Args
+
+	// The user's repository, with a broken setup where the README's args
+	// point.
+	ws := workspace(t)
+	if len(args) > 0 {
+		copyFile(t, filepath.Join(ws, "manifests", "broken.yaml"), filepath.Join(ws, args[0], "broken.yaml"))
+	}
+	config := fmt.Sprintf("repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: pubsub-lint\n        args: %q\n", hookRepo, strings.TrimSpace(rev), args)
+	if err := os.WriteFile(filepath.Join(ws, ".pre-commit-config.yaml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "setup"}} {
+		if out, code := runCmd(t, ws, gitEnv, "git", a...); code != 0 {
+			t.Fatalf("git %v in the user's repository: exit %d\n%s", a, code, out)
+		}
+	}
+	env := withEnv("PRE_COMMIT_HOME="+t.TempDir(), "GOMODCACHE="+goEnv(t, "GOMODCACHE"))
+	out, code := runCmd(t, ws, env, preCommit, "run", "--all-files")
+	if code != 1 || !strings.Contains(out, "pubsub-lint") || !strings.Contains(out, "connection-config-json") || !strings.Contains(out, "Failed") {
+		t.Fatalf("pre-commit run --all-files: exit %d, want 1 with the hook failing on connection-config-json:\n%s", code, out)
+	}
+}
