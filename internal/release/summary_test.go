@@ -16,8 +16,8 @@ func TestIsLoopback(t *testing.T) {
 		{"localhost:5001", true},
 		{"[::1]:5000", true},
 		{"10.0.0.1:5000", false},
-		{"registry.example.com", false},
-		{"registry.example.com:443", false},
+		{"registry.invalid", false},
+		{"registry.invalid:443", false},
 	} {
 		if got := IsLoopback(c.host); got != c.want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", c.host, got, c.want)
