@@ -117,6 +117,8 @@ demo-sidecar: tools build ## the quick start's sidecars only: Redis, two daprd, 
 .PHONY: test
 test: tools lint ## run every test (unit, chart, kustomize, lint, end-to-end with real daprd and Redis)
 	DAPRD=$(DAPRD) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@echo ">> the concurrent publisher under the race detector"
+	DAPRD=$(DAPRD) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./pkg/pubsub/... ./test/e2e/
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -161,4 +161,17 @@ func TestSystemConcurrent(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+	// Every publish reached exactly one live connection and none a closed
+	// one (Publish would have failed).
+	mu.Lock()
+	defer mu.Unlock()
+	publishes := 0
+	for _, l := range log {
+		if strings.Contains(l, " publish t ") {
+			publishes++
+		}
+	}
+	if want := 6 * 100; publishes != want {
+		t.Errorf("publishes recorded = %d, want %d", publishes, want)
+	}
 }
