@@ -3,6 +3,8 @@ package lint
 import (
 	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
@@ -25,6 +27,9 @@ func FuzzLoadYAML(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := Run(context.Background(), Options{Paths: []string{StdinPath}, Stdin: bytes.NewReader(data)})
+		if errors.Is(err, ErrRulePanicked) {
+			t.Fatal(err) // the input may be bad; a rule must still not panic
+		}
 		if err == nil && res == nil {
 			t.Fatal("nil result without error")
 		}
@@ -55,4 +60,14 @@ func FuzzConnectionConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRulePanicIsAnError: a panicking rule comes out as ErrRulePanicked,
+// which the fuzz targets fail on (it would otherwise pass as an input error).
+func TestRulePanicIsAnError(t *testing.T) {
+	r := &rules.Rule{ID: "panics", Check: func(*rules.Setup, *rules.Reporter) { panic("boom") }}
+	_, err := runRule(r, rules.NewSetup(rules.DefaultOptions(), nil))
+	if !errors.Is(err, ErrRulePanicked) || !strings.Contains(err.Error(), "panics: boom") {
+		t.Fatalf("runRule of a panicking rule: %v", err)
+	}
 }

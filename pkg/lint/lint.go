@@ -6,6 +6,7 @@ package lint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -267,11 +268,15 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 	return res, nil
 }
 
-// runRule runs one rule; a panic in it becomes an error.
+// ErrRulePanicked marks a rule that panicked: a bug in pubsub-lint, never
+// the input's fault. The CLI reports it (exit 2); tests fail on it.
+var ErrRulePanicked = errors.New("rule panicked")
+
+// runRule runs one rule; a panic in it becomes an ErrRulePanicked error.
 func runRule(r *rules.Rule, s *rules.Setup) (fs []rules.Finding, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("rule %s failed: %v", r.ID, p)
+			err = fmt.Errorf("%w: rule %s: %v", ErrRulePanicked, r.ID, p)
 		}
 	}()
 	rep := rules.NewReporter(r)
