@@ -107,11 +107,11 @@ build: ## build the commands into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: demo
-demo: tools build ## the real thing: API server, Gatekeeper and our chart installed with Helm, Gatekeeper's audit publishing to the subscriber
+demo: tools-dapr tools-kube tools-gatekeeper redis build ## the real thing: API server, Gatekeeper and our chart installed with Helm, Gatekeeper's audit publishing to the subscriber
 	$(BIN)/demo $(DEMO_ARGS)
 
 .PHONY: demo-sidecar
-demo-sidecar: tools build ## the quick start's sidecars only: Redis, two daprd, publish, subscribe (no Kubernetes)
+demo-sidecar: tools-dapr redis build ## the quick start's sidecars only: Redis, two daprd, publish, subscribe (no Kubernetes)
 	$(BIN)/quickstart --bin $(BIN)
 
 .PHONY: test
