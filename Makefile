@@ -132,6 +132,7 @@ bench: tools ## benchmarks; the summary lines (publish-throughput, lint-throughp
 	@echo "---- summary ----"
 	@grep -hE '^[a-z]+-ceiling:' .tmp/bench.out || true
 	@grep -hE '^[a-z]+-throughput:' .tmp/bench.out
+	@grep -hE '^lint-memory:' .tmp/bench.out || true
 	@grep -hE '^gatekeeper-audit(-cost)?:' .tmp/bench.out
 
 .PHONY: schemas
