@@ -64,42 +64,21 @@ tools-release: ## the OCI registry (CNCF distribution v3.1.2) and ko v0.19.1 tha
 		-trimpath -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=v$(REGISTRY_VER)"
 	@$(BUILD_TOOL) ko $(KO_VER) tools/ko github.com/google/ko -trimpath -ldflags "-s -w -X github.com/google/ko/pkg/commands.Version=v$(KO_VER)"
 
+APT_INSTALL := tools/apt-install.sh
+
 .PHONY: ca-certificates
 ca-certificates: ## install Debian's ca-certificates (the images' CA bundle) if it is missing
-	@if [ -s /etc/ssl/certs/ca-certificates.crt ]; then \
-		echo ">> /etc/ssl/certs/ca-certificates.crt present"; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		echo ">> installing ca-certificates with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates >/dev/null; \
-	else \
-		echo "/etc/ssl/certs/ca-certificates.crt is missing and this is not root: run 'sudo apt-get install -y ca-certificates'" >&2; \
-		exit 1; \
-	fi
+	@$(APT_INSTALL) ca-certificates "test -s /etc/ssl/certs/ca-certificates.crt"
 
 .PHONY: pre-commit
 pre-commit: ## install Debian's pre-commit (test/release runs the hook with the real framework) if it is missing
-	@if command -v pre-commit >/dev/null 2>&1; then \
-		echo ">> $$(pre-commit --version)"; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		echo ">> installing pre-commit with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pre-commit >/dev/null; \
-	else \
-		echo "pre-commit is missing and this is not root: run 'sudo apt-get install -y pre-commit'" >&2; \
-		exit 1; \
-	fi
+	@$(APT_INSTALL) pre-commit "command -v pre-commit"
 
 .PHONY: redis
-redis: ## install Debian's redis-server if it is missing
-	@if command -v redis-server >/dev/null 2>&1; then \
-		echo ">> $$(redis-server --version | cut -d' ' -f1-3)"; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		echo ">> installing redis-server with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
-		systemctl disable --now redis-server >/dev/null 2>&1 || service redis-server stop >/dev/null 2>&1 || true; \
-	else \
-		echo "redis-server is missing and this is not root: run 'sudo apt-get install -y redis-server' (or set REDIS_SERVER=/path/to/redis-server)" >&2; \
-		exit 1; \
-	fi
+redis: ## install Debian's redis-server if it is missing (REDIS_SERVER=/path/to/redis-server uses another)
+	@# The package starts a system service; the tests start their own servers.
+	@$(APT_INSTALL) redis-server "command -v redis-server" \
+		"systemctl disable --now redis-server >/dev/null 2>&1 || service redis-server stop >/dev/null 2>&1"
 
 .PHONY: build
 build: ## build the commands into bin/
