@@ -333,21 +333,24 @@ func (f *goFile) constString(e ast.Expr) (string, bool) {
 	return c.eval()
 }
 
+// selectorPkg returns the package a pkg.Name selector's pkg imports, or nil.
+func (f *goFile) selectorPkg(e *ast.SelectorExpr) *goPkg {
+	ip, ok := f.importOf(e.X)
+	if !ok {
+		return nil
+	}
+	return f.pkg.tree.pkg(ip)
+}
+
 // constOf returns the constant an identifier or pkg.Name selector names.
 func (f *goFile) constOf(e ast.Expr) *goConst {
 	switch e := e.(type) {
 	case *ast.Ident:
 		return f.pkg.consts[e.Name]
 	case *ast.SelectorExpr:
-		ip, ok := f.importOf(e.X)
-		if !ok {
-			return nil
+		if p := f.selectorPkg(e); p != nil {
+			return p.consts[e.Sel.Name]
 		}
-		p := f.pkg.tree.pkg(ip)
-		if p == nil {
-			return nil
-		}
-		return p.consts[e.Sel.Name]
 	}
 	return nil
 }
@@ -438,15 +441,9 @@ func (f *goFile) typeSpec(e ast.Expr) *goType {
 	case *ast.Ident:
 		return f.pkg.types[e.Name]
 	case *ast.SelectorExpr:
-		ip, ok := f.importOf(e.X)
-		if !ok {
-			return nil
+		if p := f.selectorPkg(e); p != nil {
+			return p.types[e.Sel.Name]
 		}
-		p := f.pkg.tree.pkg(ip)
-		if p == nil {
-			return nil
-		}
-		return p.types[e.Sel.Name]
 	}
 	return nil
 }
