@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
@@ -65,8 +66,8 @@ func FuzzConnectionConfig(f *testing.F) {
 // TestRulePanicIsAnError: a panicking rule comes out as ErrRulePanicked,
 // which the fuzz targets fail on (it would otherwise pass as an input error).
 func TestRulePanicIsAnError(t *testing.T) {
-	r := &rules.Rule{ID: "panics", Check: func(*rules.Setup, *rules.Reporter) { panic("boom") }}
-	_, err := runRule(r, rules.NewSetup(rules.DefaultOptions(), nil))
+	r := &rules.Rule{ID: "panics", Check: func(*model.Setup, *rules.Reporter) { panic("boom") }}
+	_, err := runRule(r, model.NewSetup(model.DefaultOptions(), nil))
 	if !errors.Is(err, ErrRulePanicked) || !strings.Contains(err.Error(), "panics: boom") {
 		t.Fatalf("runRule of a panicking rule: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
@@ -58,7 +59,7 @@ type Options struct {
 
 	// unknownValues are the Helm values keys that the charts among the
 	// inputs do not define (set by Run from the renders).
-	unknownValues []rules.UnknownValue
+	unknownValues []model.UnknownValue
 	// runningPods are the audits' Pods read in live mode.
 	runningPods []render.Object
 }
@@ -155,7 +156,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	in := &loadResult{}
 	if len(opts.Paths) > 0 {
 		var err error
-		if in, err = load(ctx, opts, rules.Relevant); err != nil {
+		if in, err = load(ctx, opts, model.Relevant); err != nil {
 			return nil, err
 		}
 	}
@@ -165,7 +166,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 		for _, o := range objs {
-			if rules.Relevant(o) || o.Kind() == "Namespace" {
+			if model.Relevant(o) || o.Kind() == "Namespace" {
 				in.objs = append(in.objs, o)
 			}
 		}
@@ -187,7 +188,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 // Check lints objects that are already loaded.
 func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result, err error) {
-	ro := rules.Options{
+	ro := model.Options{
 		Namespace:           opts.Namespace,
 		GatekeeperNamespace: opts.GatekeeperNamespace,
 		AuditConnection:     opts.AuditConnection,
@@ -203,7 +204,7 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 	}
 	ro.UnknownValues = opts.unknownValues
 	ro.RunningPods = opts.runningPods
-	setup := rules.NewSetup(ro, objs)
+	setup := model.NewSetup(ro, objs)
 	var notes []string
 	if setup.Injector == nil && dropAllGiven == nil && setup.UsesSidecar() {
 		notes = append(notes, "assumed: Dapr's sidecar injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (its Deployment is not among "+
@@ -273,7 +274,7 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 var ErrRulePanicked = errors.New("rule panicked")
 
 // runRule runs one rule; a panic in it becomes an ErrRulePanicked error.
-func runRule(r *rules.Rule, s *rules.Setup) (fs []rules.Finding, err error) {
+func runRule(r *rules.Rule, s *model.Setup) (fs []rules.Finding, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: rule %s: %v", ErrRulePanicked, r.ID, p)

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -144,7 +144,7 @@ func loadLive(ctx context.Context, l Live) (objs, pods []render.Object, source s
 		if err != nil {
 			return nil, nil, "", err
 		}
-		if rules.Relevant(o) {
+		if model.Relevant(o) {
 			kept = append(kept, o)
 		}
 	}
@@ -168,7 +168,7 @@ func loadLive(ctx context.Context, l Live) (objs, pods []render.Object, source s
 		if err != nil {
 			return nil, nil, "", err
 		}
-		if err := add(cms, "v1", "ConfigMap", rules.Relevant); err != nil {
+		if err := add(cms, "v1", "ConfigMap", model.Relevant); err != nil {
 			return nil, nil, "", err
 		}
 	}
@@ -227,7 +227,7 @@ func liveObject(u *unstructured.Unstructured, apiVersion, kind, source string) (
 }
 
 func isAuditDeployment(o render.Object) bool {
-	spec := rules.NewSetup(rules.DefaultOptions(), []render.Object{o})
+	spec := model.NewSetup(model.DefaultOptions(), []render.Object{o})
 	for _, a := range spec.Audits {
 		if !a.Assumed {
 			return true

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -45,7 +45,7 @@ type loaded struct {
 	files int
 	err   error // an *InputError
 	// unknownValues are Helm values keys the chart does not define.
-	unknownValues []rules.UnknownValue
+	unknownValues []model.UnknownValue
 }
 
 // loadResult is what all the jobs read.
@@ -61,7 +61,7 @@ type loadResult struct {
 	// livePods are the running Pods of the audits, in live mode.
 	livePods []render.Object
 	// unknownValues are Helm values keys the charts do not define.
-	unknownValues []rules.UnknownValue
+	unknownValues []model.UnknownValue
 }
 
 // Load reads every PATH of opts into objects, in the order of the paths
@@ -305,9 +305,9 @@ func runJob(ctx context.Context, opts Options, j job) loaded {
 		if err != nil {
 			return loaded{err: newInputError(j.path, naming(j.path, "chart", err))}
 		}
-		var unknown []rules.UnknownValue
+		var unknown []model.UnknownValue
 		for _, u := range r.UnknownValues {
-			unknown = append(unknown, rules.UnknownValue{Chart: j.path, Key: u.Key, Suggestion: u.Suggestion})
+			unknown = append(unknown, model.UnknownValue{Chart: j.path, Key: u.Key, Suggestion: u.Suggestion})
 		}
 		return loaded{objs: r.Objects, files: distinctSources(r.Objects), unknownValues: unknown}
 	case jobKustomize:

@@ -6,7 +6,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -22,7 +22,7 @@ func newLocator() *locator { return &locator{origins: map[string][]render.Object
 // (0, 0 unknown). For an object rendered from a chart that is the template
 // file on disk and the template line that produced the field (the column
 // is the rendered one).
-func (l *locator) locate(o *rules.Object, field rules.Path) (string, int, int) {
+func (l *locator) locate(o *model.Object, field model.Path) (string, int, int) {
 	if o == nil {
 		return "", 0, 0
 	}
@@ -46,7 +46,7 @@ func (l *locator) locate(o *rules.Object, field rules.Path) (string, int, int) {
 	return o.Source, 0, 0
 }
 
-func (l *locator) original(o *rules.Object) (render.Object, bool) {
+func (l *locator) original(o *model.Object) (render.Object, bool) {
 	objs, ok := l.origins[o.Source]
 	if !ok {
 		if data, err := os.ReadFile(o.Source); err == nil {
@@ -71,7 +71,7 @@ func (l *locator) original(o *rules.Object) (render.Object, bool) {
 }
 
 // position walks the document's YAML nodes along field.
-func position(o render.Object, field rules.Path) (int, int) {
+func position(o render.Object, field model.Path) (int, int) {
 	if len(field) == 0 {
 		return o.Line, 1
 	}
@@ -110,7 +110,7 @@ func position(o render.Object, field rules.Path) (int, int) {
 			}
 			cur = cur.Content[v]
 			line, col = abs(cur)
-		case rules.Inner:
+		case model.Inner:
 			if cur.Kind != yaml.ScalarNode || (cur.Style != yaml.LiteralStyle && cur.Style != yaml.FoldedStyle) {
 				return line, col
 			}
@@ -122,7 +122,7 @@ func position(o render.Object, field rules.Path) (int, int) {
 			valueFirst := strings.SplitN(cur.Value, "\n", 2)[0]
 			indent := leadingSpaces(lines[firstContent]) - leadingSpaces(valueFirst)
 			return first + cur.Line + v.Line - 1, indent + v.Column
-		case rules.Pointer:
+		case model.Pointer:
 			return line, col
 		}
 	}

@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -25,7 +27,7 @@ func init() {
 	})
 }
 
-func checkAuditArgsIgnored(s *Setup, r *Reporter) {
+func checkAuditArgsIgnored(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed || a.Parse == nil || !a.Parse.Exact || len(a.Parse.Ignored) == 0 || a.Parse.StopUncertain {
 			continue
@@ -34,7 +36,7 @@ func checkAuditArgsIgnored(s *Setup, r *Reporter) {
 		stop := p.Args[p.StopAt]
 		n := len(p.Ignored)
 		switch p.Stop {
-		case StopNonFlag:
+		case model.StopNonFlag:
 			why := "the first argument that is not a flag"
 			switch {
 			case stop.Value == "-":
@@ -50,7 +52,7 @@ func checkAuditArgsIgnored(s *Setup, r *Reporter) {
 			}
 			r.Report(a.Obj, stop.Field, "Gatekeeper stops parsing the audit's flags at %q (%s), %s, and ignores it and the %s after it%s",
 				stop.Value, argRef(stop.Field), why, plural(n-1, "argument"), hint)
-		case StopTerminator:
+		case model.StopTerminator:
 			r.Report(a.Obj, stop.Field, `"--" (%s) ends the audit's flags: Gatekeeper ignores the %s after it`,
 				argRef(stop.Field), plural(n, "argument"))
 		}
@@ -64,15 +66,15 @@ func checkAuditArgsIgnored(s *Setup, r *Reporter) {
 				last := fs[len(fs)-1]
 				effect = fmt.Sprintf("--%s=%s (%s) stays in effect", name, last.Value, argRef(last.Field))
 				if last.Repeatable {
-					effect = fmt.Sprintf("--%s has only the values before it: %s", name, strings.Join(Values(fs), ","))
+					effect = fmt.Sprintf("--%s has only the values before it: %s", name, strings.Join(model.Values(fs), ","))
 				}
 			}
 			switch name {
-			case FlagConnection:
+			case model.FlagConnection:
 				effect += fmt.Sprintf(": the audit publishes through connection %q", a.Connection)
-			case FlagChannel:
+			case model.FlagChannel:
 				effect += fmt.Sprintf(": the audit publishes to channel %q", a.Channel)
-			case FlagEnablePubsub, FlagEnableExport:
+			case model.FlagEnablePubsub, model.FlagEnableExport:
 				if !a.Publishes {
 					effect += ": the audit does not publish"
 				}
@@ -93,7 +95,7 @@ func flagName(s string) (string, bool) {
 	return name, name != ""
 }
 
-func lastFlagBefore(p *FlagParse, i int) *Flag {
+func lastFlagBefore(p *model.FlagParse, i int) *model.Flag {
 	for k := len(p.Order) - 1; k >= 0; k-- {
 		if p.Order[k].Index < i {
 			return &p.Order[k]
@@ -103,7 +105,7 @@ func lastFlagBefore(p *FlagParse, i int) *Flag {
 }
 
 // argRef names an argument by its last field path elements: "args[3]".
-func argRef(p Path) string {
+func argRef(p model.Path) string {
 	if len(p) < 2 {
 		return p.String()
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -53,7 +54,7 @@ func TestAuditArgsIgnored(t *testing.T) {
 					t.Errorf("finding %q, want it to contain %q", fs[i].Message, w)
 				}
 			}
-			if s := NewSetup(DefaultOptions(), []render.Object{o}); s.Audits[0].Connection != tc.connection {
+			if s := model.NewSetup(model.DefaultOptions(), []render.Object{o}); s.Audits[0].Connection != tc.connection {
 				t.Errorf("connection %q, want %q", s.Audits[0].Connection, tc.connection)
 			}
 		})

@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "audit-dapr-disabled",
@@ -17,7 +19,7 @@ func init() {
 	})
 }
 
-func checkAuditDaprDisabled(s *Setup, r *Reporter) {
+func checkAuditDaprDisabled(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed || !a.Publishes || a.DaprEnabled() {
 			continue

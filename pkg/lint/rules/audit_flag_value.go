@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "audit-flag-value",
@@ -15,19 +17,19 @@ func init() {
 	})
 }
 
-func checkAuditFlagValue(s *Setup, r *Reporter) {
+func checkAuditFlagValue(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed {
 			continue
 		}
-		for _, n := range []string{FlagEnablePubsub, FlagEnableExport} {
+		for _, n := range []string{model.FlagEnablePubsub, model.FlagEnableExport} {
 			for _, f := range a.Flags[n] {
-				if _, ok := FlagBool(f); !ok {
+				if _, ok := model.FlagBool(f); !ok {
 					r.Report(a.Obj, f.Field, "--%s=%s is not a boolean: use true or false", n, f.Value)
 				}
 			}
 		}
-		for _, n := range []string{FlagConnection, FlagChannel} {
+		for _, n := range []string{model.FlagConnection, model.FlagChannel} {
 			for _, f := range a.Flags[n] {
 				if !f.HasValue || f.Value == "" {
 					r.Report(a.Obj, f.Field, "--%s is empty: give the %s name", n, n[len("audit-"):])

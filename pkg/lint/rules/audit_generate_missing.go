@@ -3,6 +3,8 @@ package rules
 import (
 	"sort"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -24,13 +26,13 @@ func init() {
 	})
 }
 
-func checkAuditGenerateMissing(s *Setup, r *Reporter) {
+func checkAuditGenerateMissing(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed || a.Version == nil || !a.Version.AtLeast(3, 18) {
 			continue
 		}
 		ops, explicit := a.Operations()
-		if !explicit || ops[OperationGenerate] || s.generatesElsewhere(a) {
+		if !explicit || ops[model.OperationGenerate] || s.GeneratesElsewhere(a) {
 			continue
 		}
 		var list []string
@@ -38,29 +40,7 @@ func checkAuditGenerateMissing(s *Setup, r *Reporter) {
 			list = append(list, op)
 		}
 		sort.Strings(list)
-		r.Report(a.Obj, a.FlagPath(FlagOperation), "%s (Gatekeeper %s) runs --operation=%s but not generate: no constraint CRDs will be created unless another Gatekeeper process runs --operation=generate",
+		r.Report(a.Obj, a.FlagPath(model.FlagOperation), "%s (Gatekeeper %s) runs --operation=%s but not generate: no constraint CRDs will be created unless another Gatekeeper process runs --operation=generate",
 			a.Describe(), a.Version, strings.Join(list, ","))
 	}
-}
-
-// generatesElsewhere says whether a Gatekeeper manager among the inputs,
-// other than the audit's, runs the generate operation (explicitly, or by
-// having no --operation flag).
-func (s *Setup) generatesElsewhere(a *Audit) bool {
-	for _, w := range s.Workloads {
-		for i, c := range w.Containers {
-			if w == a.Workload && i == a.Manager || !IsGatekeeperManager(c) {
-				continue
-			}
-			v := ParseImageVersion(c.Image)
-			if v != nil && !v.AtLeast(3, 18) {
-				continue
-			}
-			p := ParseManagerArgs(c, GatekeeperFlags(v))
-			if ops, explicit := operationsOf(p.Flags); !explicit || ops[OperationGenerate] {
-				return true
-			}
-		}
-	}
-	return false
 }

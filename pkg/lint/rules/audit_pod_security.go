@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -51,7 +53,7 @@ func podEvaluator() (policy.Evaluator, error) {
 	return evaluator, evalErr
 }
 
-func checkAuditPodSecurity(s *Setup, r *Reporter) {
+func checkAuditPodSecurity(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed {
 			continue
@@ -79,7 +81,7 @@ func checkAuditPodSecurity(s *Setup, r *Reporter) {
 
 // psFailure is one PodSecurity check the audit pod fails.
 type psFailure struct {
-	field Path
+	field model.Path
 	// what: "audit pod" or `container "x" of the audit pod`.
 	what     string
 	injected bool
@@ -91,12 +93,12 @@ func (f psFailure) key() string { return f.field.String() + "\x00" + f.check }
 
 // sidecarSeccomp: the failure is the daprd sidecar's missing seccomp
 // profile that audit-sidecar-seccomp reports.
-func (f psFailure) sidecarSeccomp(a *Audit) bool {
+func (f psFailure) sidecarSeccomp(a *model.Audit) bool {
 	return f.injected && f.check == "seccompProfile" && sidecarSeccompMissing(a.Workload)
 }
 
 type psDecodeError struct {
-	field Path
+	field model.Path
 	msg   string
 	// metadataTypes: the metadata has a non-string annotation or label,
 	// which metadata-not-string reports.
@@ -121,7 +123,7 @@ func hasNonString(meta map[string]any) bool {
 // container Dapr would inject, at a PodSecurity level and version, with
 // k8s.io/pod-security-admission's own checks: pod-level failures once, on
 // the pod without containers, then each container's on its own.
-func podSecurityFailures(s *Setup, a *Audit, lv api.LevelVersion) ([]psFailure, *psDecodeError) {
+func podSecurityFailures(s *model.Setup, a *model.Audit, lv api.LevelVersion) ([]psFailure, *psDecodeError) {
 	ev, err := podEvaluator()
 	if err != nil {
 		return nil, &psDecodeError{field: a.TemplatePath(), msg: err.Error()}
@@ -139,7 +141,7 @@ func podSecurityFailures(s *Setup, a *Audit, lv api.LevelVersion) ([]psFailure, 
 		c        corev1.Container
 		init     bool
 		injected bool
-		field    Path
+		field    model.Path
 	}
 	var targets []target
 	for i, c := range spec.InitContainers {
@@ -175,7 +177,7 @@ func podSecurityFailures(s *Setup, a *Audit, lv api.LevelVersion) ([]psFailure, 
 			}
 			what := fmt.Sprintf("container %q of the audit pod", t.c.Name)
 			if t.injected {
-				what = fmt.Sprintf("container %q (injected by Dapr) of the audit pod", SidecarName)
+				what = fmt.Sprintf("container %q (injected by Dapr) of the audit pod", model.SidecarName)
 			}
 			out = append(out, psFailure{field: t.field, what: what, injected: t.injected, check: res.ForbiddenReason, reason: reason(res)})
 		}

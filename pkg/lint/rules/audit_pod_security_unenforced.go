@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"k8s.io/pod-security-admission/api"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -31,7 +33,7 @@ func init() {
 	})
 }
 
-func checkAuditPodSecurityUnenforced(s *Setup, r *Reporter) {
+func checkAuditPodSecurityUnenforced(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed {
 			continue
@@ -73,16 +75,16 @@ func checkAuditPodSecurityUnenforced(s *Setup, r *Reporter) {
 			if audited[f.key()] {
 				modes = append(modes, fmt.Sprintf("PodSecurity audit=%s: the API server will record the violation in its audit log", levelText(ps.Policy.Audit)))
 			}
-			tail := fmt.Sprintf("Namespace %s does not enforce it (%s), so the pod is admitted, but it would be rejected under enforce=restricted, as Gatekeeper's own manifest labels the namespace", ps.Namespace, ps.label(api.EnforceLevelLabel))
+			tail := fmt.Sprintf("Namespace %s does not enforce it (%s), so the pod is admitted, but it would be rejected under enforce=restricted, as Gatekeeper's own manifest labels the namespace", ps.Namespace, ps.Label(api.EnforceLevelLabel))
 			if enforce.Level == api.LevelRestricted {
-				tail = fmt.Sprintf("Namespace %s enforces %q (%s), which does not check it, so the pod is admitted, but it would be rejected under a later %s", ps.Namespace, enforce.String(), ps.label(api.EnforceVersionLabel), api.EnforceVersionLabel)
+				tail = fmt.Sprintf("Namespace %s enforces %q (%s), which does not check it, so the pod is admitted, but it would be rejected under a later %s", ps.Namespace, enforce.String(), ps.Label(api.EnforceVersionLabel), api.EnforceVersionLabel)
 			}
 			if len(modes) > 0 {
 				tail += "; " + strings.Join(modes, "; ")
 			}
 			if f.sidecarSeccomp(a) {
-				r.Report(a.Obj, a.AnnotationPath(annSeccomp), "%s has Dapr enabled but no %s annotation: the injected daprd container gets no seccompProfile and fails PodSecurity %q; %s",
-					a.Describe(), annSeccomp, restricted.String(), tail)
+				r.Report(a.Obj, a.AnnotationPath(model.AnnSeccompProfile), "%s has Dapr enabled but no %s annotation: the injected daprd container gets no seccompProfile and fails PodSecurity %q; %s",
+					a.Describe(), model.AnnSeccompProfile, restricted.String(), tail)
 				continue
 			}
 			r.Report(a.Obj, f.field, "%s fails PodSecurity %q: %s; %s", f.what, restricted.String(), f.reason, tail)
@@ -92,7 +94,7 @@ func checkAuditPodSecurityUnenforced(s *Setup, r *Reporter) {
 
 // failureKeys returns the keys of the failures at lv (none for privileged
 // or a pod that does not decode).
-func failureKeys(s *Setup, a *Audit, lv api.LevelVersion) map[string]bool {
+func failureKeys(s *model.Setup, a *model.Audit, lv api.LevelVersion) map[string]bool {
 	out := map[string]bool{}
 	if lv.Level == api.LevelPrivileged {
 		return out

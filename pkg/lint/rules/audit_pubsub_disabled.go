@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "audit-pubsub-disabled",
@@ -15,7 +17,7 @@ func init() {
 	})
 }
 
-func checkAuditPubsubDisabled(s *Setup, r *Reporter) {
+func checkAuditPubsubDisabled(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed || a.Publishes {
 			continue
@@ -24,15 +26,15 @@ func checkAuditPubsubDisabled(s *Setup, r *Reporter) {
 		if len(conns) == 0 {
 			continue
 		}
-		flag := FlagEnablePubsub
+		flag := model.FlagEnablePubsub
 		if a.Version != nil && a.Version.AtLeast(3, 19) {
-			flag = FlagEnableExport
+			flag = model.FlagEnableExport
 		}
 		malformed := false
-		for _, n := range []string{FlagEnablePubsub, FlagEnableExport} {
+		for _, n := range []string{model.FlagEnablePubsub, model.FlagEnableExport} {
 			if f, ok := a.Last(n); ok {
 				flag = n
-				if _, ok := FlagBool(f); !ok {
+				if _, ok := model.FlagBool(f); !ok {
 					malformed = true
 				}
 			}

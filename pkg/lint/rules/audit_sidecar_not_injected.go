@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -25,7 +26,7 @@ func init() {
 	})
 }
 
-func checkAuditSidecarNotInjected(s *Setup, r *Reporter) {
+func checkAuditSidecarNotInjected(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed || !a.DaprEnabled() {
 			continue

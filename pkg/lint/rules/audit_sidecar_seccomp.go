@@ -1,6 +1,10 @@
 package rules
 
-import "k8s.io/pod-security-admission/api"
+import (
+	"k8s.io/pod-security-admission/api"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+)
 
 func init() {
 	register(&Rule{
@@ -22,7 +26,7 @@ func init() {
 	})
 }
 
-func checkAuditSidecarSeccomp(s *Setup, r *Reporter) {
+func checkAuditSidecarSeccomp(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed || !sidecarSeccompMissing(a.Workload) {
 			continue
@@ -31,15 +35,15 @@ func checkAuditSidecarSeccomp(s *Setup, r *Reporter) {
 		if ps.Policy.Enforce.Level != api.LevelRestricted || !failsSidecarSeccomp(s, a, ps.Policy.Enforce) {
 			continue // audit-pod-security-unenforced
 		}
-		r.Report(a.Obj, a.AnnotationPath(annSeccomp), "%s has Dapr enabled but no %s annotation: the injected daprd container gets no seccompProfile and violates %s",
-			a.Describe(), annSeccomp, ps.Enforces())
+		r.Report(a.Obj, a.AnnotationPath(model.AnnSeccompProfile), "%s has Dapr enabled but no %s annotation: the injected daprd container gets no seccompProfile and violates %s",
+			a.Describe(), model.AnnSeccompProfile, ps.Enforces())
 	}
 }
 
 // failsSidecarSeccomp says whether the injected daprd fails the
 // seccompProfile check at lv (true when the pod does not decode: the
 // annotation is missing all the same).
-func failsSidecarSeccomp(s *Setup, a *Audit, lv api.LevelVersion) bool {
+func failsSidecarSeccomp(s *model.Setup, a *model.Audit, lv api.LevelVersion) bool {
 	fails, err := podSecurityFailures(s, a, lv)
 	if err != nil {
 		return true
@@ -52,12 +56,10 @@ func failsSidecarSeccomp(s *Setup, a *Audit, lv api.LevelVersion) bool {
 	return false
 }
 
-const annSeccomp = "dapr.io/sidecar-seccomp-profile-type"
-
 // sidecarSeccompMissing: Dapr is enabled, the annotation is absent or
 // empty, and the pod sets no seccomp profile that daprd would inherit.
-func sidecarSeccompMissing(w *Workload) bool {
-	if !w.DaprEnabled() || w.Annotations[annSeccomp] != "" {
+func sidecarSeccompMissing(w *model.Workload) bool {
+	if !w.DaprEnabled() || w.Annotations[model.AnnSeccompProfile] != "" {
 		return false
 	}
 	sc, _ := w.Spec["securityContext"].(map[string]any)

@@ -3,8 +3,9 @@ package rules
 import (
 	"fmt"
 	"path"
-	"strings"
 	"sync"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -36,7 +37,7 @@ func init() {
 	})
 }
 
-func checkAuditStartRequirements(s *Setup, r *Reporter) {
+func checkAuditStartRequirements(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed || a.Parse == nil {
 			continue
@@ -44,33 +45,33 @@ func checkAuditStartRequirements(s *Setup, r *Reporter) {
 		if a.Parse.Exact {
 			reportFlagErrors(a, r)
 		}
-		mounts, volumes := a.mounts()
-		if a.FlagOn(FlagEnableExternalData, true) {
-			dir := a.FlagString(FlagCertDir, DefaultCertDir)
-			if m := mountAt(mounts, dir, true); m == nil {
-				r.Report(a.Obj, a.mountsPath(), "%s runs with external data on (%s) but mounts no volume at --cert-dir %s: the manager exits at start (\"unable to create client cert watcher\": it reads %s and %s); mount Gatekeeper's webhook certificate Secret (gatekeeper-webhook-server-cert) there as Gatekeeper's own audit Deployment does, or set --enable-external-data=false",
-					a.Describe(), flagSetting(a, FlagEnableExternalData, "default true"), dir, path.Join(dir, "tls.crt"), path.Join(dir, "tls.key"))
+		mounts, volumes := a.Mounts()
+		if a.FlagOn(model.FlagEnableExternalData, true) {
+			dir := a.FlagString(model.FlagCertDir, model.DefaultCertDir)
+			if m := model.MountAt(mounts, dir, true); m == nil {
+				r.Report(a.Obj, a.MountsPath(), "%s runs with external data on (%s) but mounts no volume at --cert-dir %s: the manager exits at start (\"unable to create client cert watcher\": it reads %s and %s); mount Gatekeeper's webhook certificate Secret (gatekeeper-webhook-server-cert) there as Gatekeeper's own audit Deployment does, or set --enable-external-data=false",
+					a.Describe(), flagSetting(a, model.FlagEnableExternalData, "default true"), dir, path.Join(dir, "tls.crt"), path.Join(dir, "tls.key"))
 			}
 		}
 		ops, explicit := a.Operations()
-		if explicit && !ops["audit"] || a.FlagOn(FlagAuditFromCache, false) || !a.readOnlyRootFS() {
+		if explicit && !ops["audit"] || a.FlagOn(model.FlagAuditFromCache, false) || !a.ReadOnlyRootFS() {
 			continue
 		}
-		dir := a.FlagString(FlagAPICacheDir, DefaultAPICacheDir)
-		m := mountAt(mounts, dir, false)
+		dir := a.FlagString(model.FlagAPICacheDir, model.DefaultAPICacheDir)
+		m := model.MountAt(mounts, dir, false)
 		if m == nil {
-			r.Report(a.Obj, a.mountsPath(), "%s has readOnlyRootFilesystem: true and audits from the API server (%s), but no volume is mounted at --api-cache-dir %s, which Gatekeeper empties and writes on every audit run: every run fails; mount an emptyDir there as Gatekeeper's own audit Deployment does",
-				a.Describe(), flagSetting(a, FlagAuditFromCache, "default false"), dir)
+			r.Report(a.Obj, a.MountsPath(), "%s has readOnlyRootFilesystem: true and audits from the API server (%s), but no volume is mounted at --api-cache-dir %s, which Gatekeeper empties and writes on every audit run: every run fails; mount an emptyDir there as Gatekeeper's own audit Deployment does",
+				a.Describe(), flagSetting(a, model.FlagAuditFromCache, "default false"), dir)
 			continue
 		}
-		if why := readOnlyMount(m, volumes); why != "" {
-			r.Report(a.Obj, m.field, "%s audits from the API server (%s), but the volume %q mounted at --api-cache-dir %s is %s, and Gatekeeper empties and writes that directory on every audit run: every run fails; mount an emptyDir there",
-				a.Describe(), flagSetting(a, FlagAuditFromCache, "default false"), m.name, dir, why)
+		if why := model.ReadOnlyMount(m, volumes); why != "" {
+			r.Report(a.Obj, m.Field, "%s audits from the API server (%s), but the volume %q mounted at --api-cache-dir %s is %s, and Gatekeeper empties and writes that directory on every audit run: every run fails; mount an emptyDir there",
+				a.Describe(), flagSetting(a, model.FlagAuditFromCache, "default false"), m.Name, dir, why)
 		}
 	}
 }
 
-func reportFlagErrors(a *Audit, r *Reporter) {
+func reportFlagErrors(a *model.Audit, r *Reporter) {
 	p := a.Parse
 	v := "Gatekeeper"
 	if a.Version != nil {
@@ -79,7 +80,7 @@ func reportFlagErrors(a *Audit, r *Reporter) {
 	for _, e := range p.Errors {
 		exit := fmt.Sprintf("the manager exits at start (%q)", e.Message)
 		switch e.Kind {
-		case ErrUndefined:
+		case model.ErrUndefined:
 			switch {
 			case p.Defs.Knows(e.Name):
 				r.Report(a.Obj, e.Field, "%s has no flag --%s: %s%s", v, e.Name, exit, replacement(p.Defs, e.Name))
@@ -89,17 +90,17 @@ func reportFlagErrors(a *Audit, r *Reporter) {
 			default:
 				r.Report(a.Obj, e.Field, "%s has no flag --%s: %s%s", v, e.Name, exit, didYouMean(e.Name, flagNames()))
 			}
-		case ErrHelp:
+		case model.ErrHelp:
 			r.Report(a.Obj, e.Field, "-%s makes the manager print its usage and exit", e.Name)
-		case ErrSyntax:
+		case model.ErrSyntax:
 			r.Report(a.Obj, e.Field, "%q is not a flag Go's flag package accepts: %s", p.Args[e.Index].Value, exit)
-		case ErrNeedsArgument:
-			if e.Name == FlagConnection || e.Name == FlagChannel {
+		case model.ErrNeedsArgument:
+			if e.Name == model.FlagConnection || e.Name == model.FlagChannel {
 				continue // audit-flag-value
 			}
 			r.Report(a.Obj, e.Field, "--%s is the last argument and has no value: %s", e.Name, exit)
-		case ErrValue:
-			if e.Name == FlagEnablePubsub || e.Name == FlagEnableExport {
+		case model.ErrValue:
+			if e.Name == model.FlagEnablePubsub || e.Name == model.FlagEnableExport {
 				continue // audit-flag-value
 			}
 			r.Report(a.Obj, e.Field, "%s rejects --%s=%s: %s", v, e.Name, e.Value, exit)
@@ -108,8 +109,8 @@ func reportFlagErrors(a *Audit, r *Reporter) {
 }
 
 // replacement names the flag that replaced a removed one.
-func replacement(d *FlagDefs, name string) string {
-	other := map[string]string{FlagEnablePubsub: FlagEnableExport, FlagEnableExport: FlagEnablePubsub,
+func replacement(d *model.FlagDefs, name string) string {
+	other := map[string]string{model.FlagEnablePubsub: model.FlagEnableExport, model.FlagEnableExport: model.FlagEnablePubsub,
 		"experimental-enable-k8s-native-validation": "enable-k8s-native-validation"}[name]
 	if other != "" && d.IsBool(other) {
 		return fmt.Sprintf(" (it takes --%s)", other)
@@ -118,11 +119,11 @@ func replacement(d *FlagDefs, name string) string {
 }
 
 // between says whether v lies between the first and last source versions.
-func between(v *Version) bool {
-	return compareVersions(*v, gatekeeperSources[0]) > 0 && compareVersions(*v, gatekeeperSources[len(gatekeeperSources)-1]) < 0
+func between(v *model.Version) bool {
+	return model.CompareVersions(*v, model.GatekeeperSources[0]) > 0 && model.CompareVersions(*v, model.GatekeeperSources[len(model.GatekeeperSources)-1]) < 0
 }
 
-func describeImage(a *Audit) string {
+func describeImage(a *model.Audit) string {
 	if a.Version != nil {
 		return "Gatekeeper " + a.Version.String()
 	}
@@ -133,7 +134,7 @@ func describeImage(a *Audit) string {
 // the table but glog's -v, which every name containing a v would match.
 var flagNames = sync.OnceValue(func() []string {
 	var names []string
-	for _, row := range gatekeeperFlagTable {
+	for _, row := range model.GatekeeperFlagTable {
 		if len(row.Name) > 2 {
 			names = append(names, row.Name)
 		}
@@ -142,7 +143,7 @@ var flagNames = sync.OnceValue(func() []string {
 })
 
 // flagSetting renders a flag as set: "--x=v" or "--x, default v".
-func flagSetting(a *Audit, name, def string) string {
+func flagSetting(a *model.Audit, name, def string) string {
 	if f, ok := a.Last(name); ok {
 		if f.HasValue {
 			return "--" + name + "=" + f.Value
@@ -150,87 +151,4 @@ func flagSetting(a *Audit, name, def string) string {
 		return "--" + name
 	}
 	return "--" + name + ", " + def
-}
-
-// volumeMount is one volumeMounts entry of the manager container.
-type volumeMount struct {
-	name, mountPath string
-	readOnly        bool
-	field           Path
-}
-
-// mounts returns the manager container's volumeMounts and the pod's
-// volumes by name.
-func (a *Audit) mounts() ([]volumeMount, map[string]map[string]any) {
-	var out []volumeMount
-	if cm := a.managerSpec(); cm != nil {
-		list, _ := cm["volumeMounts"].([]any)
-		for i, e := range list {
-			m, _ := e.(map[string]any)
-			if m == nil {
-				continue
-			}
-			vm := volumeMount{field: a.ManagerPath("volumeMounts", i)}
-			vm.name, _ = m["name"].(string)
-			vm.mountPath, _ = m["mountPath"].(string)
-			vm.readOnly, _ = m["readOnly"].(bool)
-			out = append(out, vm)
-		}
-	}
-	volumes := map[string]map[string]any{}
-	list, _ := a.Spec["volumes"].([]any)
-	for _, e := range list {
-		v, _ := e.(map[string]any)
-		if name, _ := v["name"].(string); name != "" {
-			volumes[name] = v
-		}
-	}
-	return out, volumes
-}
-
-// mountsPath is where a missing volume mount is reported: the manager's
-// volumeMounts, or the container.
-func (a *Audit) mountsPath() Path {
-	if a.managerSpec()["volumeMounts"] != nil {
-		return a.ManagerPath("volumeMounts")
-	}
-	return a.ManagerPath()
-}
-
-// mountAt returns the mount at dir; with within, also a mount inside dir
-// (a file mounted with subPath) or above it (a volume holding the
-// directory).
-func mountAt(mounts []volumeMount, dir string, within bool) *volumeMount {
-	dir = path.Clean(dir)
-	for i, m := range mounts {
-		mp := path.Clean(m.mountPath)
-		if m.mountPath == "" {
-			continue
-		}
-		if mp == dir || within && (strings.HasPrefix(mp, dir+"/") || strings.HasPrefix(dir, strings.TrimSuffix(mp, "/")+"/")) {
-			return &mounts[i]
-		}
-	}
-	return nil
-}
-
-// readOnlyMount says why a mount cannot be written to ("" when it can).
-func readOnlyMount(m *volumeMount, volumes map[string]map[string]any) string {
-	if m.readOnly {
-		return "mounted readOnly"
-	}
-	for _, kind := range []string{"configMap", "secret", "downwardAPI", "projected"} {
-		if _, ok := volumes[m.name][kind]; ok {
-			return "a " + kind + " volume, which is read-only"
-		}
-	}
-	return ""
-}
-
-// readOnlyRootFS says whether the manager container has
-// securityContext.readOnlyRootFilesystem: true.
-func (a *Audit) readOnlyRootFS() bool {
-	sc, _ := a.managerSpec()["securityContext"].(map[string]any)
-	ro, _ := sc["readOnlyRootFilesystem"].(bool)
-	return ro
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -15,7 +16,7 @@ func runRule(t *testing.T, id string, objs ...render.Object) []Finding {
 		t.Fatalf("no rule %s", id)
 	}
 	rep := NewReporter(r)
-	r.Check(NewSetup(DefaultOptions(), objs), rep)
+	r.Check(model.NewSetup(model.DefaultOptions(), objs), rep)
 	for _, f := range rep.Findings() {
 		if f.Object == nil || len(f.Field) == 0 || f.Message == "" {
 			t.Errorf("%s: finding without object, field or message: %+v", id, f)
@@ -180,7 +181,7 @@ func checkAuditRules(t *testing.T, args, tag, level, version string) {
 		namespaceObject("gatekeeper-system", map[string]any{"pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/enforce-version": version,
 			"pod-security.kubernetes.io/warn": level}),
 	}
-	s := NewSetup(DefaultOptions(), objs)
+	s := model.NewSetup(model.DefaultOptions(), objs)
 	for _, r := range All() {
 		rep := NewReporter(r)
 		r.Check(s, rep)

@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "component-metadata-required",
@@ -23,9 +25,9 @@ var notReallyRequired = map[string]map[string]bool{
 	"pubsub.redis": {"redisPassword": true},
 }
 
-func checkComponentMetadataRequired(s *Setup, r *Reporter) {
+func checkComponentMetadataRequired(s *model.Setup, r *Reporter) {
 	for _, c := range s.Components {
-		f := factsFor(c.Type)
+		f := model.FactsFor(c.Type)
 		if f == nil {
 			continue
 		}
@@ -36,9 +38,9 @@ func checkComponentMetadataRequired(s *Setup, r *Reporter) {
 			if _, ok := c.Item(key); ok {
 				continue
 			}
-			field := P("spec", "metadata")
+			field := model.P("spec", "metadata")
 			if len(c.Items) == 0 {
-				field = P("spec")
+				field = model.P("spec")
 			}
 			r.Report(c.Obj, field, "%s requires metadata %q, which is missing", c.Type, key)
 		}

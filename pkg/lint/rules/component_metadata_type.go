@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
@@ -39,14 +40,14 @@ func otherValueNote(other string) string {
 	return ""
 }
 
-func checkComponentMetadataType(s *Setup, r *Reporter) {
+func checkComponentMetadataType(s *model.Setup, r *Reporter) {
 	for _, c := range s.Components {
-		f := factsFor(c.Type)
+		f := model.FactsFor(c.Type)
 		if f == nil {
 			continue
 		}
 		vals := map[string]any{}
-		items := map[string]MetaItem{}
+		items := map[string]model.MetaItem{}
 		for _, it := range c.Items {
 			key, ok := f.Props[strings.ToLower(it.Name)]
 			if !ok || !it.HasValue {

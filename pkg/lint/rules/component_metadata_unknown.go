@@ -1,6 +1,10 @@
 package rules
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+)
 
 func init() {
 	register(&Rule{
@@ -23,9 +27,9 @@ func init() {
 	})
 }
 
-func checkComponentMetadataUnknown(s *Setup, r *Reporter) {
+func checkComponentMetadataUnknown(s *model.Setup, r *Reporter) {
 	for _, c := range s.Components {
-		f := factsFor(c.Type)
+		f := model.FactsFor(c.Type)
 		if f == nil || !f.Closed {
 			continue
 		}

@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "component-not-found",
@@ -16,7 +18,7 @@ func init() {
 	})
 }
 
-func checkComponentNotFound(s *Setup, r *Reporter) {
+func checkComponentNotFound(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if !a.Publishes || !s.UsesDapr(a) {
 			continue
@@ -38,7 +40,7 @@ func checkComponentNotFound(s *Setup, r *Reporter) {
 		if other != "" {
 			hint += " (there is one in namespace \"" + other + "\", but daprd only loads its own namespace's)"
 		}
-		r.Report(conn.Obj, conn.ConfigPath().Add(Pointer("/component")),
+		r.Report(conn.Obj, conn.ConfigPath().Add(model.Pointer("/component")),
 			"config.component names Dapr Component %q, but there is none in the audit's namespace %q%s", name, a.Namespace, hint)
 	}
 }

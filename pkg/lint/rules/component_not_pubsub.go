@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "component-not-pubsub",
@@ -15,7 +17,7 @@ func init() {
 	})
 }
 
-func checkComponentNotPubsub(s *Setup, r *Reporter) {
+func checkComponentNotPubsub(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if !a.Publishes || !s.UsesDapr(a) {
 			continue
@@ -24,6 +26,6 @@ func checkComponentNotPubsub(s *Setup, r *Reporter) {
 		if c == nil || c.Type == "" || c.IsPubsub() {
 			continue
 		}
-		r.Report(c.Obj, P("spec", "type"), "Component %q is the audit's pubsub (config.component), but its type %q is not pubsub.*", c.Name, c.Type)
+		r.Report(c.Obj, model.P("spec", "type"), "Component %q is the audit's pubsub (config.component), but its type %q is not pubsub.*", c.Name, c.Type)
 	}
 }

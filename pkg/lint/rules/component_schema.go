@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
@@ -22,7 +23,7 @@ func init() {
 	})
 }
 
-func checkComponentSchema(s *Setup, r *Reporter) {
+func checkComponentSchema(s *model.Setup, r *Reporter) {
 	for _, c := range s.Components {
 		items, _ := lookupList(c.Obj.Obj, "spec", "metadata")
 		for i, it := range items {
@@ -100,8 +101,8 @@ func lookupList(obj map[string]any, path ...string) ([]any, bool) {
 
 // pointerPath turns a JSON pointer into a Path, using the object to tell
 // list indexes from keys.
-func pointerPath(obj any, ptr string) Path {
-	var out Path
+func pointerPath(obj any, ptr string) model.Path {
+	var out model.Path
 	if ptr == "" {
 		return out
 	}

@@ -3,6 +3,8 @@ package rules
 import (
 	"slices"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -20,7 +22,7 @@ func init() {
 	})
 }
 
-func checkComponentScopes(s *Setup, r *Reporter) {
+func checkComponentScopes(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if !a.Publishes || a.Assumed || !s.UsesDapr(a) {
 			continue
@@ -31,12 +33,12 @@ func checkComponentScopes(s *Setup, r *Reporter) {
 		}
 		id := a.AppID()
 		if id == "" {
-			r.Report(c.Obj, P("scopes"), "Component %q has scopes [%s], but the audit has no dapr.io/app-id, so its app-id is its pod's name",
+			r.Report(c.Obj, model.P("scopes"), "Component %q has scopes [%s], but the audit has no dapr.io/app-id, so its app-id is its pod's name",
 				c.Name, strings.Join(c.Scopes, ", "))
 			continue
 		}
 		if !slices.Contains(c.Scopes, id) {
-			r.Report(c.Obj, P("scopes"), "Component %q has scopes [%s], which exclude the audit's app-id %q", c.Name, strings.Join(c.Scopes, ", "), id)
+			r.Report(c.Obj, model.P("scopes"), "Component %q has scopes [%s], which exclude the audit's app-id %q", c.Name, strings.Join(c.Scopes, ", "), id)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "component-secret-plaintext",
@@ -15,9 +17,9 @@ func init() {
 	})
 }
 
-func checkComponentSecretPlaintext(s *Setup, r *Reporter) {
+func checkComponentSecretPlaintext(s *model.Setup, r *Reporter) {
 	for _, c := range s.Components {
-		f := factsFor(c.Type)
+		f := model.FactsFor(c.Type)
 		if f == nil {
 			continue
 		}

@@ -1,6 +1,10 @@
 package rules
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+)
 
 func init() {
 	register(&Rule{
@@ -18,13 +22,13 @@ func init() {
 	})
 }
 
-func checkConnectionConfigJSON(s *Setup, r *Reporter) {
+func checkConnectionConfigJSON(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
 		if !c.HasData {
 			continue
 		}
 		_, err := c.Decode()
-		var p *ConfigProblem
+		var p *model.ConfigProblem
 		if !errors.As(err, &p) || !p.Syntax {
 			continue
 		}
@@ -34,7 +38,7 @@ func checkConnectionConfigJSON(s *Setup, r *Reporter) {
 			continue
 		}
 		if p.Line > 0 {
-			field = field.Add(Inner{p.Line, p.Column})
+			field = field.Add(model.Inner{Line: p.Line, Column: p.Column})
 		}
 		r.Report(c.Obj, field, "%s of connection config %q is not valid JSON: %v", c.ConfigPath(), c.Name, p.Err)
 	}

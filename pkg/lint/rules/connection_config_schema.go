@@ -1,6 +1,10 @@
 package rules
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+)
 
 func init() {
 	register(&Rule{
@@ -20,13 +24,13 @@ func init() {
 	})
 }
 
-func checkConnectionConfigSchema(s *Setup, r *Reporter) {
+func checkConnectionConfigSchema(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
 		if !c.HasData {
 			continue
 		}
 		_, err := c.Decode()
-		var p *ConfigProblem
+		var p *model.ConfigProblem
 		if !errors.As(err, &p) || p.Syntax {
 			continue
 		}
@@ -34,7 +38,7 @@ func checkConnectionConfigSchema(s *Setup, r *Reporter) {
 		if at == "" {
 			at = "/"
 		}
-		r.Report(c.Obj, c.ConfigPath().Add(Pointer(p.Pointer)), "%s of connection config %q fails the %s provider's schema at %s: %v",
+		r.Report(c.Obj, c.ConfigPath().Add(model.Pointer(p.Pointer)), "%s of connection config %q fails the %s provider's schema at %s: %v",
 			c.ConfigPath(), c.Name, c.Provider, at, p.Err)
 	}
 }

@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "connection-duplicate",
@@ -16,7 +18,7 @@ func init() {
 	})
 }
 
-func checkConnectionDuplicate(s *Setup, r *Reporter) {
+func checkConnectionDuplicate(s *model.Setup, r *Reporter) {
 	seen := map[string]bool{}
 	for _, a := range s.Audits {
 		if seen[a.Namespace] {
@@ -39,7 +41,7 @@ func checkConnectionDuplicate(s *Setup, r *Reporter) {
 			if c.Name == primary.Name && c.Obj.Kind() == primary.Obj.Kind() {
 				what = "a second copy of connection config"
 			}
-			r.Report(c.Obj, P("metadata", "name"), "%s %q in namespace %q besides %s (%s): only one connection config can exist for the audit",
+			r.Report(c.Obj, model.P("metadata", "name"), "%s %q in namespace %q besides %s (%s): only one connection config can exist for the audit",
 				what, c.Name, a.Namespace, primary.Obj.String(), primary.Obj.Position())
 		}
 	}

@@ -1,6 +1,10 @@
 package rules
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+)
 
 func init() {
 	register(&Rule{
@@ -20,7 +24,7 @@ func init() {
 	})
 }
 
-func checkConnectionNotFound(s *Setup, r *Reporter) {
+func checkConnectionNotFound(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if !a.Publishes || s.ConnectionOf(a) != nil {
 			continue
@@ -39,11 +43,11 @@ func checkConnectionNotFound(s *Setup, r *Reporter) {
 		msg := fmt.Sprintf("%s publishes through connection %q, but no connection config of that name is in namespace %q%s",
 			a.Describe(), a.Connection, a.Namespace, didYouMean(a.Connection, names))
 		if !a.Assumed {
-			r.Report(a.Obj, a.FlagPath(FlagConnection), "%s", msg)
+			r.Report(a.Obj, a.FlagPath(model.FlagConnection), "%s", msg)
 			continue
 		}
 		for _, c := range s.Connections {
-			r.Report(c.Obj, P("metadata", "name"), "%s", msg)
+			r.Report(c.Obj, model.P("metadata", "name"), "%s", msg)
 			break
 		}
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
@@ -21,7 +22,7 @@ func init() {
 	})
 }
 
-func checkConnectionProviderMissing(s *Setup, r *Reporter) {
+func checkConnectionProviderMissing(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
 		valid := strings.Join(schemas.DriversFor(c.SchemaForm()), ", ")
 		switch {

@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
@@ -23,7 +24,7 @@ func init() {
 	})
 }
 
-func checkConnectionProviderUnknown(s *Setup, r *Reporter) {
+func checkConnectionProviderUnknown(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
 		if !c.HasProvider || strings.TrimSpace(c.Provider) == "" || c.KnownProvider() {
 			continue

@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "connection-wrong-namespace",
@@ -16,7 +18,7 @@ func init() {
 	})
 }
 
-func checkConnectionWrongNamespace(s *Setup, r *Reporter) {
+func checkConnectionWrongNamespace(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if !a.Publishes || s.ConnectionOf(a) != nil {
 			continue
@@ -25,10 +27,10 @@ func checkConnectionWrongNamespace(s *Setup, r *Reporter) {
 			if c.Name != a.Connection || c.Namespace == a.Namespace {
 				continue
 			}
-			field := P("metadata", "namespace")
+			field := model.P("metadata", "namespace")
 			how := "is in namespace %q"
 			if c.Obj.Namespace() == "" {
-				field = P("metadata")
+				field = model.P("metadata")
 				how = "has no namespace, so it goes to %q"
 			}
 			r.Report(c.Obj, field, "connection config %q "+how+", but %s reads it from namespace %q",

@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+
 func init() {
 	register(&Rule{
 		ID:       "gatekeeper-version-mismatch",
@@ -17,26 +19,26 @@ func init() {
 	})
 }
 
-func checkGatekeeperVersion(s *Setup, r *Reporter) {
+func checkGatekeeperVersion(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if a.Assumed || a.Version == nil {
 			continue
 		}
 		v := *a.Version
-		_, pubsub := a.Last(FlagEnablePubsub)
-		_, export := a.Last(FlagEnableExport)
+		_, pubsub := a.Last(model.FlagEnablePubsub)
+		_, export := a.Last(model.FlagEnableExport)
 		switch {
 		case !v.AtLeast(3, 13):
-			for _, n := range []string{FlagEnablePubsub, FlagEnableExport} {
+			for _, n := range []string{model.FlagEnablePubsub, model.FlagEnableExport} {
 				if _, ok := a.Last(n); ok {
 					r.Report(a.Obj, a.FlagPath(n), "Gatekeeper %s has no --%s: publishing violations needs v3.13 or later", v, n)
 				}
 			}
 			continue
 		case !v.AtLeast(3, 19) && export:
-			r.Report(a.Obj, a.FlagPath(FlagEnableExport), "--%s is a flag of Gatekeeper v3.19 and later; %s takes --%s", FlagEnableExport, v, FlagEnablePubsub)
+			r.Report(a.Obj, a.FlagPath(model.FlagEnableExport), "--%s is a flag of Gatekeeper v3.19 and later; %s takes --%s", model.FlagEnableExport, v, model.FlagEnablePubsub)
 		case v.AtLeast(3, 19) && pubsub:
-			r.Report(a.Obj, a.FlagPath(FlagEnablePubsub), "--%s was replaced by --%s in Gatekeeper v3.19; the image is %s", FlagEnablePubsub, FlagEnableExport, v)
+			r.Report(a.Obj, a.FlagPath(model.FlagEnablePubsub), "--%s was replaced by --%s in Gatekeeper v3.19; the image is %s", model.FlagEnablePubsub, model.FlagEnableExport, v)
 		}
 		c := s.ConnectionOf(a)
 		if c == nil {
@@ -52,7 +54,7 @@ func checkGatekeeperVersion(s *Setup, r *Reporter) {
 		if c.Form() == want {
 			continue
 		}
-		field := P("kind")
+		field := model.P("kind")
 		if !c.Resource && c.HasProvider {
 			field = c.ProviderPath()
 		}

@@ -1,6 +1,10 @@
 package rules
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+)
 
 func init() {
 	register(&Rule{
@@ -19,7 +23,7 @@ func init() {
 	})
 }
 
-func checkHelmValuesUnknown(s *Setup, r *Reporter) {
+func checkHelmValuesUnknown(s *model.Setup, r *Reporter) {
 	for _, u := range s.Options.UnknownValues {
 		msg := fmt.Sprintf("chart %s: values key %q is not in the chart's values.yaml: Helm ignores it", u.Chart, u.Key)
 		if u.Suggestion != "" {

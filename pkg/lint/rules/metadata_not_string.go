@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"sort"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -20,8 +22,8 @@ func init() {
 	})
 }
 
-func checkMetadataNotString(s *Setup, r *Reporter) {
-	check := func(o *Object, meta map[string]any, at func(...any) Path) {
+func checkMetadataNotString(s *model.Setup, r *Reporter) {
+	check := func(o *model.Object, meta map[string]any, at func(...any) model.Path) {
 		for _, field := range []string{"annotations", "labels"} {
 			m, _ := meta[field].(map[string]any)
 			keys := make([]string, 0, len(m))
@@ -41,14 +43,14 @@ func checkMetadataNotString(s *Setup, r *Reporter) {
 	}
 	// Only the objects that are part of the setup (Relevant), as every rule.
 	for _, o := range s.Objects {
-		if !Relevant(o.Object) {
+		if !model.Relevant(o.Object) {
 			continue
 		}
 		meta, _ := o.Obj["metadata"].(map[string]any)
-		check(o, meta, func(e ...any) Path { return Path(nil).Add(e...) })
+		check(o, meta, func(e ...any) model.Path { return model.Path(nil).Add(e...) })
 	}
 	for _, w := range s.Workloads {
-		if len(w.Template) == 0 || !Relevant(w.Obj.Object) {
+		if len(w.Template) == 0 || !model.Relevant(w.Obj.Object) {
 			continue // a Pod: its metadata is the object's
 		}
 		check(w.Obj, w.Meta, w.TemplatePath)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -70,7 +71,7 @@ func TestPodSecurity(t *testing.T) {
 			if tc.ns != nil {
 				objs = append(objs, *tc.ns)
 			}
-			s := NewSetup(DefaultOptions(), objs)
+			s := model.NewSetup(model.DefaultOptions(), objs)
 			ps := s.PodSecurity("gatekeeper-system")
 			if ps.Assumed != tc.assumed || ps.Policy.Enforce.String() != tc.enforce || ps.Policy.Warn.String() != tc.warn || ps.Policy.Audit.String() != tc.audit {
 				t.Errorf("assumed %v enforce %s warn %s audit %s, want %v %s %s %s", ps.Assumed, ps.Policy.Enforce, ps.Policy.Warn, ps.Policy.Audit,
@@ -122,7 +123,7 @@ func TestPodSecurityRules(t *testing.T) {
 			if tc.labels != nil {
 				objs = append(objs, namespaceObject("gatekeeper-system", tc.labels))
 			}
-			s := NewSetup(DefaultOptions(), objs)
+			s := model.NewSetup(model.DefaultOptions(), objs)
 			got := map[string]int{}
 			for _, id := range []string{"audit-sidecar-seccomp", "audit-pod-security", "audit-pod-security-unenforced"} {
 				rep := NewReporter(Get(id))

@@ -1,13 +1,16 @@
-// Package rules holds pubsub-lint's rule registry: every rule is data (ID,
-// severity, category, documentation, remediation) plus a check function
-// over the whole Setup, so cross-object rules see every input at once.
-// There is one file per rule; model.go builds the Setup from objects.
+// Package rules holds pubsub-lint's rule registry and one file per rule:
+// every rule is data (ID, severity, category, documentation, remediation)
+// plus a check function over the whole model.Setup, so cross-object rules
+// see every input at once. What the rules look at (the Setup and its
+// audits, workloads, connections and components) is package model's.
 package rules
 
 import (
 	"fmt"
 	"sort"
 	"unicode/utf8"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 // Severity of a finding.
@@ -64,7 +67,7 @@ type Rule struct {
 	// Remediation says how to fix a finding.
 	Remediation string
 	// Check reports findings for the setup.
-	Check func(s *Setup, r *Reporter)
+	Check func(s *model.Setup, r *Reporter)
 	// DaprOnly rules are about the Dapr side of publishing (the daprd
 	// sidecar, the Dapr subscriber): they see only the audits whose
 	// connection uses the dapr driver (Run), and their Doc says so.
@@ -85,9 +88,9 @@ func register(r *Rule) {
 
 // Run runs the rule's check on s (for a DaprOnly rule, on s with only the
 // audits that publish through Dapr).
-func (r *Rule) Run(s *Setup, rep *Reporter) {
+func (r *Rule) Run(s *model.Setup, rep *Reporter) {
 	if r.DaprOnly {
-		s = s.daprAudits()
+		s = s.DaprAudits()
 	}
 	r.Check(s, rep)
 }
@@ -118,9 +121,9 @@ type Finding struct {
 	Message  string
 	// Object is what the finding is about; nil when no input object is
 	// (for example a setting assumed from flags).
-	Object *Object
+	Object *model.Object
 	// Field is the path of the offending field inside Object.
-	Field Path
+	Field model.Path
 }
 
 // Reporter collects the findings of one rule.
@@ -135,7 +138,7 @@ func NewReporter(rule *Rule) *Reporter { return &Reporter{rule: rule} }
 // Report records a finding on obj at field. A string argument longer than
 // MaxValueInMessage is cut (a finding quotes what it is about, and that may
 // be a 50 MB value).
-func (r *Reporter) Report(obj *Object, field Path, format string, args ...any) {
+func (r *Reporter) Report(obj *model.Object, field model.Path, format string, args ...any) {
 	for i, a := range args {
 		if s, ok := a.(string); ok && len(s) > MaxValueInMessage {
 			args[i] = Clip(s)

@@ -3,6 +3,8 @@ package rules
 import (
 	"net"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -35,7 +37,7 @@ var hostKeys = map[string]string{
 
 var defaultPorts = map[string]string{"pubsub.redis": "6379", "pubsub.kafka": "9092", "pubsub.pulsar": "6650"}
 
-func checkSubscriberBrokerMismatch(s *Setup, r *Reporter) {
+func checkSubscriberBrokerMismatch(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
 		if !a.Publishes {
 			continue
@@ -49,7 +51,7 @@ func checkSubscriberBrokerMismatch(s *Setup, r *Reporter) {
 				continue
 			}
 			if sub.Type != pub.Type {
-				r.Report(sub.Obj, P("spec", "type"), "the subscriber's Component %q is %s, but the publisher's (%s) is %s",
+				r.Report(sub.Obj, model.P("spec", "type"), "the subscriber's Component %q is %s, but the publisher's (%s) is %s",
 					sub.Name, sub.Type, pub.Obj.String(), pub.Type)
 				continue
 			}

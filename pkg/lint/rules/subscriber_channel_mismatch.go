@@ -3,6 +3,8 @@ package rules
 import (
 	"slices"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
 func init() {
@@ -21,9 +23,9 @@ func init() {
 	})
 }
 
-func checkSubscriberChannelMismatch(s *Setup, r *Reporter) {
+func checkSubscriberChannelMismatch(s *model.Setup, r *Reporter) {
 	var channels []string
-	audits := map[*Workload]bool{}
+	audits := map[*model.Workload]bool{}
 	for _, a := range s.Audits {
 		if a.Workload != nil {
 			audits[a.Workload] = true

@@ -1,4 +1,4 @@
-package rules
+package model
 
 import (
 	"fmt"
@@ -249,7 +249,7 @@ func scanFlags(args []Arg) map[string][]Flag {
 // scanBool: the boolean flags of every Gatekeeper version of the table.
 var scanBool = func() map[string]bool {
 	m := map[string]bool{}
-	for _, row := range gatekeeperFlagTable {
+	for _, row := range GatekeeperFlagTable {
 		for _, t := range row.Types {
 			if t.IsBool() {
 				m[row.Name] = true

@@ -1,4 +1,10 @@
-package rules
+// Package model is what pubsub-lint's rules look at: the input objects
+// classified into a Setup (Gatekeeper audits with their flags parsed as
+// Gatekeeper's binary parses them, workloads, connection configs, Dapr
+// Components, the sidecar injector, namespaces with their PodSecurity
+// level), the defaults assumed for what the inputs do not show, and the
+// field paths findings point at. It knows nothing of rules or findings.
+package model
 
 import (
 	"fmt"
@@ -525,10 +531,10 @@ func newAudit(w *Workload) *Audit {
 // Gatekeeper runs all of them (pkg/operations: "Omitting will default to
 // supporting all operations").
 func (a *Audit) Operations() (ops map[string]bool, explicit bool) {
-	return operationsOf(a.Flags)
+	return OperationsOf(a.Flags)
 }
 
-func operationsOf(flags map[string][]Flag) (map[string]bool, bool) {
+func OperationsOf(flags map[string][]Flag) (map[string]bool, bool) {
 	fs := flags[FlagOperation]
 	ops := map[string]bool{}
 	for _, v := range Values(fs) {
@@ -628,11 +634,11 @@ func (p *PodSecurity) Enforces() string {
 		return fmt.Sprintf("PodSecurity %q, which namespace %q enforces (assumed: its Namespace is not among the inputs, and Gatekeeper's own manifest labels it %s=restricted)",
 			string(p.Policy.Enforce.Level), p.Namespace, api.EnforceLevelLabel)
 	}
-	return fmt.Sprintf("PodSecurity %q, which Namespace %s enforces (%s)", p.Policy.Enforce.String(), p.Namespace, p.label(api.EnforceLevelLabel))
+	return fmt.Sprintf("PodSecurity %q, which Namespace %s enforces (%s)", p.Policy.Enforce.String(), p.Namespace, p.Label(api.EnforceLevelLabel))
 }
 
-// label renders a level label as the namespace has it.
-func (p *PodSecurity) label(key string) string {
+// Label renders a level label as the namespace has it.
+func (p *PodSecurity) Label(key string) string {
 	v, ok := p.Labels[key]
 	if !ok {
 		return "no " + key + " label: privileged"
@@ -664,8 +670,8 @@ func (a *Audit) managerIndex() int {
 	return a.Manager
 }
 
-// managerSpec returns the manager container's map in the pod spec.
-func (a *Audit) managerSpec() map[string]any {
+// ManagerSpec returns the manager container's map in the pod spec.
+func (a *Audit) ManagerSpec() map[string]any {
 	containers, _ := a.Spec["containers"].([]any)
 	if i := a.managerIndex(); i >= 0 && i < len(containers) {
 		cm, _ := containers[i].(map[string]any)
@@ -796,4 +802,43 @@ func scalarMap(v any) map[string]string {
 		out[k] = scalar(e)
 	}
 	return out
+}
+
+// DaprAudits returns the setup with only the audits that publish through
+// Dapr (UsesDapr); the setup itself when that is all of them.
+func (s *Setup) DaprAudits() *Setup {
+	var keep []*Audit
+	for _, a := range s.Audits {
+		if s.UsesDapr(a) {
+			keep = append(keep, a)
+		}
+	}
+	if len(keep) == len(s.Audits) {
+		return s
+	}
+	cp := *s
+	cp.Audits = keep
+	return &cp
+}
+
+// GeneratesElsewhere says whether a Gatekeeper manager among the inputs,
+// other than the audit's, runs the generate operation (explicitly, or by
+// having no --operation flag).
+func (s *Setup) GeneratesElsewhere(a *Audit) bool {
+	for _, w := range s.Workloads {
+		for i, c := range w.Containers {
+			if w == a.Workload && i == a.Manager || !IsGatekeeperManager(c) {
+				continue
+			}
+			v := ParseImageVersion(c.Image)
+			if v != nil && !v.AtLeast(3, 18) {
+				continue
+			}
+			p := ParseManagerArgs(c, GatekeeperFlags(v))
+			if ops, explicit := OperationsOf(p.Flags); !explicit || ops[OperationGenerate] {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -1,4 +1,4 @@
-package rules
+package model
 
 import (
 	"regexp"
@@ -30,7 +30,7 @@ func (s *Setup) PredictSidecar(ann map[string]string) corev1.Container {
 	}
 	f := false
 	sc := &corev1.SecurityContext{AllowPrivilegeEscalation: &f}
-	if t := ann[annSeccomp]; t != "" {
+	if t := ann[AnnSeccompProfile]; t != "" {
 		sc.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(t)}
 	}
 	if s.DropAllCapabilities() {
@@ -58,3 +58,7 @@ func (s *Setup) PredictSidecar(ann map[string]string) corev1.Container {
 		},
 	}
 }
+
+// AnnSeccompProfile is the pod annotation that sets the daprd sidecar's
+// seccomp profile type.
+const AnnSeccompProfile = "dapr.io/sidecar-seccomp-profile-type"

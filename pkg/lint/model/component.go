@@ -1,4 +1,4 @@
-package rules
+package model
 
 import (
 	"encoding/json"
@@ -93,8 +93,8 @@ func (c *Component) Item(name string) (MetaItem, bool) {
 // String names the component for messages.
 func (c *Component) String() string { return c.Obj.String() }
 
-// typeFacts are what the rules need from a pubsub type's metadata schema.
-type typeFacts struct {
+// TypeFacts are what the rules need from a pubsub type's metadata schema.
+type TypeFacts struct {
 	Info     *schemas.PubsubInfo
 	Required []string
 	// Props maps lower-case keys to the schema's spelling.
@@ -112,11 +112,11 @@ type typeFacts struct {
 
 var (
 	factsMu    sync.Mutex
-	factsCache = map[string]*typeFacts{}
+	factsCache = map[string]*TypeFacts{}
 )
 
-// factsFor returns the facts of a pubsub type; nil when no schema has it.
-func factsFor(typ string) *typeFacts {
+// FactsFor returns the facts of a pubsub type; nil when no schema has it.
+func FactsFor(typ string) *TypeFacts {
 	factsMu.Lock()
 	defer factsMu.Unlock()
 	if f, ok := factsCache[typ]; ok {
@@ -127,7 +127,7 @@ func factsFor(typ string) *typeFacts {
 	return f
 }
 
-func loadFacts(typ string) *typeFacts {
+func loadFacts(typ string) *TypeFacts {
 	raw, err := schemas.Raw(schemas.PubsubMetadata(typ))
 	if err != nil {
 		return nil
@@ -147,7 +147,7 @@ func loadFacts(typ string) *typeFacts {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil
 	}
-	f := &typeFacts{Info: info, Required: doc.Required, Props: map[string]string{}, Expect: map[string]string{},
+	f := &TypeFacts{Info: info, Required: doc.Required, Props: map[string]string{}, Expect: map[string]string{},
 		Other: map[string]string{}, Deprecated: map[string]string{}, Closed: doc.Additional != nil && !*doc.Additional}
 	for _, k := range info.Deprecated {
 		f.Deprecated[strings.ToLower(k)] = k
@@ -196,7 +196,7 @@ func loadFacts(typ string) *typeFacts {
 }
 
 // Keys lists the known keys in the schema's spelling, sorted.
-func (f *typeFacts) Keys() []string {
+func (f *TypeFacts) Keys() []string {
 	out := make([]string, 0, len(f.Props))
 	for _, k := range f.Props {
 		out = append(out, k)
@@ -206,7 +206,7 @@ func (f *typeFacts) Keys() []string {
 }
 
 // DeprecatedKeys lists the deprecated keys in the schema's spelling, sorted.
-func (f *typeFacts) DeprecatedKeys() []string {
+func (f *TypeFacts) DeprecatedKeys() []string {
 	out := make([]string, 0, len(f.Deprecated))
 	for _, k := range f.Deprecated {
 		out = append(out, k)

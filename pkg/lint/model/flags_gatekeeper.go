@@ -1,4 +1,4 @@
-package rules
+package model
 
 import (
 	"errors"
@@ -39,7 +39,7 @@ import (
 // nor --default-wait-for-vapb-generation, both of which Gatekeeper's
 // v3.18.x documentation (website/versioned_docs/version-v3.18.x in
 // v3.23.1) describes, so it is not what v3.18 releases run.
-var gatekeeperSources = [3]Version{{3, 13, 0}, {3, 17, 0}, {3, 23, 1}}
+var GatekeeperSources = [3]Version{{3, 13, 0}, {3, 17, 0}, {3, 23, 1}}
 
 // flagType says how a flag's value is parsed, and so whether it is
 // boolean (takes only -x or -x=v) and what values make Set fail.
@@ -106,7 +106,7 @@ func (t flagType) String() string {
 }
 
 // gatekeeperFlagRow is one flag: its type in each version of
-// gatekeeperSources (ftNone: not defined) and the file that registers it
+// GatekeeperSources (ftNone: not defined) and the file that registers it
 // (in Gatekeeper's module unless another module is named).
 type gatekeeperFlagRow struct {
 	Name   string
@@ -114,7 +114,7 @@ type gatekeeperFlagRow struct {
 	Source string
 }
 
-var gatekeeperFlagTable = []gatekeeperFlagRow{
+var GatekeeperFlagTable = []gatekeeperFlagRow{
 	{"additional-mutating-webhook-configs-to-rotate-certs", [3]flagType{0, 0, ftString}, "pkg/webhook/common.go"},
 	{"additional-validating-webhook-configs-to-rotate-certs", [3]flagType{0, 0, ftString}, "pkg/webhook/common.go"},
 	{"admission-events-involved-namespace", [3]flagType{ftBool, ftBool, ftBool}, "pkg/webhook/common.go"},
@@ -219,7 +219,7 @@ const OperationGenerate = "generate"
 // gatekeeperExporters are the values --metrics-backend accepts
 // (pkg/metrics/registry/registry.go, registered from
 // pkg/metrics/exporters/*: the Name constants), per version of
-// gatekeeperSources.
+// GatekeeperSources.
 var gatekeeperExporters = map[string][3]bool{
 	"opencensus":    {true, false, false},
 	"opentelemetry": {false, true, true},
@@ -232,7 +232,7 @@ type defStatus uint8
 
 const (
 	// undefined: the version does not define the flag (or, for versions
-	// outside gatekeeperSources and unknown versions, no version does).
+	// outside GatekeeperSources and unknown versions, no version does).
 	undefined defStatus = iota
 	// defined: the version defines the flag.
 	defined
@@ -245,7 +245,7 @@ const (
 type FlagDefs struct {
 	// Version is the Gatekeeper version (nil: unknown, every source counts).
 	Version *Version
-	// Exact: Version is one of gatekeeperSources.
+	// Exact: Version is one of GatekeeperSources.
 	Exact bool
 	defs  map[string]flagDef
 	ops   map[string]defStatus
@@ -261,7 +261,7 @@ type flagDef struct {
 
 // Sources names the Gatekeeper versions the flag facts come from.
 func (d *FlagDefs) Sources() string {
-	return fmt.Sprintf("%s, %s and %s", gatekeeperSources[0], gatekeeperSources[1], gatekeeperSources[2])
+	return fmt.Sprintf("%s, %s and %s", GatekeeperSources[0], GatekeeperSources[1], GatekeeperSources[2])
 }
 
 // lookup returns the flag's definition; ok is false when the version does
@@ -291,7 +291,7 @@ func (d *FlagDefs) Knows(name string) bool {
 var flagDefsCache sync.Map
 
 // GatekeeperFlags returns the flags of Gatekeeper version v (nil: unknown).
-// The sources are the versions in gatekeeperSources: for a version between
+// The sources are the versions in GatekeeperSources: for a version between
 // two of them, a flag both define is defined, one neither defines is not,
 // and one only one of them defines may be; for a version before the first
 // or after the last, the nearest source's flags are defined and the other
@@ -309,8 +309,8 @@ func GatekeeperFlags(v *Version) *FlagDefs {
 	d := &FlagDefs{Version: v, defs: map[string]flagDef{}, ops: map[string]defStatus{}, exps: map[string]defStatus{}}
 	lo, hi := -1, -1 // indexes of the neighbouring sources
 	if v != nil {
-		for i, s := range gatekeeperSources {
-			switch c := compareVersions(s, *v); {
+		for i, s := range GatekeeperSources {
+			switch c := CompareVersions(s, *v); {
 			case c == 0:
 				lo, hi, d.Exact = i, i, true
 			case c < 0:
@@ -338,7 +338,7 @@ func GatekeeperFlags(v *Version) *FlagDefs {
 		}
 		return maybeDefined
 	}
-	for _, row := range gatekeeperFlagTable {
+	for _, row := range GatekeeperFlagTable {
 		var in [3]bool
 		var types []flagType
 		for i, t := range row.Types {
@@ -364,14 +364,14 @@ func GatekeeperFlags(v *Version) *FlagDefs {
 	}
 	for op, since := range gatekeeperOperations {
 		var in [3]bool
-		for i, s := range gatekeeperSources {
-			in[i] = compareVersions(s, since) >= 0
+		for i, s := range GatekeeperSources {
+			in[i] = CompareVersions(s, since) >= 0
 		}
 		st := status(in)
-		if v != nil && !d.Exact && compareVersions(*v, since) >= 0 && st != undefined {
+		if v != nil && !d.Exact && CompareVersions(*v, since) >= 0 && st != undefined {
 			st = defined // documented from since on
 		}
-		if v != nil && compareVersions(*v, since) < 0 {
+		if v != nil && CompareVersions(*v, since) < 0 {
 			st = undefined
 		}
 		d.ops[op] = st
@@ -392,7 +392,7 @@ func containsType(ts []flagType, t flagType) bool {
 	return false
 }
 
-func compareVersions(a, b Version) int {
+func CompareVersions(a, b Version) int {
 	switch {
 	case a.Major != b.Major:
 		return a.Major - b.Major

@@ -1,4 +1,4 @@
-package rules
+package model
 
 import (
 	"bufio"
@@ -144,12 +144,12 @@ func TestParseManagerArgs(t *testing.T) {
 // TestGatekeeperFlagTable: the facts are consistent.
 func TestGatekeeperFlagTable(t *testing.T) {
 	seen := map[string]bool{}
-	for i, row := range gatekeeperFlagTable {
+	for i, row := range GatekeeperFlagTable {
 		if seen[row.Name] {
 			t.Errorf("%s twice", row.Name)
 		}
 		seen[row.Name] = true
-		if i > 0 && gatekeeperFlagTable[i-1].Name > row.Name {
+		if i > 0 && GatekeeperFlagTable[i-1].Name > row.Name {
 			t.Errorf("%s is out of order", row.Name)
 		}
 		boolean := 0
