@@ -208,10 +208,10 @@ func readLimited(r io.Reader, name string, limit, sizeHint int64) ([]byte, error
 	return bytes.Join(chunks, nil), nil
 }
 
-// readRegular reads a regular file of at most limit bytes. The file is
-// opened without blocking (a FIFO that replaced the file since it was
-// planned does not hang) and checked again once open.
-func readRegular(path string, limit int64) ([]byte, error) {
+// openRegular opens a regular file of at most limit bytes for reading.
+// It is opened without blocking (a FIFO that replaced the file since it
+// was planned does not hang) and checked again once open.
+func openRegular(path string, limit int64) (*os.File, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
@@ -226,14 +226,38 @@ func readRegular(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	defer f.Close()
 	if fi, err = f.Stat(); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
+		f.Close()
 		return nil, notRegular(path, fi.Mode())
 	}
-	return readLimited(f, path, limit, fi.Size())
+	return f, nil
+}
+
+// capped reads r, but fails after limit bytes with the error of tooLarge
+// (a file that grows while it is read).
+type capped struct {
+	r        io.Reader
+	name     string
+	n, limit int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.n > c.limit {
+		return 0, tooLarge(c.name, c.limit)
+	}
+	if room := c.limit + 1 - c.n; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > c.limit {
+		return 0, tooLarge(c.name, c.limit)
+	}
+	return n, err
 }
 
 func notRegular(path string, m fs.FileMode) error {

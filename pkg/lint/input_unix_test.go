@@ -168,11 +168,14 @@ func TestReadRegularRefusesFIFO(t *testing.T) {
 		t.Fatalf("opening a FIFO without a writer: %v", f)
 	}
 	err := within(t, 5*time.Second, func() error {
-		_, err := readRegular(fifo, 1<<20)
+		f, err := openRegular(fifo, 1<<20)
+		if err == nil {
+			f.Close()
+		}
 		return err
 	})
 	if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), fifo) {
-		t.Errorf("readRegular(FIFO) = %v, want ErrNotRegular naming it", err)
+		t.Errorf("openRegular(FIFO) = %v, want ErrNotRegular naming it", err)
 	}
 }
 

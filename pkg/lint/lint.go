@@ -151,12 +151,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Paths) == 0 && opts.Live == nil {
 		return nil, fmt.Errorf("no PATH to lint")
 	}
-	// Objects no rule can look at are dropped as they are read, so memory
-	// holds only the pubsub setup; they still count as linted.
+	// Objects are classified as they are read; those no rule can look at
+	// are dropped, so memory holds only the pubsub setup; they still count
+	// as linted.
+	rd := newReader(opts)
 	in := &loadResult{}
 	if len(opts.Paths) > 0 {
 		var err error
-		if in, err = load(ctx, opts, model.Relevant); err != nil {
+		if in, err = load(ctx, opts, rd); err != nil {
 			return nil, err
 		}
 	}
@@ -165,11 +167,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range objs {
-			if model.Relevant(o) || o.Kind() == "Namespace" {
-				in.objs = append(in.objs, o)
-			}
+		l := addAll(rd, loaded{}, objs)
+		if l.err != nil {
+			return nil, l.err
 		}
+		in.entries = append(in.entries, l.entries...)
+		in.found = append(in.found, l.found...)
 		in.total += len(objs)
 		in.files++
 		in.notes = append(in.notes, fmt.Sprintf("%s: read %d objects and %d running audit pods", source, len(objs), len(pods)))
@@ -177,7 +180,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	opts.unknownValues = in.unknownValues
 	opts.runningPods = in.livePods
-	res, err := Check(ctx, opts, in.objs)
+	res, err := check(ctx, opts, in.entries, in.found, in.sums)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +190,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 }
 
 // Check lints objects that are already loaded.
-func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result, err error) {
+func Check(ctx context.Context, opts Options, objs []render.Object) (*Result, error) {
+	l := addAll(newReader(opts), loaded{}, objs)
+	if l.err != nil {
+		return nil, l.err
+	}
+	res, err := check(ctx, opts, l.entries, l.found, nil)
+	if err != nil {
+		return nil, err
+	}
+	res.Objects = len(objs)
+	return res, nil
+}
+
+// check runs the Setup rules over the classified objects and returns their
+// findings with objFound, those of the per-object rules, located; sums
+// are the files the locator may read again (loaded.sums).
+func check(ctx context.Context, opts Options, entries []model.Entry, objFound []rules.Finding, sums map[string]uint32) (res *Result, err error) {
 	ro := model.Options{
 		Namespace:           opts.Namespace,
 		GatekeeperNamespace: opts.GatekeeperNamespace,
@@ -204,7 +223,7 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 	}
 	ro.UnknownValues = opts.unknownValues
 	ro.RunningPods = opts.runningPods
-	setup := model.NewSetup(ro, objs)
+	setup := model.Build(ro, entries)
 	var notes []string
 	if setup.Injector == nil && dropAllGiven == nil && setup.UsesSidecar() {
 		notes = append(notes, "assumed: Dapr's sidecar injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (its Deployment is not among "+
@@ -219,26 +238,25 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 				a.Namespace, a.Connection, a.Channel))
 		}
 	}
-	var found []rules.Finding
+	found := objFound
 	for _, r := range rules.All() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		sev := opts.Config.severity(r)
-		if sev == rules.None {
+		if r.Check == nil || opts.Config.severity(r) == rules.None {
 			continue
 		}
 		fs, err := runRule(r, setup)
 		if err != nil {
 			return nil, err
 		}
-		for i := range fs {
-			fs[i].Severity = sev
-		}
 		found = append(found, fs...)
 	}
-	loc := newLocator()
-	res = &Result{Objects: len(objs), Findings: []Finding{}, Notes: notes}
+	for i := range found {
+		found[i].Severity = opts.Config.severity(rules.Get(found[i].Rule))
+	}
+	loc := newLocator(sums)
+	res = &Result{Findings: []Finding{}, Notes: notes}
 	for _, f := range found {
 		if ignored(f) {
 			continue
@@ -273,15 +291,25 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (res *Result
 // the input's fault. The CLI reports it (exit 2); tests fail on it.
 var ErrRulePanicked = errors.New("rule panicked")
 
-// runRule runs one rule; a panic in it becomes an ErrRulePanicked error.
-func runRule(r *rules.Rule, s *model.Setup) (fs []rules.Finding, err error) {
+// runRule runs one rule's Check on s; a panic in it becomes an
+// ErrRulePanicked error.
+func runRule(r *rules.Rule, s *model.Setup) ([]rules.Finding, error) {
+	return guarded(r, func(rep *rules.Reporter) { r.Run(s, rep) })
+}
+
+// runObjectRule runs one rule's CheckObject on e, guarded as runRule.
+func runObjectRule(r *rules.Rule, e model.Entry) ([]rules.Finding, error) {
+	return guarded(r, func(rep *rules.Reporter) { r.RunObject(e, rep) })
+}
+
+func guarded(r *rules.Rule, run func(*rules.Reporter)) (fs []rules.Finding, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: rule %s: %v", ErrRulePanicked, r.ID, p)
 		}
 	}()
 	rep := rules.NewReporter(r)
-	r.Run(s, rep)
+	run(rep)
 	return rep.Findings(), nil
 }
 

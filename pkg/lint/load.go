@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -40,17 +43,93 @@ type job struct {
 
 // loaded is what one job read.
 type loaded struct {
-	objs  []render.Object
-	total int // objects read, kept or not
-	files int
-	err   error // an *InputError
+	// objs are the objects read, when the job had no reader (Load).
+	objs []render.Object
+	// entries are the relevant objects classified by the reader, and
+	// found what its per-object rules reported on them.
+	entries []model.Entry
+	found   []rules.Finding
+	total   int // objects read, kept or not
+	files   int
+	err     error // an *InputError, or an ErrRulePanicked
 	// unknownValues are Helm values keys the chart does not define.
 	unknownValues []model.UnknownValue
+	// file says the input can be read again from disk, so released
+	// objects need not keep their Raw; dropped that one did not.
+	file, dropped bool
+	// sums are the CRC-32 of the files whose released objects have no
+	// Raw, by path: the locator reads them again only when unchanged.
+	sums map[string]uint32
+}
+
+// add takes one object as it is read: as is without a reader, else
+// through the reader.
+func (l *loaded) add(rd *reader, o render.Object) error {
+	if rd == nil {
+		l.objs = append(l.objs, o)
+		l.total++
+		return nil
+	}
+	return rd.add(o, l)
+}
+
+// reader turns objects into Setup entries as they are read, so memory holds
+// only what the rules need: it classifies each object (model.Classify),
+// drops the irrelevant ones, runs the per-object rules (Rule.CheckObject)
+// while the object's tree is there, then releases the trees of Components,
+// whose model holds what the other rules read.
+type reader struct {
+	namespace string
+	rules     []*rules.Rule
+}
+
+func newReader(opts Options) *reader {
+	rd := &reader{namespace: opts.Namespace}
+	if rd.namespace == "" {
+		rd.namespace = model.DefaultOptions().Namespace
+	}
+	for _, r := range rules.All() {
+		if r.CheckObject != nil && opts.Config.severity(r) != rules.None {
+			rd.rules = append(rd.rules, r)
+		}
+	}
+	return rd
+}
+
+func (rd *reader) add(o render.Object, into *loaded) error {
+	into.total++
+	e := model.Classify(o, rd.namespace)
+	if e.Class == model.Irrelevant {
+		return nil
+	}
+	for _, r := range rd.rules {
+		fs, err := runObjectRule(r, e)
+		if err != nil {
+			return err
+		}
+		into.found = append(into.found, fs...)
+	}
+	release := e.Class == model.ClassComponent
+	if release {
+		e.Obj.Release()
+	}
+	// A released object of a file lets its Raw go: the locator reads the
+	// file again if a finding needs the object's position.
+	if release && into.file {
+		e.Obj.Raw = nil
+		into.dropped = true
+	}
+	into.entries = append(into.entries, e)
+	return nil
 }
 
 // loadResult is what all the jobs read.
 type loadResult struct {
-	objs         []render.Object
+	objs    []render.Object
+	entries []model.Entry
+	found   []rules.Finding
+	// sums are the CRC-32 of files read again for positions (loaded.sums).
+	sums         map[string]uint32
 	total, files int
 	// notes are what the user should know: inputs skipped, flags without
 	// effect.
@@ -78,10 +157,11 @@ func Load(ctx context.Context, opts Options) ([]render.Object, int, error) {
 	return in.objs, in.files, errors.Join(in.errs...)
 }
 
-// load is Load keeping only the objects for which keep (when not nil) is
-// true; total counts all objects read. Its error is for the whole run
-// (usage, context); the inputs that failed are in errs.
-func load(ctx context.Context, opts Options, keep func(render.Object) bool) (*loadResult, error) {
+// load is Load, or with a reader, the entries of the relevant objects and
+// what the per-object rules found on them; total counts all objects read.
+// Its error is for the whole run (usage, context, a rule that panicked);
+// the inputs that failed are in errs.
+func load(ctx context.Context, opts Options, rd *reader) (*loadResult, error) {
 	jobs, notes, err := plan(opts.Paths)
 	if err != nil {
 		return nil, err
@@ -106,11 +186,7 @@ func load(ctx context.Context, opts Options, keep func(render.Object) bool) (*lo
 					results[i] = loaded{err: newInputError(jobs[i].path, fmt.Errorf("chart %s: %w", jobs[i].path, valuesErr))}
 					continue
 				}
-				results[i] = runJob(ctx, opts, jobs[i])
-				results[i].total = len(results[i].objs)
-				if keep != nil {
-					results[i].objs = filter(results[i].objs, keep)
-				}
+				results[i] = runJob(ctx, opts, jobs[i], rd)
 			}
 		}()
 	}
@@ -123,38 +199,41 @@ func load(ctx context.Context, opts Options, keep func(render.Object) bool) (*lo
 		return nil, err
 	}
 	out := &loadResult{notes: notes}
-	n := 0
+	n, m := 0, 0
 	for _, r := range results {
+		if errors.Is(r.err, ErrRulePanicked) {
+			return nil, r.err
+		}
 		n += len(r.objs)
+		m += len(r.entries)
 	}
 	out.objs = make([]render.Object, 0, n)
+	if len(results) > 1 {
+		out.entries = make([]model.Entry, 0, m)
+	}
 	for _, r := range results {
 		if r.err != nil {
 			out.errs = append(out.errs, r.err)
 			continue
 		}
 		out.objs = append(out.objs, r.objs...)
+		if len(results) == 1 {
+			out.entries = r.entries // no copy of a large file's entries
+		} else {
+			out.entries = append(out.entries, r.entries...)
+		}
+		out.found = append(out.found, r.found...)
+		for k, v := range r.sums {
+			if out.sums == nil {
+				out.sums = map[string]uint32{}
+			}
+			out.sums[k] = v
+		}
 		out.unknownValues = append(out.unknownValues, r.unknownValues...)
 		out.total += r.total
 		out.files += r.files
 	}
 	return out, nil
-}
-
-// filter keeps the objects for which keep is true, in order, and lets the
-// others go.
-func filter(objs []render.Object, keep func(render.Object) bool) []render.Object {
-	out := objs[:0]
-	for _, o := range objs {
-		if keep(o) {
-			out = append(out, o)
-		}
-	}
-	clear(objs[len(out):])
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }
 
 // plan expands the paths into jobs: a file, a chart, a kustomization,
@@ -275,7 +354,7 @@ func isRegular(p string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-func runJob(ctx context.Context, opts Options, j job) loaded {
+func runJob(ctx context.Context, opts Options, j job, rd *reader) loaded {
 	if err := ctx.Err(); err != nil {
 		return loaded{err: err}
 	}
@@ -292,11 +371,14 @@ func runJob(ctx context.Context, opts Options, j job) loaded {
 		if err != nil {
 			return loaded{err: newInputError(StdinSource, err)}
 		}
-		objs, err := render.SplitYAML(StdinSource, data)
-		if err != nil {
+		res := loaded{files: 1}
+		if err := render.EachYAML(StdinSource, data, func(o render.Object) error { return res.add(rd, o) }); err != nil {
+			if errors.Is(err, ErrRulePanicked) {
+				return loaded{err: err}
+			}
 			return loaded{err: newInputError(StdinSource, fmt.Errorf("reading standard input: %w", err))}
 		}
-		return loaded{objs: objs, files: 1}
+		return res
 	case jobChart:
 		r, err := render.RenderChart(ctx, j.path, render.ChartOptions{
 			Namespace: opts.Namespace, ValueFiles: opts.ValueFiles, Set: opts.Set, SetString: opts.SetString,
@@ -309,24 +391,48 @@ func runJob(ctx context.Context, opts Options, j job) loaded {
 		for _, u := range r.UnknownValues {
 			unknown = append(unknown, model.UnknownValue{Chart: j.path, Key: u.Key, Suggestion: u.Suggestion})
 		}
-		return loaded{objs: r.Objects, files: distinctSources(r.Objects), unknownValues: unknown}
+		return addAll(rd, loaded{files: distinctSources(r.Objects), unknownValues: unknown}, r.Objects)
 	case jobKustomize:
 		objs, err := render.Kustomize(ctx, j.path)
 		if err != nil {
 			return loaded{err: newInputError(j.path, naming(j.path, "kustomization", err))}
 		}
-		return loaded{objs: objs, files: distinctSources(objs)}
+		return addAll(rd, loaded{files: distinctSources(objs)}, objs)
 	default:
-		data, err := readRegular(j.path, limit)
+		f, err := openRegular(j.path, limit)
 		if err != nil {
 			return loaded{err: newInputError(j.path, err)}
 		}
-		objs, err := render.SplitYAML(j.path, data)
-		if err != nil {
+		defer f.Close()
+		// The file is read as it is decoded, never whole, and its CRC-32
+		// kept for the locator.
+		sum := crc32.NewIEEE()
+		res := loaded{files: 1, file: true}
+		in := io.TeeReader(&capped{r: f, name: j.path, limit: limit}, sum)
+		if err := render.EachYAMLFrom(j.path, in, func(o render.Object) error { return res.add(rd, o) }); err != nil {
+			switch {
+			case errors.Is(err, ErrRulePanicked):
+				return loaded{err: err}
+			case errors.Is(err, ErrInputTooLarge):
+				return loaded{err: newInputError(j.path, err)}
+			}
 			return loaded{err: newInputError(j.path, fmt.Errorf("reading %s: %w", j.path, err))}
 		}
-		return loaded{objs: objs, files: 1}
+		if res.dropped {
+			res.sums = map[string]uint32{j.path: sum.Sum32()}
+		}
+		return res
 	}
+}
+
+// addAll adds objs to res (or the error that stopped it).
+func addAll(rd *reader, res loaded, objs []render.Object) loaded {
+	for _, o := range objs {
+		if err := res.add(rd, o); err != nil {
+			return loaded{err: err}
+		}
+	}
+	return res
 }
 
 // naming returns err, which pkg/render's errors are, when it names path;

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"hash/crc32"
 	"os"
 	"strings"
 
@@ -14,9 +15,15 @@ import (
 // an object's text only when a finding needs it.
 type locator struct {
 	origins map[string][]render.Object
+	// sums are the CRC-32 of the files whose released objects let their
+	// Raw go; docs are those files' documents by line, read again.
+	sums map[string]uint32
+	docs map[string]map[int][]byte
 }
 
-func newLocator() *locator { return &locator{origins: map[string][]render.Object{}} }
+func newLocator(sums map[string]uint32) *locator {
+	return &locator{origins: map[string][]render.Object{}, sums: sums, docs: map[string]map[int][]byte{}}
+}
 
 // locate returns the file and the 1-based line and column of field in o
 // (0, 0 unknown). For an object rendered from a chart that is the template
@@ -34,7 +41,11 @@ func (l *locator) locate(o *model.Object, field model.Path) (string, int, int) {
 		return t.File, 0, 0
 	}
 	if o.Line > 0 {
-		line, col := position(o.Object, field)
+		ro := o.Object
+		if ro.Raw == nil && ro.Released() {
+			ro.Raw = l.reread(o.Source, o.Line)
+		}
+		line, col := position(ro, field)
 		return o.Source, line, col
 	}
 	// kustomize output: find the object in its original file (origin
@@ -44,6 +55,22 @@ func (l *locator) locate(o *model.Object, field model.Path) (string, int, int) {
 		return o.Source, line, col
 	}
 	return o.Source, 0, 0
+}
+
+// reread returns the text of the document at line of file, read again
+// from disk, or nil when the file changed since it was linted (its CRC-32
+// differs) or cannot be read: the finding then points at the object's line.
+func (l *locator) reread(file string, line int) []byte {
+	docs, ok := l.docs[file]
+	if !ok {
+		if data, err := os.ReadFile(file); err == nil {
+			if sum, known := l.sums[file]; known && crc32.ChecksumIEEE(data) == sum {
+				docs = render.DocumentsByLine(data)
+			}
+		}
+		l.docs[file] = docs
+	}
+	return docs[line]
 }
 
 func (l *locator) original(o *model.Object) (render.Object, bool) {

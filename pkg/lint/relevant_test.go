@@ -8,8 +8,10 @@ import (
 	"testing"
 )
 
-// TestRunDropsOnlyIrrelevantObjects: Run, which drops the objects no rule
-// can look at while loading, finds exactly what Check finds on all objects.
+// TestRunDropsOnlyIrrelevantObjects: Run, which streams files, drops the
+// objects no rule can look at while loading and lets the text of released
+// Components go (reading it again for positions), finds exactly what Check
+// finds on all objects loaded whole.
 func TestRunDropsOnlyIrrelevantObjects(t *testing.T) {
 	var dirs []string
 	for _, pattern := range []string{"../../test/lint/testdata/cases/*/*", "../../test/lint/testdata/quickstart"} {

@@ -125,13 +125,30 @@ func FuzzFastDecode(f *testing.F) {
 		if got, want := splitDocs(data), oldSplitDocs(data); !reflect.DeepEqual(normDocs(got), normDocs(want)) {
 			t.Errorf("splitDocs(%q) = %+v, want %+v", data, got, want)
 		}
+		if got, want := readDocs(data, 16), oldSplitDocs(data); !reflect.DeepEqual(normDocs(got), normDocs(want)) {
+			t.Errorf("eachDoc from a reader (%q) = %+v, want %+v", data, got, want)
+		}
 	})
+}
+
+// readDocs splits data read through a reader with a small buffer, so long
+// lines span several reads.
+func readDocs(data []byte, size int) []doc {
+	var docs []doc
+	_ = eachDoc(nil, bufio.NewReaderSize(bytes.NewReader(data), size), func(d doc) error {
+		docs = append(docs, d)
+		return nil
+	})
+	return docs
 }
 
 func TestSplitDocsMatchesOld(t *testing.T) {
 	for _, in := range []string{"", "\n", "a\r\nb\r", "---\na\n...\n--- {a: 1}\n---\t# c\nb", "a\n---x\n--- \n...  \n", "---", "x\n---\n"} {
 		if got, want := splitDocs([]byte(in)), oldSplitDocs([]byte(in)); !reflect.DeepEqual(normDocs(got), normDocs(want)) {
 			t.Errorf("splitDocs(%q) = %+v, want %+v", in, got, want)
+		}
+		if got, want := readDocs([]byte(in), 16), oldSplitDocs([]byte(in)); !reflect.DeepEqual(normDocs(got), normDocs(want)) {
+			t.Errorf("eachDoc from a reader (%q) = %+v, want %+v", in, got, want)
 		}
 	}
 }

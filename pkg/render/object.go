@@ -30,25 +30,79 @@ type Object struct {
 	Template *TemplateSource
 	// Raw is the document's text as read or rendered.
 	Raw []byte
+	// id is what names the object once Obj was released (Release).
+	id *identity
 }
 
+// identity is what an object's methods read, kept when its tree is released.
+type identity struct {
+	apiVersion, kind, name, namespace string
+	labels, annotations               map[string]string
+}
+
+// Release drops the decoded tree (Obj) and keeps what names the object:
+// apiVersion, kind, metadata.name, namespace, labels and annotations, which
+// the methods go on returning. Raw stays, so positions can still be found.
+// It is for objects of which the caller keeps a small model of its own.
+func (o *Object) Release() {
+	if o.Obj == nil {
+		return
+	}
+	o.id = &identity{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace(),
+		labels: o.Labels(), annotations: o.Annotations()}
+	o.Obj = nil
+}
+
+// Released says whether Release dropped the tree.
+func (o Object) Released() bool { return o.id != nil }
+
 // APIVersion returns the object's apiVersion.
-func (o Object) APIVersion() string { return str(o.Obj["apiVersion"]) }
+func (o Object) APIVersion() string {
+	if o.id != nil {
+		return o.id.apiVersion
+	}
+	return str(o.Obj["apiVersion"])
+}
 
 // Kind returns the object's kind.
-func (o Object) Kind() string { return str(o.Obj["kind"]) }
+func (o Object) Kind() string {
+	if o.id != nil {
+		return o.id.kind
+	}
+	return str(o.Obj["kind"])
+}
 
 // Name returns metadata.name.
-func (o Object) Name() string { return str(o.meta()["name"]) }
+func (o Object) Name() string {
+	if o.id != nil {
+		return o.id.name
+	}
+	return str(o.meta()["name"])
+}
 
 // Namespace returns metadata.namespace ("" when unset).
-func (o Object) Namespace() string { return str(o.meta()["namespace"]) }
+func (o Object) Namespace() string {
+	if o.id != nil {
+		return o.id.namespace
+	}
+	return str(o.meta()["namespace"])
+}
 
 // Labels returns metadata.labels with string values.
-func (o Object) Labels() map[string]string { return strMap(o.meta()["labels"]) }
+func (o Object) Labels() map[string]string {
+	if o.id != nil {
+		return o.id.labels
+	}
+	return strMap(o.meta()["labels"])
+}
 
 // Annotations returns metadata.annotations with string values.
-func (o Object) Annotations() map[string]string { return strMap(o.meta()["annotations"]) }
+func (o Object) Annotations() map[string]string {
+	if o.id != nil {
+		return o.id.annotations
+	}
+	return strMap(o.meta()["annotations"])
+}
 
 // String names the object as "Kind namespace/name" (or "Kind name").
 func (o Object) String() string {

@@ -1,8 +1,10 @@
 package render
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,14 +19,57 @@ import (
 // line in it.
 func SplitYAML(source string, data []byte) ([]Object, error) {
 	var out []Object
-	for _, d := range splitDocs(data) {
+	err := EachYAML(source, data, func(o Object) error {
+		out = append(out, o)
+		return nil
+	})
+	return out, err
+}
+
+// EachYAML is SplitYAML one object at a time: it decodes a document only
+// when fn has taken the previous one, so a caller that keeps little of
+// each object holds little more than data in memory. An error of fn stops
+// the walk and is returned as is. An object's Raw shares data's bytes
+// where the document is a contiguous run of data's lines.
+func EachYAML(source string, data []byte, fn func(Object) error) error {
+	return eachDoc(data, nil, eachObject(source, fn))
+}
+
+// EachYAMLFrom is EachYAML reading r as it goes: only the document being
+// decoded is in memory, never the whole stream. Each object's Raw is a
+// copy of its own. An error reading r is returned as is.
+func EachYAMLFrom(source string, r io.Reader, fn func(Object) error) error {
+	return eachDoc(nil, bufio.NewReaderSize(r, 64<<10), eachObject(source, fn))
+}
+
+func eachObject(source string, fn func(Object) error) func(doc) error {
+	return func(d doc) error {
 		objs, err := decodeDoc(source, d)
 		if err != nil {
-			return out, err
+			return err
 		}
-		out = append(out, objs...)
+		for _, o := range objs {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return out, nil
+}
+
+// DocumentsByLine indexes the documents of data by the line their content
+// starts on (an Object's Line), each with its text as the Raw of the
+// objects SplitYAML makes of it. A caller that let an object's Raw go finds
+// it again here from the file.
+func DocumentsByLine(data []byte) map[int][]byte {
+	out := map[int][]byte{}
+	_ = eachDoc(data, nil, func(d doc) error {
+		if line := contentLine(d); line > 0 {
+			out[line] = bytes.TrimRight(d.text, "\n")
+		}
+		return nil
+	})
+	return out
 }
 
 // doc is one document of a stream: its text and the 1-based line where the
@@ -40,21 +85,63 @@ type doc struct {
 // (document end markers) are left out.
 func splitDocs(data []byte) []doc {
 	var docs []doc
+	_ = eachDoc(data, nil, func(d doc) error {
+		docs = append(docs, d)
+		return nil
+	})
+	return docs
+}
+
+// eachDoc is splitDocs calling fn for each document in turn, of data or,
+// when r is not nil, of the lines read from r. A document whose lines are a
+// contiguous run of data, each ended by "\n", is a slice of data; any
+// other is copied.
+func eachDoc(data []byte, r *bufio.Reader, fn func(doc) error) error {
 	cur := doc{firstLine: 1}
 	var buf []byte
+	// While whole, the document so far is all[start:end]: lines taken as
+	// they are in data, each with its "\n".
+	all := data
+	whole, start, end := true, 0, 0
 	line := 0
-	flush := func() {
-		cur.text = buf
-		docs = append(docs, cur)
+	flush := func() error {
+		switch {
+		case !whole:
+			cur.text = buf
+		case end > start:
+			cur.text = all[start:end:end]
+		default:
+			cur.text = nil
+		}
+		err := fn(cur)
 		buf = nil
+		whole, start, end = true, 0, 0
+		return err
 	}
-	for len(data) > 0 {
-		line++
+	for {
+		off := len(all) - len(data)
 		var l []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		exact := false // l is data's line followed by its "\n"
+		if r != nil {
+			b, err := readLine(r)
+			if err != nil && err != io.EOF {
+				return err
+			}
+			if len(b) == 0 && err == io.EOF {
+				break
+			}
+			off = -1 // not in data: copied
+			l = bytes.TrimSuffix(b, []byte("\n"))
+			// bufio.ScanLines drops a "\r" before "\n", and at EOF too.
+			l = bytes.TrimSuffix(l, []byte("\r"))
+		} else if len(data) == 0 {
+			break
+		} else if i := bytes.IndexByte(data, '\n'); i >= 0 {
 			l, data = data[:i], data[i+1:]
+			exact = true
 			if n := len(l); n > 0 && l[n-1] == '\r' {
 				l = l[:n-1]
+				exact = false
 			}
 		} else {
 			// bufio.ScanLines drops a final "\r" at EOF too.
@@ -63,13 +150,17 @@ func splitDocs(data []byte) []doc {
 				l = l[:n-1]
 			}
 		}
+		line++
 		if rest, ok := bytes.CutPrefix(l, docMarker); ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t') {
-			flush()
+			if err := flush(); err != nil {
+				return err
+			}
 			cur = doc{firstLine: line + 1}
 			rest = bytes.TrimSpace(rest)
 			if len(rest) > 0 && rest[0] != '#' {
 				// "--- {a: 1}": the document starts on the marker's line.
 				cur.firstLine = line
+				whole = false
 				buf = append(buf, rest...)
 				buf = append(buf, '\n')
 			}
@@ -78,6 +169,24 @@ func splitDocs(data []byte) []doc {
 		if len(l) >= 3 && l[0] == '.' && string(bytes.TrimRight(l, " \t\r")) == "..." {
 			continue
 		}
+		if whole && off < 0 {
+			whole = false // lines read from r are copied
+		} else if whole {
+			switch {
+			case start == end:
+				start, end = off, off
+				fallthrough
+			case end == off:
+				if exact {
+					end = off + len(l) + 1
+					continue
+				}
+			}
+			// Not contiguous (a line left out or changed): copy from here on.
+			whole = false
+			buf = make([]byte, 0, (end-start)+nextDocLen(l, data)+1)
+			buf = append(buf, all[start:end]...)
+		}
 		if buf == nil {
 			// Most documents are one run of lines: size the copy once.
 			buf = make([]byte, 0, nextDocLen(l, data)+1)
@@ -85,8 +194,22 @@ func splitDocs(data []byte) []doc {
 		buf = append(buf, l...)
 		buf = append(buf, '\n')
 	}
-	cur.text = buf
-	return append(docs, cur)
+	return flush()
+}
+
+// readLine reads up to and including the next "\n" (or to the end); the
+// bytes are valid until the next read.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	b, err := r.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return b, err
+	}
+	long := append([]byte(nil), b...)
+	for err == bufio.ErrBufferFull {
+		b, err = r.ReadSlice('\n')
+		long = append(long, b...)
+	}
+	return long, err
 }
 
 var docMarker = []byte("---")

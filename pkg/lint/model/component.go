@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unique"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
@@ -22,12 +23,14 @@ type Component struct {
 	HasScopes bool
 }
 
-// MetaItem is one entry of spec.metadata.
+// MetaItem is one entry of spec.metadata. It is kept small: a large
+// repository holds hundreds of thousands.
 type MetaItem struct {
-	Index int
-	Name  string
+	Name string
 	// Value is the plain value as Dapr reads it (any JSON value as a string).
-	Value    string
+	Value string
+	// Index is the entry's index in spec.metadata.
+	Index    int32
 	HasValue bool
 	Secret   bool
 	Env      bool
@@ -36,16 +39,18 @@ type MetaItem struct {
 func newComponent(o *Object) *Component {
 	c := &Component{Obj: o, Name: o.Name(), Namespace: o.NS}
 	spec, _ := o.Obj["spec"].(map[string]any)
-	c.Type, _ = spec["type"].(string)
-	c.Version, _ = spec["version"].(string)
+	// Types, versions and metadata keys repeat across Components: one copy
+	// of each is kept.
+	c.Type = intern(spec["type"])
+	c.Version = intern(spec["version"])
 	items, _ := spec["metadata"].([]any)
+	c.Items = make([]MetaItem, 0, len(items))
 	for i, it := range items {
 		m, _ := it.(map[string]any)
 		if m == nil {
 			continue
 		}
-		mi := MetaItem{Index: i}
-		mi.Name, _ = m["name"].(string)
+		mi := MetaItem{Index: int32(i), Name: intern(m["name"])}
 		if v, ok := m["value"]; ok {
 			mi.Value, mi.HasValue = metaString(v), true
 		}
@@ -62,6 +67,12 @@ func newComponent(o *Object) *Component {
 	return c
 }
 
+// intern returns v when it is a string, as its canonical copy.
+func intern(v any) string {
+	s, _ := v.(string)
+	return unique.Make(s).Value()
+}
+
 // metaString converts a metadata value to the string Dapr sees.
 func metaString(v any) string {
 	switch v.(type) {
@@ -76,8 +87,8 @@ func metaString(v any) string {
 func (c *Component) IsPubsub() bool { return strings.HasPrefix(c.Type, "pubsub.") }
 
 // ItemPath is spec.metadata[i] (plus elems).
-func (c *Component) ItemPath(i int, elems ...any) Path {
-	return P("spec", "metadata", i).Add(elems...)
+func (c *Component) ItemPath(i int32, elems ...any) Path {
+	return P("spec", "metadata", int(i)).Add(elems...)
 }
 
 // Item finds a metadata item by name, case-insensitively as Dapr does.

@@ -82,8 +82,81 @@ type Setup struct {
 	Namespaces map[string]*Namespace
 }
 
-// NewSetup classifies objects.
-func NewSetup(opts Options, objs []render.Object) *Setup {
+// Class is what an object is to the Setup.
+type Class uint8
+
+// Classes of objects. Irrelevant objects matter to no rule.
+const (
+	Irrelevant Class = iota
+	ClassConfigMap
+	ClassConnection
+	ClassComponent
+	ClassNamespace
+	ClassWorkload
+)
+
+// Entry is one input object as the Setup sees it. Classify makes it: the
+// one place that decides what an object is.
+type Entry struct {
+	Obj   *Object
+	Class Class
+	// Component is the model of a Dapr Component (ClassComponent). It
+	// holds all the rules need of the object, so the object's tree may be
+	// released (render.Object.Release) once the per-object rules ran.
+	Component *Component
+	// Workload is a workload's model (ClassWorkload).
+	Workload *Workload
+}
+
+// Classify says what one object is to the Setup; defaultNS is where an
+// object without metadata.namespace goes. It depends on the object alone,
+// so inputs can be classified as they are read. A workload is relevant when
+// it runs a Gatekeeper manager (an audit or not), is Dapr's sidecar
+// injector, or has a subscriber's AUDIT_CHANNEL; any other workload, and
+// any object that is no workload, ConfigMap, Connection, Component or
+// Namespace, is Irrelevant.
+func Classify(ro render.Object, defaultNS string) Entry {
+	o := &Object{Object: ro, NS: ro.Namespace()}
+	if o.NS == "" {
+		o.NS = defaultNS
+	}
+	api, kind := o.APIVersion(), o.Kind()
+	switch {
+	case kind == "ConfigMap" && api == "v1":
+		return Entry{Obj: o, Class: ClassConfigMap}
+	case kind == "Connection" && strings.HasPrefix(api, "connection.gatekeeper.sh/"):
+		return Entry{Obj: o, Class: ClassConnection}
+	case kind == "Component" && strings.HasPrefix(api, "dapr.io/"):
+		return Entry{Obj: o, Class: ClassComponent, Component: newComponent(o)}
+	case kind == "Namespace" && api == "v1":
+		return Entry{Obj: o, Class: ClassNamespace}
+	}
+	if w := newWorkload(o); w != nil && relevantWorkload(w) {
+		return Entry{Obj: o, Class: ClassWorkload, Workload: w}
+	}
+	return Entry{Obj: o}
+}
+
+// Relevant says whether an object can matter to a rule (Classify).
+func Relevant(ro render.Object) bool { return Classify(ro, "").Class != Irrelevant }
+
+func relevantWorkload(w *Workload) bool {
+	if newAudit(w) != nil || newInjector(w) != nil {
+		return true
+	}
+	for _, c := range w.Containers {
+		if _, ok := c.Env["AUDIT_CHANNEL"]; ok {
+			return true
+		}
+		if IsGatekeeperManager(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// withDefaults fills the options left empty with DefaultOptions'.
+func (opts Options) withDefaults() Options {
 	def := DefaultOptions()
 	if opts.Namespace == "" {
 		opts.Namespace = def.Namespace
@@ -97,31 +170,45 @@ func NewSetup(opts Options, objs []render.Object) *Setup {
 	if opts.AuditChannel == "" {
 		opts.AuditChannel = def.AuditChannel
 	}
-	s := &Setup{Options: opts, Objects: make([]*Object, 0, len(objs)), Namespaces: map[string]*Namespace{}}
+	return opts
+}
+
+// NewSetup classifies objects and builds the Setup from them.
+func NewSetup(opts Options, objs []render.Object) *Setup {
+	opts = opts.withDefaults()
+	entries := make([]Entry, 0, len(objs))
+	for _, o := range objs {
+		entries = append(entries, Classify(o, opts.Namespace))
+	}
+	return Build(opts, entries)
+}
+
+// Build makes the Setup from classified objects, in their order.
+// Irrelevant entries are left out. Without an audit Deployment among them,
+// the Setup has an assumed audit (Audit.Assumed) as opts describe it.
+func Build(opts Options, entries []Entry) *Setup {
+	opts = opts.withDefaults()
+	s := &Setup{Options: opts, Objects: make([]*Object, 0, len(entries)), Namespaces: map[string]*Namespace{}}
 	var configMaps []*Object
-	for _, ro := range objs {
-		o := &Object{Object: ro, NS: ro.Namespace()}
-		if o.NS == "" {
-			o.NS = opts.Namespace
-		}
-		s.Objects = append(s.Objects, o)
-		api, kind := o.APIVersion(), o.Kind()
-		switch {
-		case kind == "ConfigMap" && api == "v1":
+	for _, e := range entries {
+		o := e.Obj
+		switch e.Class {
+		case Irrelevant:
+			continue
+		case ClassConfigMap:
 			configMaps = append(configMaps, o)
-		case kind == "Connection" && strings.HasPrefix(api, "connection.gatekeeper.sh/"):
+		case ClassConnection:
 			s.Connections = append(s.Connections, newConnectionResource(o))
-		case kind == "Component" && strings.HasPrefix(api, "dapr.io/"):
-			s.Components = append(s.Components, newComponent(o))
-		case kind == "Namespace" && api == "v1":
+		case ClassComponent:
+			s.Components = append(s.Components, e.Component)
+		case ClassNamespace:
 			if _, dup := s.Namespaces[o.Name()]; !dup {
 				s.Namespaces[o.Name()] = &Namespace{Obj: o, Name: o.Name(), Labels: o.Labels()}
 			}
-		default:
-			if w := newWorkload(o); w != nil {
-				s.Workloads = append(s.Workloads, w)
-			}
+		case ClassWorkload:
+			s.Workloads = append(s.Workloads, e.Workload)
 		}
+		s.Objects = append(s.Objects, o)
 	}
 	for _, w := range s.Workloads {
 		if a := newAudit(w); a != nil {
@@ -154,42 +241,6 @@ func NewSetup(opts Options, objs []render.Object) *Setup {
 		})
 	}
 	return s
-}
-
-// Relevant says whether an object can matter to a rule: NewSetup
-// classifies every other object as nothing (a workload that is neither an
-// audit nor the sidecar injector and has no subscriber's AUDIT_CHANNEL, or
-// an object that is no workload, ConfigMap, Connection, Component or
-// Namespace, and a workload that runs no Gatekeeper manager), so
-// leaving it out of NewSetup changes no finding. It depends on the object
-// alone. Keep it in step with NewSetup and with the rules that range over
-// Setup.Workloads.
-func Relevant(ro render.Object) bool {
-	o := &Object{Object: ro}
-	api, kind := o.APIVersion(), o.Kind()
-	switch {
-	case kind == "ConfigMap" && api == "v1",
-		kind == "Connection" && strings.HasPrefix(api, "connection.gatekeeper.sh/"),
-		kind == "Component" && strings.HasPrefix(api, "dapr.io/"),
-		kind == "Namespace" && api == "v1":
-		return true
-	}
-	w := newWorkload(o)
-	if w == nil {
-		return false
-	}
-	if newAudit(w) != nil || newInjector(w) != nil {
-		return true
-	}
-	for _, c := range w.Containers {
-		if _, ok := c.Env["AUDIT_CHANNEL"]; ok {
-			return true
-		}
-		if IsGatekeeperManager(c) {
-			return true
-		}
-	}
-	return false
 }
 
 // DropAllCapabilities is what the injector does with the sidecar's capabilities.

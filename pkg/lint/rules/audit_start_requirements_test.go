@@ -16,7 +16,7 @@ func runRule(t *testing.T, id string, objs ...render.Object) []Finding {
 		t.Fatalf("no rule %s", id)
 	}
 	rep := NewReporter(r)
-	r.Check(model.NewSetup(model.DefaultOptions(), objs), rep)
+	r.Run(model.NewSetup(model.DefaultOptions(), objs), rep)
 	for _, f := range rep.Findings() {
 		if f.Object == nil || len(f.Field) == 0 || f.Message == "" {
 			t.Errorf("%s: finding without object, field or message: %+v", id, f)
@@ -184,7 +184,10 @@ func checkAuditRules(t *testing.T, args, tag, level, version string) {
 	s := model.NewSetup(model.DefaultOptions(), objs)
 	for _, r := range All() {
 		rep := NewReporter(r)
-		r.Check(s, rep)
+		r.Run(s, rep)
+		for _, o := range objs {
+			r.RunObject(model.Classify(o, "default"), rep)
+		}
 		for _, f := range rep.Findings() {
 			if f.Object != nil && len(f.Field) == 0 {
 				t.Fatalf("%s: finding without field: %+v", r.ID, f)

@@ -19,12 +19,12 @@ func init() {
 			"`secretKeyRef` and `envRef`; daprd refuses to load a component otherwise, or silently " +
 			"uses one of the two values.",
 		Remediation: "Add the missing fields; keep exactly one of `value`, `secretKeyRef`, `envRef` per item.",
-		Check:       checkComponentSchema,
+		CheckObject: checkComponentSchema,
 	})
 }
 
-func checkComponentSchema(s *model.Setup, r *Reporter) {
-	for _, c := range s.Components {
+func checkComponentSchema(e model.Entry, r *Reporter) {
+	if c := e.Component; c != nil {
 		items, _ := lookupList(c.Obj.Obj, "spec", "metadata")
 		for i, it := range items {
 			m, ok := it.(map[string]any)
@@ -32,7 +32,7 @@ func checkComponentSchema(s *model.Setup, r *Reporter) {
 				continue
 			}
 			if n, _ := m["name"].(string); n == "" {
-				r.Report(c.Obj, c.ItemPath(i), "Component %q: metadata item %d has no name", c.Name, i)
+				r.Report(c.Obj, c.ItemPath(int32(i)), "Component %q: metadata item %d has no name", c.Name, i)
 			}
 			var srcs []string
 			for _, k := range []string{"value", "secretKeyRef", "envRef"} {
@@ -42,16 +42,16 @@ func checkComponentSchema(s *model.Setup, r *Reporter) {
 			}
 			switch len(srcs) {
 			case 0:
-				r.Report(c.Obj, c.ItemPath(i), "Component %q: metadata item %s has none of value, secretKeyRef and envRef", c.Name, itemName(m, i))
+				r.Report(c.Obj, c.ItemPath(int32(i)), "Component %q: metadata item %s has none of value, secretKeyRef and envRef", c.Name, itemName(m, i))
 			case 1:
 			default:
-				r.Report(c.Obj, c.ItemPath(i, srcs[1]), "Component %q: metadata item %s has both %s: give exactly one", c.Name, itemName(m, i), strings.Join(srcs, " and "))
+				r.Report(c.Obj, c.ItemPath(int32(i), srcs[1]), "Component %q: metadata item %s has both %s: give exactly one", c.Name, itemName(m, i), strings.Join(srcs, " and "))
 			}
 		}
 		problems, err := schemas.Validate(schemas.Component, c.Obj.Obj)
 		if err != nil {
 			r.Report(c.Obj, nil, "Component %q: %v", c.Name, err)
-			continue
+			return
 		}
 		seen := map[string]bool{}
 		for _, p := range problems {

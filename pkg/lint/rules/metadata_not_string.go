@@ -18,11 +18,11 @@ func init() {
 			"`cannot unmarshal bool into Go struct field ObjectMeta.metadata.annotations of type string`). " +
 			"Checked on the objects of the setup and on their pod templates.",
 		Remediation: "Quote the value: `dapr.io/enabled: \"true\"`.",
-		Check:       checkMetadataNotString,
+		CheckObject: checkMetadataNotString,
 	})
 }
 
-func checkMetadataNotString(s *model.Setup, r *Reporter) {
+func checkMetadataNotString(e model.Entry, r *Reporter) {
 	check := func(o *model.Object, meta map[string]any, at func(...any) model.Path) {
 		for _, field := range []string{"annotations", "labels"} {
 			m, _ := meta[field].(map[string]any)
@@ -42,17 +42,9 @@ func checkMetadataNotString(s *model.Setup, r *Reporter) {
 		}
 	}
 	// Only the objects that are part of the setup (Relevant), as every rule.
-	for _, o := range s.Objects {
-		if !model.Relevant(o.Object) {
-			continue
-		}
-		meta, _ := o.Obj["metadata"].(map[string]any)
-		check(o, meta, func(e ...any) model.Path { return model.Path(nil).Add(e...) })
-	}
-	for _, w := range s.Workloads {
-		if len(w.Template) == 0 || !model.Relevant(w.Obj.Object) {
-			continue // a Pod: its metadata is the object's
-		}
+	meta, _ := e.Obj.Obj["metadata"].(map[string]any)
+	check(e.Obj, meta, func(p ...any) model.Path { return model.Path(nil).Add(p...) })
+	if w := e.Workload; w != nil && len(w.Template) > 0 { // a Pod's metadata is the object's
 		check(w.Obj, w.Meta, w.TemplatePath)
 	}
 }

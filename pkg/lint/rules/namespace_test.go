@@ -127,7 +127,7 @@ func TestPodSecurityRules(t *testing.T) {
 			got := map[string]int{}
 			for _, id := range []string{"audit-sidecar-seccomp", "audit-pod-security", "audit-pod-security-unenforced"} {
 				rep := NewReporter(Get(id))
-				Get(id).Check(s, rep)
+				Get(id).Run(s, rep)
 				for _, f := range rep.Findings() {
 					got[id]++
 					if f.Object == nil || len(f.Field) == 0 {

@@ -66,8 +66,13 @@ type Rule struct {
 	Doc string
 	// Remediation says how to fix a finding.
 	Remediation string
-	// Check reports findings for the setup.
+	// Check reports findings for the setup. A rule has Check or CheckObject.
 	Check func(s *model.Setup, r *Reporter)
+	// CheckObject reports findings for one relevant object (an Entry that
+	// Classify did not call Irrelevant), as the object is read and while
+	// its whole tree is still there (Components are released after). It
+	// must depend on that object alone; it may run concurrently.
+	CheckObject func(e model.Entry, r *Reporter)
 	// DaprOnly rules are about the Dapr side of publishing (the daprd
 	// sidecar, the Dapr subscriber): they see only the audits whose
 	// connection uses the dapr driver (Run), and their Doc says so.
@@ -77,6 +82,9 @@ type Rule struct {
 var registry = map[string]*Rule{}
 
 func register(r *Rule) {
+	if (r.Check == nil) == (r.CheckObject == nil) {
+		panic("rules: rule " + r.ID + " needs exactly one of Check and CheckObject")
+	}
 	if _, dup := registry[r.ID]; dup {
 		panic("rules: duplicate rule " + r.ID)
 	}
@@ -89,10 +97,20 @@ func register(r *Rule) {
 // Run runs the rule's check on s (for a DaprOnly rule, on s with only the
 // audits that publish through Dapr).
 func (r *Rule) Run(s *model.Setup, rep *Reporter) {
+	if r.Check == nil {
+		return
+	}
 	if r.DaprOnly {
 		s = s.DaprAudits()
 	}
 	r.Check(s, rep)
+}
+
+// RunObject runs the rule's CheckObject, if it has one, on e.
+func (r *Rule) RunObject(e model.Entry, rep *Reporter) {
+	if r.CheckObject != nil && e.Class != model.Irrelevant {
+		r.CheckObject(e, rep)
+	}
 }
 
 // All returns every rule, by category and then ID.
