@@ -84,8 +84,8 @@ func TestDrivers(t *testing.T) {
 	}
 }
 
-// seedComponent is the pubsub Component of the Gatekeeper pubsub guide.
-const seedComponent = `
+// guideComponent is the pubsub Component of the Gatekeeper pubsub guide.
+const guideComponent = `
 apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:
@@ -103,8 +103,8 @@ spec:
       key: redis-password
 `
 
-// seedConfigMap is the connection ConfigMap of the Gatekeeper pubsub guide.
-const seedConfigMap = `
+// guideConfigMap is the connection ConfigMap of the Gatekeeper pubsub guide.
+const guideConfigMap = `
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -118,8 +118,8 @@ data:
     }
 `
 
-// seedViolation is the message example of the Gatekeeper pubsub guide.
-const seedViolation = `{
+// guideViolation is the message example of the Gatekeeper pubsub guide.
+const guideViolation = `{
   "id": "2023-07-18T21:21:52Z",
   "details": {"missing_labels": ["test"]},
   "eventType": "violation_audited",
@@ -161,7 +161,7 @@ func TestValidate(t *testing.T) {
 		want map[string]string
 	}{
 		{"redis metadata valid", "pubsub/pubsub.redis", redisOK, nil},
-		{"redis in the seed form valid", "pubsub/pubsub.redis", `{"redisHost": "redis-master.default.svc.cluster.local:6379", "redisPassword": "secret"}`, nil},
+		{"redis in the documented form valid", "pubsub/pubsub.redis", `{"redisHost": "redis-master.default.svc.cluster.local:6379", "redisPassword": "secret"}`, nil},
 		{"redis bool forms", "pubsub/pubsub.redis", `{"redisHost": "h", "redisPassword": "p", "enableTLS": "TRUE", "failover": "0"}`, nil},
 		{"redis missing redisHost", "pubsub/pubsub.redis", `{"redisPassword": "p"}`, map[string]string{"": "redisHost"}},
 		{"redis enableTLS maybe", "pubsub/pubsub.redis", `{"redisHost": "h", "redisPassword": "p", "enableTLS": "maybe"}`, map[string]string{"/enableTLS": "does not match pattern"}},
@@ -177,7 +177,7 @@ func TestValidate(t *testing.T) {
 		{"in-memory runtime keys", "pubsub/pubsub.in-memory", `{"allowedTopics": "a,b", "publishingScopes": "app1=a", "subscriptionScopes": "app2=b", "protectedTopics": "c", "consumerID": "x"}`, nil},
 		{"in-memory unknown key", "pubsub/pubsub.in-memory", `{"redisHost": "h"}`, map[string]string{"": "redisHost"}},
 		{"jetstream", "pubsub/pubsub.jetstream", `{"natsURL": "nats://nats:4222", "deliverPolicy": "new", "ackWait": "30s"}`, nil},
-		{"seed component valid", schemas.Component, seedComponent, nil},
+		{"documented component valid", schemas.Component, guideComponent, nil},
 		{"component with value and secretKeyRef", schemas.Component, `
 apiVersion: dapr.io/v1alpha1
 kind: Component
@@ -222,8 +222,8 @@ kind: Component
 metadata: {name: pubsub}
 spec: {metadata: []}
 `, map[string]string{"/spec": "type"}},
-		{"seed ConfigMap valid", schemas.ConnectionConfigMap, seedConfigMap, nil},
-		{"seed connection config valid", schemas.ConnectionConfig("dapr"), `{"component": "pubsub"}`, nil},
+		{"documented ConfigMap valid", schemas.ConnectionConfigMap, guideConfigMap, nil},
+		{"documented connection config valid", schemas.ConnectionConfig("dapr"), `{"component": "pubsub"}`, nil},
 		{"disk config of Gatekeeper's chart", schemas.ConnectionConfig("disk"), `{"path": "/tmp/violations/topics", "maxAuditResults": 3}`, nil},
 		{"disk config with ttl", schemas.ConnectionConfig("disk"), `{"path": "v", "maxAuditResults": 0, "closedConnectionTTL": "5m"}`, nil},
 		{"disk maxAuditResults above 5", schemas.ConnectionConfig("disk"), `{"path": "v", "maxAuditResults": 6}`, map[string]string{"/maxAuditResults": "maximum"}},
@@ -237,7 +237,7 @@ spec: {metadata: []}
 		{"rabbitmq concurrencyMode and exchangeKind from the source", "pubsub/pubsub.rabbitmq", `{"host": "amqp://h", "concurrencyMode": "single", "exchangeKind": "direct"}`, nil},
 		{"rabbitmq concurrencyMode in the wrong case", "pubsub/pubsub.rabbitmq", `{"concurrencyMode": "Single"}`, map[string]string{"/concurrencyMode": "value must be one of"}},
 		{"connection config empty component", schemas.ConnectionConfig("dapr"), `{"component": ""}`, map[string]string{"/component": "minLength"}},
-		{"seed violation valid", schemas.Violation, seedViolation, nil},
+		{"documented violation valid", schemas.Violation, guideViolation, nil},
 		{"violation wrong eventType", schemas.Violation, `{"id": "x", "eventType": "other", "kind": "K", "name": "n"}`, map[string]string{"/eventType": "violation_audited"}},
 	}
 	for _, tc := range tests {

@@ -31,7 +31,7 @@ import (
 // fail the test: run through run(), there is no shell.
 //
 // Placeholders: paths in the README that stand for the reader's own files
-// are mapped to files the test writes, all holding the seed's quick start
+// are mapped to files the test writes, all holding the quick start in Gatekeeper's pubsub documentation
 // (test/lint/testdata/quickstart, which lints clean):
 //
 //	manifests/, manifests  a copy of the quick-start directory

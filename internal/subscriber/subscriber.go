@@ -34,7 +34,7 @@ const (
 
 // Options configure the subscriber.
 type Options struct {
-	// Addr to listen on, default ":6002" (the seed's dapr.io/app-port).
+	// Addr to listen on, default ":6002" (the dapr.io/app-port of Gatekeeper's pubsub documentation).
 	Addr string
 	// Pubsub is the Dapr pubsub component, default "pubsub".
 	Pubsub string

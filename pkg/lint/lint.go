@@ -47,7 +47,7 @@ type Options struct {
 	GatekeeperNamespace, AuditConnection, AuditChannel string
 	// DaprDropAllCapabilities is the sidecar injector's
 	// SIDECAR_DROP_ALL_CAPABILITIES when its Deployment is not an input
-	// (nil: true, as the seed requires).
+	// (nil: true, as Gatekeeper's pubsub documentation requires).
 	DaprDropAllCapabilities *bool
 	// Live, when set, lints what is deployed in a cluster (read-only), in
 	// addition to the Paths (which may then be empty).

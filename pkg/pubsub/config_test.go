@@ -9,7 +9,7 @@ import (
 )
 
 func TestParseConnectionConfigMap(t *testing.T) {
-	const seed = `apiVersion: v1
+	const documented = `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: audit-connection
@@ -27,7 +27,7 @@ data:
 		wantErr []string // substrings of the error, all required
 		field   string   // ConfigError.Field
 	}{
-		{name: "seed", in: seed},
+		{name: "documented", in: documented},
 		{name: "json", in: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"ns"},"data":{"provider":"dapr","config":"{\"component\":\"kafka-pubsub\"}"}}`},
 		{
 			name: "no data", in: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\n",

@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // TestRoundTrip decodes each golden message and encodes it back: the bytes
 // must not change, so no field is lost, renamed or reordered.
 func TestRoundTrip(t *testing.T) {
-	for _, name := range []string{"seed-example.json", "full.json"} {
+	for _, name := range []string{"docs-example.json", "full.json"} {
 		t.Run(name, func(t *testing.T) {
 			want, err := os.ReadFile(filepath.Join("testdata", name))
 			if err != nil {
@@ -61,7 +61,7 @@ func TestExampleMatchesSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	path := filepath.Join("testdata", "seed-example.json")
+	path := filepath.Join("testdata", "docs-example.json")
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)

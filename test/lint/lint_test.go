@@ -1,4 +1,4 @@
-// Package lint_test runs pubsub-lint on fixtures: the seed's quick start
+// Package lint_test runs pubsub-lint on fixtures: the quick start in Gatekeeper's pubsub documentation
 // (clean) and, per rule, a copy that triggers it (bad) and a near miss that
 // does not (good), comparing every output format with golden files.
 package lint_test
@@ -112,7 +112,7 @@ var cases = []struct {
 	{"assumed-audit/good", nil},
 }
 
-// TestQuickStart: the seed's quick-start manifests are clean.
+// TestQuickStart: the quick-start manifests of Gatekeeper's pubsub documentation are clean.
 func TestQuickStart(t *testing.T) {
 	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{quickstart}})
 	if err != nil {

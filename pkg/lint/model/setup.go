@@ -56,7 +56,7 @@ type UnknownValue struct {
 	Suggestion string
 }
 
-// DefaultOptions are Gatekeeper's and the seed's defaults.
+// DefaultOptions are the defaults of Gatekeeper's flags and of its pubsub documentation.
 func DefaultOptions() Options {
 	return Options{
 		Namespace:           "default",

@@ -11,7 +11,7 @@ func init() {
 		Doc: "The dapr provider publishes through a daprd sidecar in the audit pod, which Dapr's " +
 			"injector only adds to pods annotated `dapr.io/enabled: \"true\"`. Without it every " +
 			"publish fails to connect.",
-		Remediation: "Add the annotations of the seed's quick start to the audit pod template: " +
+		Remediation: "Add the annotations of the quick start in Gatekeeper's pubsub documentation to the audit pod template: " +
 			"`dapr.io/enabled: \"true\"`, `dapr.io/app-id: \"audit\"`, `dapr.io/metrics-port: \"9999\"`, " +
 			"`dapr.io/sidecar-seccomp-profile-type: \"RuntimeDefault\"` (Gatekeeper chart: `auditPodAnnotations`).",
 		Check:    checkAuditDaprDisabled,

@@ -30,7 +30,7 @@ func init() {
 			"container it concerns. Failures of `restricted` that the namespace does not enforce are " +
 			"`audit-pod-security-unenforced`'s. The sidecar " +
 			"is predicted from the injector's code: it drops all capabilities only when the " +
-			"injector runs with `SIDECAR_DROP_ALL_CAPABILITIES=true`, which the seed requires and " +
+			"injector runs with `SIDECAR_DROP_ALL_CAPABILITIES=true`, which Gatekeeper's pubsub documentation requires and " +
 			"pubsub-lint assumes unless the injector's Deployment is among the inputs or " +
 			"`--dapr-drop-all-capabilities=false` is given. A missing seccomp annotation is " +
 			"reported by `audit-sidecar-seccomp` and not repeated here.",

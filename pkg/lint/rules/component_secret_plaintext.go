@@ -10,7 +10,7 @@ func init() {
 		Summary:  "A sensitive metadata key (for example redisPassword) is given as a plain value.",
 		Doc: "Keys that Dapr's metadata marks sensitive (passwords, keys, tokens, connection " +
 			"strings) end up in plain text in the Component, in Git and in every `kubectl get`. " +
-			"The seed's quick start reads `redisPassword` from the `redis` Secret.",
+			"The quick start in Gatekeeper's pubsub documentation reads `redisPassword` from the `redis` Secret.",
 		Remediation: "Replace `value:` by `secretKeyRef: {name: <secret>, key: <key>}` and create the " +
 			"Secret in the Component's namespace.",
 		Check: checkComponentSecretPlaintext,
