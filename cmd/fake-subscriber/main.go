@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/subscriber"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
 func main() {
@@ -25,7 +26,7 @@ func main() {
 func run() int {
 	port := flag.String("port", envOr("APP_PORT", "6002"), "port to listen on (the dapr.io/app-port annotation)")
 	pubsub := flag.String("pubsub", envOr("PUBSUB_COMPONENT", "pubsub"), "Dapr pubsub component to subscribe through")
-	channel := flag.String("channel", envOr("AUDIT_CHANNEL", "audit-channel"), "topic to subscribe to (Gatekeeper's --audit-channel)")
+	channel := flag.String("channel", envOr("AUDIT_CHANNEL", connection.DefaultChannel), "topic to subscribe to (Gatekeeper's --audit-channel)")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))

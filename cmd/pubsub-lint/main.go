@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
@@ -81,14 +82,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Var((*list)(&opts.SetString), "set-string", "Helm --set-string for charts: key=value[,key=value] (repeatable)")
 	fs.Var((*list)(&opts.SetFile), "set-file", "Helm --set-file for charts: key=path, the file's content is the value (repeatable)")
 	fs.StringVar(&opts.KubeVersion, "kube-version", "", "Kubernetes version charts are rendered for (.Capabilities.KubeVersion; default "+render.DefaultKubeVersion+")")
-	fs.StringVar(&opts.Namespace, "n", "default", "Helm release namespace; where objects without a namespace go (same as --namespace)")
-	fs.StringVar(&opts.Namespace, "namespace", "default", "Helm release namespace; where objects without a namespace go")
+	def := model.DefaultOptions()
+	fs.StringVar(&opts.Namespace, "n", def.Namespace, "Helm release namespace; where objects without a namespace go (same as --namespace)")
+	fs.StringVar(&opts.Namespace, "namespace", def.Namespace, "Helm release namespace; where objects without a namespace go")
 	maxInput := byteSize(lint.DefaultMaxInputBytes)
 	fs.Var(&maxInput, "max-input-bytes", "most bytes read of one file or of standard input: bytes or with a suffix Ki, Mi, Gi (e.g. 16Mi)")
-	fs.StringVar(&opts.GatekeeperNamespace, "gatekeeper-namespace", "gatekeeper-system", "the audit's namespace when its Deployment is not among the inputs")
-	fs.StringVar(&opts.AuditConnection, "audit-connection", "audit-connection", "the audit's --audit-connection when its Deployment is not among the inputs")
-	fs.StringVar(&opts.AuditChannel, "audit-channel", "audit-channel", "the audit's --audit-channel when its Deployment is not among the inputs")
-	dropAll := fs.Bool("dapr-drop-all-capabilities", true, "the Dapr injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (when its Deployment is not among the inputs)")
+	fs.StringVar(&opts.GatekeeperNamespace, "gatekeeper-namespace", def.GatekeeperNamespace, "the audit's namespace when its Deployment is not among the inputs")
+	fs.StringVar(&opts.AuditConnection, "audit-connection", def.AuditConnection, "the audit's --audit-connection when its Deployment is not among the inputs")
+	fs.StringVar(&opts.AuditChannel, "audit-channel", def.AuditChannel, "the audit's --audit-channel when its Deployment is not among the inputs")
+	dropAll := fs.Bool("dapr-drop-all-capabilities", def.DropAllCapabilities, "the Dapr injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (when its Deployment is not among the inputs)")
 	format := fs.String("format", "text", "output format: "+strings.Join(output.Formats(), ", "))
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least: error, warning or none")
 	config := fs.String("config", "", "config file to disable rules or change severities (default "+lint.DefaultConfigFile+" if present)")

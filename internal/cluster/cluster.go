@@ -23,6 +23,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/kubelet"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
 // Versions of the real parts.
@@ -32,7 +33,7 @@ const (
 	SubscriberImage   = "fake-subscriber:latest"
 	PubsubSendImage   = "gatekeeper-pubsub/pubsub-send"
 	RedisPassword     = "redis-quickstart-password"
-	GatekeeperNS      = "gatekeeper-system"
+	GatekeeperNS      = connection.DefaultNamespace
 	SubscriberNS      = "fake-subscriber"
 	gatekeeperCertSec = "gatekeeper-webhook-server-cert"
 )

@@ -11,13 +11,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
 // Names used by the quick start, as in the Gatekeeper documentation.
 const (
 	Component        = "pubsub"
-	Connection       = "audit-connection"
-	Channel          = "audit-channel"
+	Connection       = connection.DefaultName
+	Channel          = connection.DefaultChannel
 	AuditAppID       = "audit"
 	SubscriberAppID  = "subscriber"
 	SecretStore      = "redis-secrets"

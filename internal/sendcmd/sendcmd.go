@@ -12,12 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/queue"
@@ -42,7 +40,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.connectionName, "connection-name", "", "connection name (default: the ConfigMap's name, or audit-connection)")
 	fs.StringVar(&f.provider, "provider", "", "provider, instead of --connection (with --config)")
 	fs.StringVar(&f.config, "config", "", `provider config as JSON, instead of --connection, e.g. {"component":"pubsub"}`)
-	fs.StringVar(&f.channel, "channel", "audit-channel", "channel (topic) to publish to, as Gatekeeper's --audit-channel")
+	fs.StringVar(&f.channel, "channel", connection.DefaultChannel, "channel (topic) to publish to, as Gatekeeper's --audit-channel")
 	fs.IntVar(&f.count, "count", 1, "how many times to send each violation (for load)")
 	fs.StringVar(&f.file, "file", "", "JSON file with a violation or a list of violations (default: the documentation's example)")
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "give up after this long")
@@ -87,7 +85,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opts := dapr.Options{Logger: logger, Queue: queue.Options{BatchSize: f.batch, Workers: f.workers, Policy: policy}}
 	sys := pubsub.NewSystem(dapr.Provider(opts))
-	if err := sys.UpsertConnection(ctx, cc.Config, cc.Name, cc.Provider); err != nil {
+	if err := sys.UpsertConnection(ctx, cc.Config, cc.Name, cc.Driver); err != nil {
 		fmt.Fprintln(stderr, "pubsub-send:", err)
 		return 1
 	}
@@ -117,7 +115,7 @@ loop:
 		}
 	}
 	fmt.Fprintf(stdout, "sent %d of %d violation(s) to channel %q through connection %q (provider %s, config %s) in %s (%.0f/s)\n",
-		stats.Published, f.count*len(msgs), f.channel, cc.Name, cc.Provider, mustJSON(cc.Config), elapsed.Round(time.Millisecond), float64(stats.Published)/elapsed.Seconds())
+		stats.Published, f.count*len(msgs), f.channel, cc.Name, cc.Driver, mustJSON(cc.Config), elapsed.Round(time.Millisecond), float64(stats.Published)/elapsed.Seconds())
 	if stats.Retried > 0 || stats.Lost() > 0 {
 		fmt.Fprintf(stdout, "queue: %s\n", stats)
 	}
@@ -131,54 +129,39 @@ loop:
 	return 0
 }
 
-// loadConnection reads the connection from a ConfigMap file, a mounted
-// ConfigMap directory, or --provider/--config.
-func loadConnection(f flags) (*pubsub.ConnectionConfig, error) {
-	name := f.connectionName
+// loadConnection reads the connection from a ConfigMap or Connection file,
+// a mounted ConfigMap directory, or --provider/--config.
+func loadConnection(f flags) (*connection.Connection, error) {
+	var cc *connection.Connection
 	if f.provider != "" {
-		if name == "" {
-			name = "audit-connection"
-		}
-		cfg, err := pubsub.DecodeConfig(f.provider, []byte(f.config))
+		cfg, err := connection.DecodeConfig(f.provider, []byte(f.config))
 		if err != nil {
 			return nil, fmt.Errorf("--config: %w", err)
 		}
-		return &pubsub.ConnectionConfig{Name: name, Provider: f.provider, Config: cfg}, nil
-	}
-	st, err := os.Stat(f.connection)
-	if err != nil {
-		return nil, err
-	}
-	var cc *pubsub.ConnectionConfig
-	if st.IsDir() {
-		cm := &corev1.ConfigMap{Data: map[string]string{}}
-		cm.Name = filepath.Base(filepath.Clean(f.connection))
-		for _, key := range []string{"provider", "driver", "config"} {
-			b, err := os.ReadFile(filepath.Join(f.connection, key))
-			if errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			cm.Data[key] = string(b)
-		}
-		cc, err = pubsub.FromConfigMap(f.connection, cm)
+		cc = &connection.Connection{Driver: f.provider, HasDriver: true, Config: cfg}
 	} else {
-		var raw []byte
-		if raw, err = os.ReadFile(f.connection); err != nil {
+		st, err := os.Stat(f.connection)
+		if err != nil {
 			return nil, err
 		}
-		cc, err = pubsub.ParseConnection(f.connection, raw)
+		if st.IsDir() {
+			cc, err = pubsub.ReadConnectionDir(f.connection)
+		} else {
+			var raw []byte
+			if raw, err = os.ReadFile(f.connection); err != nil {
+				return nil, err
+			}
+			cc, err = pubsub.ParseConnection(f.connection, raw)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	if name != "" {
-		cc.Name = name
+	if f.connectionName != "" {
+		cc.Name = f.connectionName
 	}
 	if cc.Name == "" {
-		cc.Name = "audit-connection"
+		cc.Name = connection.DefaultName
 	}
 	return cc, nil
 }

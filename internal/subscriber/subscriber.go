@@ -17,6 +17,7 @@ import (
 	"github.com/dapr/go-sdk/service/common"
 	daprhttp "github.com/dapr/go-sdk/service/http"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -64,7 +65,7 @@ func New(opts Options) (*Subscriber, error) {
 		opts.Pubsub = "pubsub"
 	}
 	if opts.Topic == "" {
-		opts.Topic = "audit-channel"
+		opts.Topic = connection.DefaultChannel
 	}
 	if opts.Out == nil {
 		return nil, errors.New("subscriber: Out is required")

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
@@ -150,7 +151,7 @@ func loadLive(ctx context.Context, l Live) (objs, pods []render.Object, source s
 	}
 	objs = append(objs, kept...)
 	// The audits' namespaces hold their connection ConfigMaps and Pods.
-	auditNS := map[string]bool{"gatekeeper-system": true}
+	auditNS := map[string]bool{connection.DefaultNamespace: true}
 	var audits []render.Object
 	for _, o := range kept {
 		if isAuditDeployment(o) {

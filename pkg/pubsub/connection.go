@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
 // Connection publishes messages to topics of one broker connection. The
@@ -41,8 +43,9 @@ type Provider struct {
 	// Schema names the schema its config must pass (see package schemas);
 	// default "connection-config.<Name>".
 	Schema string
-	// New makes a connection from a config that already passed the
-	// provider's schema (schemas/connection-config.<name>.schema.json).
+	// New makes a connection from a config that is already decoded and
+	// passed the provider's schema (schemas/connection-config.<name>.schema.json):
+	// it does not validate it again.
 	New func(ctx context.Context, config map[string]any) (Connection, error)
 }
 
@@ -50,7 +53,9 @@ type Provider struct {
 // upserted or has been closed.
 var ErrUnknownConnection = errors.New("no such connection")
 
-// ErrUnknownProvider is returned for a provider that is not registered.
-var ErrUnknownProvider = errors.New("unknown provider")
+// ErrUnknownProvider is returned for a provider that is not registered,
+// and for a driver Gatekeeper does not read from a config's form (it is
+// connection.ErrUnknownDriver).
+var ErrUnknownProvider = connection.ErrUnknownDriver
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

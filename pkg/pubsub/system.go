@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
 // System holds the named connections of one process and routes publishes
@@ -174,7 +176,7 @@ func normalize(provider string, config any) (map[string]any, error) {
 	var raw []byte
 	switch c := config.(type) {
 	case map[string]any:
-		if err := ValidateConfig(provider, c); err != nil {
+		if err := connection.ValidateConfig(provider, c); err != nil {
 			return nil, err
 		}
 		return c, nil
@@ -189,5 +191,5 @@ func normalize(provider string, config any) (map[string]any, error) {
 		}
 		raw = b
 	}
-	return DecodeConfig(provider, raw)
+	return connection.DecodeConfig(provider, raw)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/sendcmd"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
@@ -57,7 +58,8 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var component []byte
-	var cm *corev1.ConfigMap
+	var cm *connection.Connection
+	var cmData map[string]any
 	var testPod *corev1.Pod
 	for _, o := range objs {
 		switch o.Kind() {
@@ -76,20 +78,17 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 				t.Fatal(err)
 			}
 		case "ConfigMap":
-			cm = &corev1.ConfigMap{}
-			b, _ := yaml.Marshal(o.Obj)
-			if err := yaml.Unmarshal(b, cm); err != nil {
-				t.Fatal(err)
-			}
+			cm = connection.FromObject(o.Obj, "")
+			cmData, _ = o.Obj["data"].(map[string]any)
 		}
 	}
 	if component == nil || cm == nil {
 		t.Fatalf("chart did not render a Component and a connection ConfigMap")
 	}
-	cc, err := pubsub.FromConfigMap("chart", cm)
-	if err != nil {
+	if err := cm.Err(); err != nil {
 		t.Fatalf("chart's connection ConfigMap: %v", err)
 	}
+	cc := cm
 	if cc.Name != quickstart.Connection {
 		t.Fatalf("chart's connection is %q, want %q", cc.Name, quickstart.Connection)
 	}
@@ -103,7 +102,7 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	defer func() { _ = sys.Close(ctx) }()
-	if err := sys.UpsertConnection(ctx, cc.Config, cc.Name, cc.Provider); err != nil {
+	if err := sys.UpsertConnection(ctx, cc.Config, cc.Name, cc.Driver); err != nil {
 		t.Fatal(err)
 	}
 	sent := violations(10)
@@ -125,8 +124,8 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 		t.Fatal("chart rendered no helm test pod with one container")
 	}
 	mount := t.TempDir()
-	for k, v := range cm.Data {
-		if err := os.WriteFile(filepath.Join(mount, k), []byte(v), 0o600); err != nil {
+	for k, v := range cmData {
+		if err := os.WriteFile(filepath.Join(mount, k), []byte(connection.Scalar(v)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -153,7 +153,7 @@ func (e *env) connect(t *testing.T) *pubsub.System {
 func (e *env) connectWith(t *testing.T, opts dapr.Options) *pubsub.System {
 	t.Helper()
 	opts.Address = e.audit.GRPCAddr
-	cc, err := pubsub.ParseConnectionConfigMap("audit-connection.yaml", []byte(quickstart.ConnectionConfigMap()))
+	cc, err := pubsub.ParseConnection("audit-connection.yaml", []byte(quickstart.ConnectionConfigMap()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func (e *env) connectWith(t *testing.T, opts dapr.Options) *pubsub.System {
 		defer cancel()
 		_ = sys.Close(ctx)
 	})
-	if err := sys.UpsertConnection(context.Background(), cc.Config, cc.Name, cc.Provider); err != nil {
+	if err := sys.UpsertConnection(context.Background(), cc.Config, cc.Name, cc.Driver); err != nil {
 		t.Fatal(err)
 	}
 	return sys

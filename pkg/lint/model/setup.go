@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/pod-security-admission/api"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -60,9 +61,9 @@ type UnknownValue struct {
 func DefaultOptions() Options {
 	return Options{
 		Namespace:           "default",
-		GatekeeperNamespace: "gatekeeper-system",
-		AuditConnection:     "audit-connection",
-		AuditChannel:        "audit-channel",
+		GatekeeperNamespace: connection.DefaultNamespace,
+		AuditConnection:     connection.DefaultName,
+		AuditChannel:        connection.DefaultChannel,
 		DropAllCapabilities: true,
 	}
 }
@@ -198,7 +199,7 @@ func Build(opts Options, entries []Entry) *Setup {
 		case ClassConfigMap:
 			configMaps = append(configMaps, o)
 		case ClassConnection:
-			s.Connections = append(s.Connections, newConnectionResource(o))
+			s.Connections = append(s.Connections, newConnection(o))
 		case ClassComponent:
 			s.Components = append(s.Components, e.Component)
 		case ClassNamespace:
@@ -226,7 +227,7 @@ func Build(opts Options, entries []Entry) *Setup {
 		_, p := data["provider"]
 		_, d := data["driver"]
 		if p || d || names[o.Name()] {
-			s.Connections = append(s.Connections, newConnectionConfigMap(o))
+			s.Connections = append(s.Connections, newConnection(o))
 		}
 	}
 	if len(s.Audits) == 0 {
@@ -279,11 +280,12 @@ func (s *Setup) ComponentName(a *Audit) (*Connection, string) {
 	if c == nil {
 		return nil, ""
 	}
-	cfg, err := c.Decode()
-	if err != nil {
-		return c, ""
+	for _, k := range []connection.ProblemKind{connection.NoConfig, connection.Syntax, connection.Schema} {
+		if _, bad := c.Problem(k); bad {
+			return c, ""
+		}
 	}
-	name, _ := cfg["component"].(string)
+	name, _ := c.Config["component"].(string)
 	return c, name
 }
 
@@ -556,7 +558,7 @@ func newAudit(w *Workload) *Audit {
 		}
 	}
 	a := &Audit{Workload: w, Namespace: w.Obj.NS, Manager: manager,
-		Connection: "audit-connection", Channel: "audit-channel"}
+		Connection: connection.DefaultName, Channel: connection.DefaultChannel}
 	a.Image = w.Containers[manager].Image
 	a.Version = ParseImageVersion(a.Image)
 	a.Parse = ParseManagerArgs(w.Containers[manager], GatekeeperFlags(a.Version))
@@ -825,22 +827,7 @@ func truthyDefaultTrue(env map[string]EnvVar, key string) bool {
 	return IsTruthy(v.Value)
 }
 
-func scalar(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return t
-	case bool:
-		return strconv.FormatBool(t)
-	case int64:
-		return strconv.FormatInt(t, 10)
-	case float64:
-		return strconv.FormatFloat(t, 'f', -1, 64)
-	default:
-		return fmt.Sprint(t)
-	}
-}
+func scalar(v any) string { return connection.Scalar(v) }
 
 func scalarMap(v any) map[string]string {
 	m, _ := v.(map[string]any)

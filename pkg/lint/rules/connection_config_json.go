@@ -1,8 +1,7 @@
 package rules
 
 import (
-	"errors"
-
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
@@ -24,19 +23,15 @@ func init() {
 
 func checkConnectionConfigJSON(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
-		if !c.HasData {
+		if p, ok := c.Problem(connection.NoConfig); ok {
+			r.Report(c.Obj, c.DataPath(), "connection config %q has no %s: %v", c.Name, c.ConfigPath(), p.Err)
 			continue
 		}
-		_, err := c.Decode()
-		var p *model.ConfigProblem
-		if !errors.As(err, &p) || !p.Syntax {
+		p, ok := c.Problem(connection.Syntax)
+		if !ok {
 			continue
 		}
 		field := c.ConfigPath()
-		if !c.HasConfig {
-			r.Report(c.Obj, c.DataPath(), "connection config %q has no %s: %v", c.Name, field, p.Err)
-			continue
-		}
 		if p.Line > 0 {
 			field = field.Add(model.Inner{Line: p.Line, Column: p.Column})
 		}

@@ -1,8 +1,7 @@
 package rules
 
 import (
-	"errors"
-
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
 
@@ -26,12 +25,8 @@ func init() {
 
 func checkConnectionConfigSchema(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
-		if !c.HasData {
-			continue
-		}
-		_, err := c.Decode()
-		var p *model.ConfigProblem
-		if !errors.As(err, &p) || p.Syntax {
+		p, ok := c.Problem(connection.Schema)
+		if !ok {
 			continue
 		}
 		at := p.Pointer
@@ -39,6 +34,6 @@ func checkConnectionConfigSchema(s *model.Setup, r *Reporter) {
 			at = "/"
 		}
 		r.Report(c.Obj, c.ConfigPath().Add(model.Pointer(p.Pointer)), "%s of connection config %q fails the %s provider's schema at %s: %v",
-			c.ConfigPath(), c.Name, c.Provider, at, p.Err)
+			c.ConfigPath(), c.Name, c.Driver, at, p.Err)
 	}
 }

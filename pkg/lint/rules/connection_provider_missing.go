@@ -24,18 +24,18 @@ func init() {
 
 func checkConnectionProviderMissing(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
-		valid := strings.Join(schemas.DriversFor(c.SchemaForm()), ", ")
+		valid := strings.Join(schemas.DriversFor(c.Form.SchemaForm()), ", ")
 		switch {
-		case !c.HasData && c.Resource:
+		case !c.HasData && c.IsResource():
 			r.Report(c.Obj, nil, "Connection %q has no spec: it needs spec.driver (one of %s) and spec.config", c.Name, valid)
 		case !c.HasData:
 			r.Report(c.Obj, nil, "connection ConfigMap %q has no data: it needs data.provider (one of %s) and data.config", c.Name, valid)
-		case !c.HasProvider || strings.TrimSpace(c.Provider) == "":
+		case !c.HasDriver || strings.TrimSpace(c.Driver) == "":
 			field := c.DataPath()
-			if c.HasProvider {
-				field = c.ProviderPath()
+			if c.HasDriver {
+				field = c.DriverPath()
 			}
-			r.Report(c.Obj, field, "connection config %q has no %s: set it to one of %s", c.Name, c.ProviderPath(), valid)
+			r.Report(c.Obj, field, "connection config %q has no %s: set it to one of %s", c.Name, c.DriverPath(), valid)
 		}
 	}
 }

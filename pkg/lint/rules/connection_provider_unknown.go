@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"strings"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
@@ -26,24 +27,24 @@ func init() {
 
 func checkConnectionProviderUnknown(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
-		if !c.HasProvider || strings.TrimSpace(c.Provider) == "" || c.KnownProvider() {
+		if _, ok := c.Problem(connection.UnknownDriver); !ok {
 			continue
 		}
 		what := "provider"
-		if c.ProviderKey == "driver" {
+		if c.DriverKey() == "driver" {
 			what = "driver"
 		}
-		valid := schemas.DriversFor(c.SchemaForm())
-		if d, err := schemas.Driver(c.Provider); err == nil {
+		valid := schemas.DriversFor(c.Form.SchemaForm())
+		if d, err := schemas.Driver(c.Driver); err == nil {
 			where := "a Connection resource (connection.gatekeeper.sh/v1alpha1)"
 			if d.HasForm(schemas.FormConfigMap) {
 				where = "a ConfigMap"
 			}
-			r.Report(c.Obj, c.ProviderPath(), "%s %q is not supported in %s: Gatekeeper %s and later read the %s driver from %s; valid %ss here are %s",
-				what, c.Provider, c.Form(), d.Since, c.Provider, where, what, strings.Join(valid, ", "))
+			r.Report(c.Obj, c.DriverPath(), "%s %q is not supported in %s: Gatekeeper %s and later read the %s driver from %s; valid %ss here are %s",
+				what, c.Driver, c.Form.String(), d.Since, c.Driver, where, what, strings.Join(valid, ", "))
 			continue
 		}
-		r.Report(c.Obj, c.ProviderPath(), "%s %q is not supported: valid %ss are %s%s",
-			what, c.Provider, what, strings.Join(valid, ", "), didYouMean(c.Provider, valid))
+		r.Report(c.Obj, c.DriverPath(), "%s %q is not supported: valid %ss are %s%s",
+			what, c.Driver, what, strings.Join(valid, ", "), didYouMean(c.Driver, valid))
 	}
 }

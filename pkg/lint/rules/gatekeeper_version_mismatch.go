@@ -1,6 +1,9 @@
 package rules
 
-import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+import (
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+)
 
 func init() {
 	register(&Rule{
@@ -44,23 +47,24 @@ func checkGatekeeperVersion(s *model.Setup, r *Reporter) {
 		if c == nil {
 			continue
 		}
-		want := "a ConfigMap with data.provider"
+		want := connection.ConfigMapProvider
 		switch {
 		case v.AtLeast(3, 20):
-			want = "a Connection resource"
+			want = connection.Resource
 		case v.AtLeast(3, 19):
-			want = "a ConfigMap with data.driver"
+			want = connection.ConfigMapDriver
 		}
-		if c.Form() == want {
+		if c.Form == want {
 			continue
 		}
 		field := model.P("kind")
-		if !c.Resource && c.HasProvider {
-			field = c.ProviderPath()
+		if !c.IsResource() && c.HasDriver {
+			field = c.DriverPath()
 		}
-		if want == "a Connection resource" {
-			want += " (connection.gatekeeper.sh/v1alpha1)"
+		wants := want.String()
+		if want == connection.Resource {
+			wants += " (" + connection.APIVersion + ")"
 		}
-		r.Report(c.Obj, field, "connection config %q is %s, but Gatekeeper %s (the audit's image) reads %s", c.Name, c.Form(), v, want)
+		r.Report(c.Obj, field, "connection config %q is %s, but Gatekeeper %s (the audit's image) reads %s", c.Name, c.Form, v, wants)
 	}
 }

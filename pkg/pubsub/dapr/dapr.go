@@ -125,25 +125,21 @@ type Config struct {
 	Component string `json:"component"`
 }
 
-func decodeConfig(config any) (Config, error) {
-	var c Config
-	b, err := json.Marshal(config)
-	if err != nil {
-		return c, fmt.Errorf("encoding config: %w", err)
+// configOf reads the config that a System (or the caller, with
+// connection.ValidateConfig) already decoded and validated against the
+// provider's schema: it is not validated again. Only the one field is
+// taken, so a caller that skipped validation gets an error, not a
+// connection to component "".
+func configOf(config any) (Config, error) {
+	m, ok := config.(map[string]any)
+	if !ok {
+		return Config{}, fmt.Errorf("config is a %T, want a decoded object such as {\"component\": \"pubsub\"}", config)
 	}
-	if err := pubsub.ValidateConfig(Name, mustAny(b)); err != nil {
-		return c, err
+	component, _ := m["component"].(string)
+	if component == "" {
+		return Config{}, errors.New(`config has no component (a string): want {"component": "pubsub"}`)
 	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("decoding config: %w", err)
-	}
-	return c, nil
-}
-
-func mustAny(b []byte) any {
-	var v any
-	_ = json.Unmarshal(b, &v)
-	return v
+	return Config{Component: component}, nil
 }
 
 // Connection publishes through one Dapr pubsub component. Publish queues;
@@ -161,7 +157,7 @@ type Connection struct {
 // New dials the sidecar lazily: it does not fail when the sidecar is not up
 // yet; the queue's workers wait for it, retrying with a bounded backoff.
 func New(_ context.Context, config any, opts Options) (*Connection, error) {
-	cfg, err := decodeConfig(config)
+	cfg, err := configOf(config)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +391,7 @@ func Encode(data any) ([]byte, error) {
 
 // UpdateConnection switches to another pubsub component.
 func (c *Connection) UpdateConnection(_ context.Context, config any) error {
-	cfg, err := decodeConfig(config)
+	cfg, err := configOf(config)
 	if err != nil {
 		return err
 	}
