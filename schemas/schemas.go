@@ -40,9 +40,6 @@ const (
 	pubsubDir = "pubsub/"
 )
 
-// FS returns the embedded schema files.
-func FS() fs.FS { return files }
-
 var (
 	compileOnce sync.Once
 	compiler    *jsonschema.Compiler

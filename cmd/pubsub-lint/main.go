@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
@@ -120,7 +121,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return usage(stderr, "--fail-on: %v", err)
 	}
-	if !contains(output.Formats(), *format) {
+	if !slices.Contains(output.Formats(), *format) {
 		return usage(stderr, "--format %q: want one of %s", *format, strings.Join(output.Formats(), ", "))
 	}
 	if *liveOn || live.Kubeconfig != "" || live.Context != "" {
@@ -234,13 +235,4 @@ func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 func usage(stderr io.Writer, format string, args ...any) int {
 	fmt.Fprintf(stderr, "pubsub-lint: "+format+"\n", args...)
 	return 2
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

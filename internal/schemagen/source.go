@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,12 +224,7 @@ func (a *keyAnalysis) addEnum(b binding, vals []string, consts []*goConst, close
 }
 
 func containsFold(list []string, s string, fold bool) bool {
-	for _, v := range list {
-		if v == s || fold && strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(list, func(v string) bool { return v == s || fold && strings.EqualFold(v, s) })
 }
 
 // result renders the keys, sorted by name.

@@ -159,7 +159,7 @@ func syntaxPosition(raw []byte, err error) (line, col int) {
 	if !errors.As(err, &oe) || oe.off <= 0 {
 		return 0, 0
 	}
-	return Position(raw, oe.off)
+	return position(raw, oe.off)
 }
 
 // jsonError says where in raw a JSON error is: "invalid JSON at offset N
@@ -169,7 +169,7 @@ func jsonError(raw []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		line, col := Position(raw, se.Offset)
+		line, col := position(raw, se.Offset)
 		return &offsetError{off: se.Offset, err: fmt.Errorf("invalid JSON at offset %d (line %d, column %d): %w", se.Offset, line, col, err)}
 	case errors.As(err, &te):
 		return &offsetError{off: te.Offset, err: fmt.Errorf("invalid JSON at offset %d: %w", te.Offset, err)}
@@ -180,9 +180,9 @@ func jsonError(raw []byte, err error) error {
 	return fmt.Errorf("invalid JSON: %w", err)
 }
 
-// Position is the 1-based line and column of byte offset (as Go's JSON
+// position is the 1-based line and column of byte offset (as Go's JSON
 // decoder counts it: the offset just past the byte at fault) in text.
-func Position(raw []byte, offset int64) (line, col int) {
+func position(raw []byte, offset int64) (line, col int) {
 	line, col = 1, 1
 	for i := int64(0); i < offset-1 && i < int64(len(raw)); i++ {
 		if raw[i] == '\n' {

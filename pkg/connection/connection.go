@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/objref"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
@@ -152,14 +153,7 @@ func (c *Connection) ConfigField() []string { return []string{c.DataField(), "co
 
 // Object names the object as "Kind namespace/name" (or "Kind name").
 func (c *Connection) Object() string {
-	switch {
-	case c.Namespace != "" && c.Name != "":
-		return c.Form.Kind() + " " + c.Namespace + "/" + c.Name
-	case c.Name != "":
-		return c.Form.Kind() + " " + c.Name
-	default:
-		return c.Form.Kind()
-	}
+	return objref.Ref{Kind: c.Form.Kind(), Namespace: c.Namespace, Name: c.Name}.String()
 }
 
 // KnownDriver says whether Gatekeeper reads the driver from the config's

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/objref"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
@@ -77,29 +78,7 @@ type Finding struct {
 }
 
 // ObjectRef names the object a finding is about.
-type ObjectRef struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Namespace  string `json:"namespace"`
-	Name       string `json:"name"`
-}
-
-// String is "Kind namespace/name", or for an object without a name "Kind
-// without metadata.name in namespace ns".
-func (r ObjectRef) String() string {
-	switch {
-	case r.Kind == "":
-		return ""
-	case r.Name == "" && r.Namespace != "":
-		return r.Kind + " without metadata.name in namespace " + r.Namespace
-	case r.Name == "":
-		return r.Kind + " without metadata.name"
-	case r.Namespace != "":
-		return r.Kind + " " + r.Namespace + "/" + r.Name
-	default:
-		return r.Kind + " " + r.Name
-	}
-}
+type ObjectRef = objref.Ref
 
 // Result of a run.
 type Result struct {
@@ -264,7 +243,7 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 		out := Finding{Rule: f.Rule, Severity: string(f.Severity), Message: f.Message, Field: f.Field.String()}
 		if o := f.Object; o != nil {
 			out.File, out.Line, out.Column = loc.locate(o, f.Field)
-			out.Object = ObjectRef{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name()}
+			out.Object = o.Ref()
 		}
 		res.Findings = append(res.Findings, out)
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func (p *fastParser) split(text []byte) bool {
 	}
 	p.lines = make([]fastLine, 0, n+1)
 	for len(text) > 0 {
-		end := indexByte(text, '\n')
+		end := bytes.IndexByte(text, '\n')
 		var l []byte
 		if end < 0 {
 			l, text = text, nil
@@ -75,15 +76,6 @@ func (p *fastParser) split(text []byte) bool {
 		p.lines = append(p.lines, fastLine{indent: ind, text: l[ind:]})
 	}
 	return true
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // isItem says whether a line is a block sequence entry ("-" then a space or the end).

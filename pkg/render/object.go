@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/objref"
 )
 
 // Object is one decoded Kubernetes object and where it came from.
@@ -104,13 +106,13 @@ func (o Object) Annotations() map[string]string {
 	return strMap(o.meta()["annotations"])
 }
 
-// String names the object as "Kind namespace/name" (or "Kind name").
-func (o Object) String() string {
-	if ns := o.Namespace(); ns != "" {
-		return fmt.Sprintf("%s %s/%s", o.Kind(), ns, o.Name())
-	}
-	return fmt.Sprintf("%s %s", o.Kind(), o.Name())
+// Ref names the object.
+func (o Object) Ref() objref.Ref {
+	return objref.Ref{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name()}
 }
+
+// String names the object as "Kind namespace/name" (objref.Ref).
+func (o Object) String() string { return o.Ref().String() }
 
 // Position returns "source:line" (or just the source when the line is unknown).
 func (o Object) Position() string {

@@ -31,15 +31,6 @@ func (c *Connection) DriverPath() Path { return c.DataPath().Add(c.DriverKey()) 
 // ConfigPath is data.config or spec.config.
 func (c *Connection) ConfigPath() Path { return c.DataPath().Add("config") }
 
-// FieldPath is a problem's field as a Path.
-func FieldPath(field []string) Path {
-	p := make(Path, len(field))
-	for i, f := range field {
-		p[i] = f
-	}
-	return p
-}
-
 // IsDapr says whether the connection publishes through Dapr.
 func (c *Connection) IsDapr() bool { return c.Driver == "dapr" }
 

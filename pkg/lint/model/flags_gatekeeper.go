@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -355,7 +356,7 @@ func GatekeeperFlags(v *Version) *FlagDefs {
 		order = append(order, 2, 1, 0)
 		for k, i := range order {
 			t := row.Types[i]
-			if t == ftNone || containsType(types, t) || k >= neighbours && len(types) > 0 && neighbours > 0 {
+			if t == ftNone || slices.Contains(types, t) || k >= neighbours && len(types) > 0 && neighbours > 0 {
 				continue
 			}
 			types = append(types, t)
@@ -381,15 +382,6 @@ func GatekeeperFlags(v *Version) *FlagDefs {
 	}
 	actual, _ := flagDefsCache.LoadOrStore(key, d)
 	return actual.(*FlagDefs)
-}
-
-func containsType(ts []flagType, t flagType) bool {
-	for _, e := range ts {
-		if e == t {
-			return true
-		}
-	}
-	return false
 }
 
 func CompareVersions(a, b Version) int {

@@ -1,6 +1,10 @@
 package rules
 
-import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+import (
+	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+)
 
 func init() {
 	register(&Rule{
@@ -28,7 +32,7 @@ func checkComponentSecretPlaintext(s *model.Setup, r *Reporter) {
 				continue
 			}
 			for _, k := range f.Info.Sensitive {
-				if equalFold(k, it.Name) {
+				if strings.EqualFold(k, it.Name) {
 					r.Report(c.Obj, c.ItemPath(it.Index, "value"), "sensitive %s metadata %q is a plain value; read it from a secret with secretKeyRef", c.Type, it.Name)
 					break
 				}

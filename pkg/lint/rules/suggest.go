@@ -24,7 +24,7 @@ func nearest(s string, candidates []string) []string {
 		}
 		seen[c] = true
 		lc := strings.ToLower(c)
-		d := distance(ls, lc)
+		d := editdist.Levenshtein(ls, lc)
 		if strings.Contains(lc, ls) || strings.Contains(ls, lc) {
 			d = min(d, limit)
 		}
@@ -93,7 +93,7 @@ func suggestKey(key string, known, deprecated []string) string {
 		if skip {
 			continue
 		}
-		if d := distance(lk, strings.ToLower(c)); d <= limit {
+		if d := editdist.Levenshtein(lk, strings.ToLower(c)); d <= limit {
 			out = append(out, scored{c, d})
 		}
 	}
@@ -114,6 +114,3 @@ func suggestKey(key string, known, deprecated []string) string {
 }
 
 // distance is the Levenshtein distance between a and b (bytes).
-func distance(a, b string) int { return editdist.Levenshtein(a, b) }
-
-func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -455,8 +456,8 @@ func (q *Queue) Stats() Stats {
 	defer q.statsMu.Unlock()
 	s := q.stats
 	s.Enqueued = q.enqueued.Load()
-	s.Failed = cloneMap(q.stats.Failed)
-	s.Dropped = cloneMap(q.stats.Dropped)
+	s.Failed = maps.Clone(q.stats.Failed)
+	s.Dropped = maps.Clone(q.stats.Dropped)
 	return s
 }
 
@@ -496,14 +497,6 @@ func (q *Queue) dropped(reason string, n int) {
 	q.stats.Dropped[reason] += int64(n)
 	q.statsMu.Unlock()
 	q.opts.Metrics.dropped.WithLabelValues(reason).Add(float64(n))
-}
-
-func cloneMap(m map[string]int64) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // String summarises the stats, for reports.

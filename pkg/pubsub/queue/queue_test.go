@@ -16,7 +16,7 @@ import (
 
 // These tests drive the queue with Sender functions: the queue's own
 // mechanics (bounds, policies, retries, draining) are what is under test.
-// The sender that talks to a real daprd is tested in test/faults.
+// The sender that talks to a real daprd is tested in test/e2e (faults_test.go).
 
 func item(topic string, n int) Item {
 	return Item{Topic: topic, Data: []byte(fmt.Sprintf(`{"n":%d}`, n))}
