@@ -65,17 +65,9 @@ type Options struct {
 	runningPods []render.Object
 }
 
-// Finding is one problem, located in the source.
-type Finding struct {
-	Rule     string    `json:"rule"`
-	Severity string    `json:"severity"`
-	Message  string    `json:"message"`
-	File     string    `json:"file"`
-	Line     int       `json:"line"`
-	Column   int       `json:"column"`
-	Object   ObjectRef `json:"object"`
-	Field    string    `json:"field"`
-}
+// Finding is one problem, located in the source (rules.Finding: the one
+// type of findings).
+type Finding = rules.Finding
 
 // ObjectRef names the object a finding is about.
 type ObjectRef = objref.Ref
@@ -99,7 +91,7 @@ type Result struct {
 func (r *Result) Count(sev rules.Severity) int {
 	n := 0
 	for _, f := range r.Findings {
-		if f.Severity == string(sev) {
+		if f.Severity == sev {
 			n++
 		}
 	}
@@ -112,7 +104,7 @@ func (r *Result) Fails(failOn rules.Severity) bool {
 		return false
 	}
 	for _, f := range r.Findings {
-		if rules.Severity(f.Severity).Rank() >= failOn.Rank() {
+		if f.Severity.Rank() >= failOn.Rank() {
 			return true
 		}
 	}
@@ -240,12 +232,11 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 		if ignored(f) {
 			continue
 		}
-		out := Finding{Rule: f.Rule, Severity: string(f.Severity), Message: f.Message, Field: f.Field.String()}
-		if o := f.Object; o != nil {
-			out.File, out.Line, out.Column = loc.locate(o, f.Field)
-			out.Object = o.Ref()
+		if o := f.Subject; o != nil {
+			f.File, f.Line, f.Column = loc.locate(o, f.Path)
+			f.Object = o.Ref()
 		}
-		res.Findings = append(res.Findings, out)
+		res.Findings = append(res.Findings, f)
 	}
 	sort.SliceStable(res.Findings, func(i, j int) bool {
 		a, b := res.Findings[i], res.Findings[j]
@@ -293,10 +284,10 @@ func guarded(r *rules.Rule, run func(*rules.Reporter)) (fs []rules.Finding, err 
 }
 
 func ignored(f rules.Finding) bool {
-	if f.Object == nil {
+	if f.Subject == nil {
 		return false
 	}
-	v, ok := f.Object.Annotations()[IgnoreAnnotation]
+	v, ok := f.Subject.Annotations()[IgnoreAnnotation]
 	if !ok {
 		return false
 	}

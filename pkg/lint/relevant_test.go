@@ -43,6 +43,13 @@ func TestRunDropsOnlyIrrelevantObjects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Compared as the outputs see them: the objects behind the findings
+		// differ (Run's Components are released).
+		for _, r := range []*Result{got, want} {
+			for i := range r.Findings {
+				r.Findings[i].Subject, r.Findings[i].Path = nil, nil
+			}
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: Run = %+v, Check on all objects = %+v", dir, got, want)
 		}

@@ -86,7 +86,7 @@ func TestBrokenConnectionNameFailsAlike(t *testing.T) {
 	}
 	var found []string
 	for _, f := range res.Findings {
-		found = append(found, f.Severity+" "+f.Rule+": "+f.Message)
+		found = append(found, string(f.Severity)+" "+f.Rule+": "+f.Message)
 	}
 	if !strings.Contains(strings.Join(found, "\n"), "error connection-not-found") {
 		t.Errorf("pubsub-lint did not report connection-not-found as an error; findings:\n%s", strings.Join(found, "\n"))

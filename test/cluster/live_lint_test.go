@@ -81,7 +81,7 @@ func TestLintLiveCluster(t *testing.T) {
 	res = live()
 	var got []string
 	for _, f := range res.Findings {
-		got = append(got, f.Severity+" "+f.Rule+" "+f.Object.String()+" "+f.Field)
+		got = append(got, string(f.Severity)+" "+f.Rule+" "+f.Object.String()+" "+f.Field)
 	}
 	all := strings.Join(got, "\n")
 	for _, want := range []string{

@@ -156,7 +156,7 @@ func SARIF(w io.Writer, res *lint.Result) error {
 		run.Invocations = []sarifInvocation{*inv}
 	}
 	for _, f := range res.Findings {
-		r := sarifResult{RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level(f.Severity), Message: sarifText{Text: f.Message}}
+		r := sarifResult{RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level(string(f.Severity)), Message: sarifText{Text: f.Message}}
 		loc := sarifLocation{PhysicalLocation: physical(f)}
 		if o := f.Object.String(); o != "" {
 			name := o

@@ -18,7 +18,7 @@ func runRule(t *testing.T, id string, objs ...render.Object) []Finding {
 	rep := NewReporter(r)
 	r.Run(model.NewSetup(model.DefaultOptions(), objs), rep)
 	for _, f := range rep.Findings() {
-		if f.Object == nil || len(f.Field) == 0 || f.Message == "" {
+		if f.Subject == nil || len(f.Path) == 0 || f.Message == "" {
 			t.Errorf("%s: finding without object, field or message: %+v", id, f)
 		}
 	}
@@ -189,7 +189,7 @@ func checkAuditRules(t *testing.T, args, tag, level, version string) {
 			r.RunObject(model.Classify(o, "default"), rep)
 		}
 		for _, f := range rep.Findings() {
-			if f.Object != nil && len(f.Field) == 0 {
+			if f.Subject != nil && len(f.Path) == 0 {
 				t.Fatalf("%s: finding without field: %+v", r.ID, f)
 			}
 		}

@@ -130,7 +130,7 @@ func TestPodSecurityRules(t *testing.T) {
 				Get(id).Run(s, rep)
 				for _, f := range rep.Findings() {
 					got[id]++
-					if f.Object == nil || len(f.Field) == 0 {
+					if f.Subject == nil || len(f.Path) == 0 {
 						t.Errorf("%s: finding without object or field: %+v", id, f)
 					}
 				}

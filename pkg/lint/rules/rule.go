@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/objref"
 )
 
 // Severity of a finding.
@@ -132,16 +133,23 @@ func All() []*Rule {
 // Get returns the rule with the given ID, or nil.
 func Get(id string) *Rule { return registry[id] }
 
-// Finding is one problem a rule found.
+// Finding is one problem, the one type for rules, the engine and its
+// outputs: a rule reports what it is about (Subject, Path); the engine
+// then locates it (File, Line, Column) and names it (Object, Field).
 type Finding struct {
-	Rule     string
-	Severity Severity
-	Message  string
-	// Object is what the finding is about; nil when no input object is
-	// (for example a setting assumed from flags).
-	Object *model.Object
-	// Field is the path of the offending field inside Object.
-	Field model.Path
+	Rule     string     `json:"rule"`
+	Severity Severity   `json:"severity"`
+	Message  string     `json:"message"`
+	File     string     `json:"file"`
+	Line     int        `json:"line"`
+	Column   int        `json:"column"`
+	Object   objref.Ref `json:"object"`
+	Field    string     `json:"field"`
+	// Subject is the input object the finding is about; nil when no input
+	// object is (for example a setting assumed from flags).
+	Subject *model.Object `json:"-"`
+	// Path is the offending field inside Subject.
+	Path model.Path `json:"-"`
 }
 
 // Reporter collects the findings of one rule.
@@ -166,8 +174,9 @@ func (r *Reporter) Report(obj *model.Object, field model.Path, format string, ar
 		Rule:     r.rule.ID,
 		Severity: r.rule.Severity,
 		Message:  fmt.Sprintf(format, args...),
-		Object:   obj,
-		Field:    field,
+		Field:    field.String(),
+		Subject:  obj,
+		Path:     field,
 	})
 }
 
