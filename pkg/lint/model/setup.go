@@ -231,17 +231,48 @@ func Build(opts Options, entries []Entry) *Setup {
 		}
 	}
 	if len(s.Audits) == 0 {
-		s.Audits = append(s.Audits, &Audit{
-			Assumed:    true,
-			Namespace:  opts.GatekeeperNamespace,
-			Connection: opts.AuditConnection,
-			Channel:    opts.AuditChannel,
-			Manager:    -1,
-			// Publishing is assumed when there is something to publish with.
-			Publishes: len(s.Connections) > 0,
-		})
+		s.Audits = append(s.Audits, assumedAudit(opts, len(s.Connections) > 0))
 	}
 	return s
+}
+
+// assumedAudit is the audit when its Deployment is not among the inputs:
+// a value with the options' namespace, connection and channel, an empty
+// workload (no object, annotations or containers) and an empty command
+// line, so that code reading it needs no nil checks. Rules about the
+// Deployment itself skip it (Rule.InputAuditsOnly).
+func assumedAudit(opts Options, publishes bool) *Audit {
+	flags := map[string][]Flag{}
+	return &Audit{
+		Workload:   &Workload{Annotations: map[string]string{}},
+		Assumed:    true,
+		Namespace:  opts.GatekeeperNamespace,
+		Connection: opts.AuditConnection,
+		Channel:    opts.AuditChannel,
+		Manager:    -1,
+		Parse:      &FlagParse{Flags: flags},
+		Flags:      flags,
+		// Publishing is assumed when there is something to publish with.
+		Publishes: publishes,
+	}
+}
+
+// InputAudits returns the setup with only the audits whose Deployment is
+// among the inputs (not Assumed); the setup itself when that is all of
+// them.
+func (s *Setup) InputAudits() *Setup {
+	var keep []*Audit
+	for _, a := range s.Audits {
+		if !a.Assumed {
+			keep = append(keep, a)
+		}
+	}
+	if len(keep) == len(s.Audits) {
+		return s
+	}
+	cp := *s
+	cp.Audits = keep
+	return &cp
 }
 
 // DropAllCapabilities is what the injector does with the sidecar's capabilities.
@@ -465,7 +496,7 @@ type Audit struct {
 	Image   string
 	// Version is the Gatekeeper version from the image tag (nil: unknown).
 	Version *Version
-	// Parse is the manager's command line as Gatekeeper parses it (nil
+	// Parse is the manager's command line as Gatekeeper parses it (empty
 	// when assumed).
 	Parse *FlagParse
 	// Flags by name, in order: the flags Gatekeeper parses (Parse.Flags).
@@ -700,16 +731,11 @@ func (p *PodSecurity) Label(key string) string {
 }
 
 // Object returns the audit's object (nil when assumed).
-func (a *Audit) Object() *Object {
-	if a.Workload == nil {
-		return nil
-	}
-	return a.Obj
-}
+func (a *Audit) Object() *Object { return a.Obj }
 
 // ManagerPath returns the path of a field of the manager container.
 func (a *Audit) ManagerPath(elems ...any) Path {
-	if a.Workload == nil {
+	if a.Assumed {
 		return nil
 	}
 	return a.TemplatePath("spec", "containers", a.managerIndex()).Add(elems...)

@@ -23,13 +23,14 @@ func init() {
 			"default; the other rules read the flags as Gatekeeper does, so they do not see these.",
 		Remediation: "Write boolean flags as `--enable-pub-sub=true`, remove the stray argument (or the `--`), " +
 			"and keep every flag before it.",
-		Check: checkAuditArgsIgnored,
+		Check:           checkAuditArgsIgnored,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkAuditArgsIgnored(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || a.Parse == nil || !a.Parse.Exact || len(a.Parse.Ignored) == 0 || a.Parse.StopUncertain {
+		if !a.Parse.Exact || len(a.Parse.Ignored) == 0 || a.Parse.StopUncertain {
 			continue
 		}
 		p := a.Parse

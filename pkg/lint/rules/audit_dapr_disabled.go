@@ -14,14 +14,15 @@ func init() {
 		Remediation: "Add the annotations of the quick start in Gatekeeper's pubsub documentation to the audit pod template: " +
 			"`dapr.io/enabled: \"true\"`, `dapr.io/app-id: \"audit\"`, `dapr.io/metrics-port: \"9999\"`, " +
 			"`dapr.io/sidecar-seccomp-profile-type: \"RuntimeDefault\"` (Gatekeeper chart: `auditPodAnnotations`).",
-		Check:    checkAuditDaprDisabled,
-		DaprOnly: true,
+		Check:           checkAuditDaprDisabled,
+		InputAuditsOnly: true,
+		DaprOnly:        true,
 	})
 }
 
 func checkAuditDaprDisabled(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || !a.Publishes || a.DaprEnabled() {
+		if !a.Publishes || a.DaprEnabled() {
 			continue
 		}
 		if v, ok := a.Annotations["dapr.io/enabled"]; ok {

@@ -12,16 +12,14 @@ func init() {
 			"`true`/`false` (also 1/0, t/f), `--audit-connection` and `--audit-channel` a non-empty " +
 			"name. A value such as `--enable-pub-sub=yes` stops the manager at start-up; an empty " +
 			"channel makes every publish fail.",
-		Remediation: "Write `--enable-pub-sub=true`, `--audit-connection=<name>`, `--audit-channel=<name>`.",
-		Check:       checkAuditFlagValue,
+		Remediation:     "Write `--enable-pub-sub=true`, `--audit-connection=<name>`, `--audit-channel=<name>`.",
+		Check:           checkAuditFlagValue,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkAuditFlagValue(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed {
-			continue
-		}
 		for _, n := range []string{model.FlagEnablePubsub, model.FlagEnableExport} {
 			for _, f := range a.Flags[n] {
 				if _, ok := model.FlagBool(f); !ok {

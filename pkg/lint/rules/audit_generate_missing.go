@@ -22,13 +22,14 @@ func init() {
 			"nothing. The rule is silent when a Gatekeeper manager among the inputs runs `generate`.",
 		Remediation: "Add `--operation=generate` to the audit (Gatekeeper's chart and this project's chart " +
 			"render it from v3.18), or make sure another Gatekeeper process runs it.",
-		Check: checkAuditGenerateMissing,
+		Check:           checkAuditGenerateMissing,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkAuditGenerateMissing(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || a.Version == nil || !a.Version.AtLeast(3, 18) {
+		if a.Version == nil || !a.Version.AtLeast(3, 18) {
 			continue
 		}
 		ops, explicit := a.Operations()

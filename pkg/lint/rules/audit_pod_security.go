@@ -38,7 +38,8 @@ func init() {
 			"`SIDECAR_DROP_ALL_CAPABILITIES=true` on the injector (Dapr chart: " +
 			"`dapr_sidecar_injector.sidecarDropALLCapabilities=true`) and annotate the pod with " +
 			"`dapr.io/sidecar-seccomp-profile-type: \"RuntimeDefault\"`.",
-		Check: checkAuditPodSecurity,
+		Check:           checkAuditPodSecurity,
+		InputAuditsOnly: true,
 	})
 }
 
@@ -55,9 +56,6 @@ func podEvaluator() (policy.Evaluator, error) {
 
 func checkAuditPodSecurity(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed {
-			continue
-		}
 		ps := s.PodSecurity(a.Namespace)
 		lv := ps.Policy.Enforce
 		if lv.Level == api.LevelPrivileged {

@@ -29,15 +29,13 @@ func init() {
 		Remediation: "Fix the pod as the message says (for the sidecar, annotate the pod template with " +
 			"`dapr.io/sidecar-seccomp-profile-type: \"RuntimeDefault\"`), so that it runs under Gatekeeper's " +
 			"`restricted` namespace.",
-		Check: checkAuditPodSecurityUnenforced,
+		Check:           checkAuditPodSecurityUnenforced,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkAuditPodSecurityUnenforced(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed {
-			continue
-		}
 		ps := s.PodSecurity(a.Namespace)
 		enforce := ps.Policy.Enforce
 		if ps.Assumed || enforce.Level == api.LevelRestricted && enforce.Version.Latest() {

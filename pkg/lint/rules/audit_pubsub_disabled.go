@@ -13,13 +13,14 @@ func init() {
 			"audit without the flag usually means the flag was forgotten.",
 		Remediation: "Add `--enable-pub-sub=true` (or `--enable-violation-export=true`) to the audit's " +
 			"manager container, for example with the Gatekeeper chart's `audit.enablePubsub=true`.",
-		Check: checkAuditPubsubDisabled,
+		Check:           checkAuditPubsubDisabled,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkAuditPubsubDisabled(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || a.Publishes {
+		if a.Publishes {
 			continue
 		}
 		conns := s.ConnectionsIn(a.Namespace)

@@ -21,14 +21,15 @@ func init() {
 			"request does not come from a controller's service account or `system:masters`.",
 		Remediation: "Check that Dapr's sidecar injector runs and its webhook is registered, then delete the pod so " +
 			"that its ReplicaSet creates it again.",
-		Check:    checkAuditSidecarNotInjected,
-		DaprOnly: true,
+		Check:           checkAuditSidecarNotInjected,
+		InputAuditsOnly: true,
+		DaprOnly:        true,
 	})
 }
 
 func checkAuditSidecarNotInjected(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || !a.DaprEnabled() {
+		if !a.DaprEnabled() {
 			continue
 		}
 		for _, p := range s.Options.RunningPods {

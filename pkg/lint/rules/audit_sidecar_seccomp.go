@@ -21,14 +21,15 @@ func init() {
 			"rule reports only under `restricted` (at the `enforce-version` label's version); under " +
 			"`baseline`, `privileged` or no label the missing profile is a warning of " +
 			"`audit-pod-security-unenforced`. Without the Namespace, `restricted` is assumed.",
-		Remediation: "Annotate the audit pod template with `dapr.io/sidecar-seccomp-profile-type: \"RuntimeDefault\"`.",
-		Check:       checkAuditSidecarSeccomp,
+		Remediation:     "Annotate the audit pod template with `dapr.io/sidecar-seccomp-profile-type: \"RuntimeDefault\"`.",
+		Check:           checkAuditSidecarSeccomp,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkAuditSidecarSeccomp(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || !sidecarSeccompMissing(a.Workload) {
+		if !sidecarSeccompMissing(a.Workload) {
 			continue
 		}
 		ps := s.PodSecurity(a.Namespace)

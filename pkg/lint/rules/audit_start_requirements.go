@@ -33,15 +33,13 @@ func init() {
 			"The flags are read as Gatekeeper reads them (see `audit-args-ignored`).",
 		Remediation: "Remove or fix the flag; mount Gatekeeper's webhook certificate Secret at --cert-dir " +
 			"(or run with `--enable-external-data=false`); mount an `emptyDir` at --api-cache-dir.",
-		Check: checkAuditStartRequirements,
+		Check:           checkAuditStartRequirements,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkAuditStartRequirements(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || a.Parse == nil {
-			continue
-		}
 		if a.Parse.Exact {
 			reportFlagErrors(a, r)
 		}

@@ -17,14 +17,15 @@ func init() {
 			"app-id (its `dapr.io/app-id` annotation) is not listed, the audit's daprd does not load " +
 			"the Component and every publish fails with \"pubsub not found\". Without a " +
 			"`dapr.io/app-id` the app-id is the pod's name, which changes with every pod.",
-		Remediation: "Add the audit's app-id (for example `audit`) to `scopes`, or remove `scopes`.",
-		Check:       checkComponentScopes,
+		Remediation:     "Add the audit's app-id (for example `audit`) to `scopes`, or remove `scopes`.",
+		Check:           checkComponentScopes,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkComponentScopes(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if !a.Publishes || a.Assumed || !s.UsesDapr(a) {
+		if !a.Publishes || !s.UsesDapr(a) {
 			continue
 		}
 		c := s.ComponentOf(a)

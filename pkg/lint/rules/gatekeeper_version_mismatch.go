@@ -17,14 +17,15 @@ func init() {
 			"`--enable-violation-export` and a `Connection` resource " +
 			"(`connection.gatekeeper.sh/v1alpha1`). Publishing exists from v3.13. The version is " +
 			"read from the manager container's image tag; tags that are not versions are not checked.",
-		Remediation: "Use the form of the version you run, or change the image tag.",
-		Check:       checkGatekeeperVersion,
+		Remediation:     "Use the form of the version you run, or change the image tag.",
+		Check:           checkGatekeeperVersion,
+		InputAuditsOnly: true,
 	})
 }
 
 func checkGatekeeperVersion(s *model.Setup, r *Reporter) {
 	for _, a := range s.Audits {
-		if a.Assumed || a.Version == nil {
+		if a.Version == nil {
 			continue
 		}
 		v := *a.Version

@@ -78,6 +78,10 @@ type Rule struct {
 	// sidecar, the Dapr subscriber): they see only the audits whose
 	// connection uses the dapr driver (Run), and their Doc says so.
 	DaprOnly bool
+	// InputAuditsOnly rules are about the audit Deployment itself (its
+	// flags, annotations, pod): they see only the audits among the inputs,
+	// not the one assumed when there is none (Run).
+	InputAuditsOnly bool
 }
 
 var registry = map[string]*Rule{}
@@ -100,6 +104,9 @@ func register(r *Rule) {
 func (r *Rule) Run(s *model.Setup, rep *Reporter) {
 	if r.Check == nil {
 		return
+	}
+	if r.InputAuditsOnly {
+		s = s.InputAudits()
 	}
 	if r.DaprOnly {
 		s = s.DaprAudits()

@@ -27,9 +27,7 @@ func checkSubscriberChannelMismatch(s *model.Setup, r *Reporter) {
 	var channels []string
 	audits := map[*model.Workload]bool{}
 	for _, a := range s.Audits {
-		if a.Workload != nil {
-			audits[a.Workload] = true
-		}
+		audits[a.Workload] = true
 		if a.Publishes && a.Channel != "" && !slices.Contains(channels, a.Channel) {
 			channels = append(channels, a.Channel)
 		}
