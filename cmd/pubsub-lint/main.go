@@ -88,10 +88,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&opts.Namespace, "namespace", def.Namespace, "Helm release namespace; where objects without a namespace go")
 	maxInput := byteSize(lint.DefaultMaxInputBytes)
 	fs.Var(&maxInput, "max-input-bytes", "most bytes read of one file or of standard input: bytes or with a suffix Ki, Mi, Gi (e.g. 16Mi)")
-	fs.StringVar(&opts.GatekeeperNamespace, "gatekeeper-namespace", def.GatekeeperNamespace, "the audit's namespace when its Deployment is not among the inputs")
-	fs.StringVar(&opts.AuditConnection, "audit-connection", def.AuditConnection, "the audit's --audit-connection when its Deployment is not among the inputs")
-	fs.StringVar(&opts.AuditChannel, "audit-channel", def.AuditChannel, "the audit's --audit-channel when its Deployment is not among the inputs")
-	dropAll := fs.Bool("dapr-drop-all-capabilities", def.DropAllCapabilities, "the Dapr injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (when its Deployment is not among the inputs)")
+	gkNamespace := fs.String("gatekeeper-namespace", def.Assume.GatekeeperNamespace, "the audit's namespace when its Deployment is not among the inputs")
+	auditConnection := fs.String("audit-connection", def.Assume.AuditConnection, "the audit's --audit-connection when its Deployment is not among the inputs")
+	auditChannel := fs.String("audit-channel", def.Assume.AuditChannel, "the audit's --audit-channel when its Deployment is not among the inputs")
+	dropAll := fs.Bool("dapr-drop-all-capabilities", def.Assume.DropAllCapabilities, "the Dapr injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (when its Deployment is not among the inputs)")
 	format := fs.String("format", "text", "output format: "+strings.Join(output.Formats(), ", "))
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least: error, warning or none")
 	config := fs.String("config", "", "config file to disable rules or change severities (default "+lint.DefaultConfigFile+" if present)")
@@ -110,9 +110,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return 2
 	}
+	// Assumptions given as flags win over the config file's; those not
+	// given are left to it (and then to the defaults).
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "dapr-drop-all-capabilities" {
-			opts.DaprDropAllCapabilities = dropAll
+		switch f.Name {
+		case "dapr-drop-all-capabilities":
+			opts.Assume.DaprDropAllCapabilities = dropAll
+		case "gatekeeper-namespace":
+			opts.Assume.GatekeeperNamespace = *gkNamespace
+		case "audit-connection":
+			opts.Assume.AuditConnection = *auditConnection
+		case "audit-channel":
+			opts.Assume.AuditChannel = *auditChannel
 		}
 	})
 	opts.ValueFiles, opts.Paths, opts.Stdin = values, paths, stdin

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ spec:
 		noted bool
 	}{
 		{"injector not among the inputs", []string{audit}, Options{}, true},
-		{"stated by the flag", []string{audit}, Options{DaprDropAllCapabilities: ptr.To(true)}, false},
+		{"stated by the flag", []string{audit}, Options{Assume: Assumptions{DaprDropAllCapabilities: ptr.To(true)}}, false},
 		{"stated in the config", []string{audit}, Options{Config: cfg}, false},
 		{"injector among the inputs", []string{audit, injector}, Options{}, false},
 		{"no sidecar asked for", nil, Options{}, false},
@@ -76,6 +77,38 @@ spec:
 			}
 			if want := map[bool]int{true: 1, false: 0}[tc.noted]; n != want {
 				t.Errorf("notes about the injector: %d, want %d: %q", n, want, res.Notes)
+			}
+		})
+	}
+}
+
+// TestAssumptionsFromConfig: the config file's assume section states the
+// assumed audit's namespace, connection and channel; a flag (Options.Assume)
+// wins over it.
+func TestAssumptionsFromConfig(t *testing.T) {
+	objs, err := render.SplitYAML("cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: gk}\ndata: {provider: dapr, config: '{\"component\": \"p\"}'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := ParseConfig([]byte("assume:\n  gatekeeperNamespace: gk\n  auditConnection: c\n  auditChannel: ch\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		flag Assumptions
+		want string
+	}{
+		{"config", Assumptions{}, "runs in gk with --audit-connection=c --audit-channel=ch"},
+		{"flag wins", Assumptions{GatekeeperNamespace: "other"}, "runs in other with --audit-connection=c --audit-channel=ch"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Check(context.Background(), Options{Config: conf, Assume: tt.flag}, objs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, tt.want) }) {
+				t.Errorf("notes %q, want one saying %q", res.Notes, tt.want)
 			}
 		})
 	}

@@ -21,6 +21,7 @@ const DefaultConfigFile = ".pubsub-lint.yaml"
 //	  audit-pubsub-disabled: error
 //	assume:
 //	  daprDropAllCapabilities: true
+//	  gatekeeperNamespace: gatekeeper-system
 //
 // assume states what pubsub-lint cannot see among the inputs, so that it
 // does not have to assume it (and say so in a note).
@@ -30,14 +31,40 @@ type Config struct {
 	Assume   Assumptions       `json:"assume,omitempty"`
 }
 
-// Assumptions are facts about what is not among the inputs.
+// Assumptions are facts about what is not among the inputs, as given by
+// flags (Options.Assume) or the config file's assume section (a flag wins).
+// What is not given takes model.DefaultAssumptions, and is said in a note
+// when it matters.
 type Assumptions struct {
+	// GatekeeperNamespace, AuditConnection and AuditChannel describe the
+	// audit when its Deployment is not among the inputs
+	// (--gatekeeper-namespace, --audit-connection, --audit-channel).
+	GatekeeperNamespace string `json:"gatekeeperNamespace,omitempty"`
+	AuditConnection     string `json:"auditConnection,omitempty"`
+	AuditChannel        string `json:"auditChannel,omitempty"`
 	// DaprDropAllCapabilities is Dapr's sidecar injector's
 	// SIDECAR_DROP_ALL_CAPABILITIES (the Dapr chart's
 	// dapr_sidecar_injector.sidecarDropALLCapabilities), used when the
-	// injector's Deployment is not among the inputs. The
-	// --dapr-drop-all-capabilities flag wins over it.
+	// injector's Deployment is not among the inputs
+	// (--dapr-drop-all-capabilities).
 	DaprDropAllCapabilities *bool `json:"daprDropAllCapabilities,omitempty"`
+}
+
+// over returns a with what it does not give taken from b.
+func (a Assumptions) over(b Assumptions) Assumptions {
+	if a.GatekeeperNamespace == "" {
+		a.GatekeeperNamespace = b.GatekeeperNamespace
+	}
+	if a.AuditConnection == "" {
+		a.AuditConnection = b.AuditConnection
+	}
+	if a.AuditChannel == "" {
+		a.AuditChannel = b.AuditChannel
+	}
+	if a.DaprDropAllCapabilities == nil {
+		a.DaprDropAllCapabilities = b.DaprDropAllCapabilities
+	}
+	return a
 }
 
 // LoadConfig reads and checks a config file.

@@ -42,14 +42,10 @@ type Options struct {
 	// MaxInputBytes is the most read of one file or of standard input
 	// (--max-input-bytes; 0: DefaultMaxInputBytes). More is an input error.
 	MaxInputBytes int64
-	// GatekeeperNamespace, AuditConnection and AuditChannel describe the
-	// audit when its Deployment is not among the inputs (defaults
-	// gatekeeper-system, audit-connection, audit-channel).
-	GatekeeperNamespace, AuditConnection, AuditChannel string
-	// DaprDropAllCapabilities is the sidecar injector's
-	// SIDECAR_DROP_ALL_CAPABILITIES when its Deployment is not an input
-	// (nil: true, as Gatekeeper's pubsub documentation requires).
-	DaprDropAllCapabilities *bool
+	// Assume states what is not among the inputs (the flags; they win
+	// over the config file's assume section). What neither gives takes
+	// model.DefaultAssumptions.
+	Assume Assumptions
 	// Live, when set, lints what is deployed in a cluster (read-only), in
 	// addition to the Paths (which may then be empty).
 	Live *Live
@@ -178,19 +174,20 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (*Result, er
 // findings with objFound, those of the per-object rules, located; sums
 // are the files the locator may read again (loaded.sums).
 func check(ctx context.Context, opts Options, entries []model.Entry, objFound []rules.Finding, sums map[string]uint32) (res *Result, err error) {
-	ro := model.Options{
-		Namespace:           opts.Namespace,
-		GatekeeperNamespace: opts.GatekeeperNamespace,
-		AuditConnection:     opts.AuditConnection,
-		AuditChannel:        opts.AuditChannel,
-		DropAllCapabilities: true,
+	given := opts.Assume
+	if opts.Config != nil {
+		given = given.over(opts.Config.Assume)
 	}
-	dropAllGiven := opts.DaprDropAllCapabilities
-	if dropAllGiven == nil && opts.Config != nil {
-		dropAllGiven = opts.Config.Assume.DaprDropAllCapabilities
-	}
+	def := model.DefaultAssumptions()
+	ro := model.Options{Namespace: opts.Namespace, Assume: model.Assumptions{
+		GatekeeperNamespace: given.GatekeeperNamespace,
+		AuditConnection:     given.AuditConnection,
+		AuditChannel:        given.AuditChannel,
+		DropAllCapabilities: def.DropAllCapabilities,
+	}}
+	dropAllGiven := given.DaprDropAllCapabilities
 	if dropAllGiven != nil {
-		ro.DropAllCapabilities = *dropAllGiven
+		ro.Assume.DropAllCapabilities = *dropAllGiven
 	}
 	ro.UnknownValues = opts.unknownValues
 	ro.RunningPods = opts.runningPods

@@ -80,7 +80,7 @@ func TestBrokenConnectionNameFailsAlike(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := lint.Run(ctx, lint.Options{Paths: []string{dir}, Namespace: cluster.GatekeeperNS, DaprDropAllCapabilities: ptr.To(true)})
+	res, err := lint.Run(ctx, lint.Options{Paths: []string{dir}, Namespace: cluster.GatekeeperNS, Assume: lint.Assumptions{DaprDropAllCapabilities: ptr.To(true)}})
 	if err != nil {
 		t.Fatal(err)
 	}

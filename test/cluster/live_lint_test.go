@@ -44,7 +44,7 @@ func TestLintLiveCluster(t *testing.T) {
 	kubeconfig := serviceAccountKubeconfig(t, e, cluster.GatekeeperNS, "ci-lint")
 	live := func() *lint.Result {
 		t.Helper()
-		res, err := lint.Run(ctx, lint.Options{Live: &lint.Live{Kubeconfig: kubeconfig}, DaprDropAllCapabilities: ptr.To(true)})
+		res, err := lint.Run(ctx, lint.Options{Live: &lint.Live{Kubeconfig: kubeconfig}, Assume: lint.Assumptions{DaprDropAllCapabilities: ptr.To(true)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestLintLiveSidecarNotInjected(t *testing.T) {
 		}
 		return false
 	})
-	res, err := lint.Run(ctx, lint.Options{Live: &lint.Live{Kubeconfig: e.Kube.Kubeconfig}, DaprDropAllCapabilities: ptr.To(true)})
+	res, err := lint.Run(ctx, lint.Options{Live: &lint.Live{Kubeconfig: e.Kube.Kubeconfig}, Assume: lint.Assumptions{DaprDropAllCapabilities: ptr.To(true)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func TestPodSecurityAgreesWithLint(t *testing.T) {
 				t.Fatal(err)
 			}
 			res, err := lint.Run(ctx, lint.Options{Paths: []string{repoPath(t, "charts", "gatekeeper-pubsub")}, ValueFiles: []string{valuesFile},
-				Namespace: cluster.GatekeeperNS, DaprDropAllCapabilities: ptr.To(tc.dropAll)})
+				Namespace: cluster.GatekeeperNS, Assume: lint.Assumptions{DaprDropAllCapabilities: ptr.To(tc.dropAll)}})
 			if err != nil {
 				t.Fatal(err)
 			}

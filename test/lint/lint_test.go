@@ -224,16 +224,16 @@ func caseOptions(t *testing.T, dir string) lint.Options {
 		case "namespace":
 			opts.Namespace = v
 		case "gatekeeper-namespace":
-			opts.GatekeeperNamespace = v
+			opts.Assume.GatekeeperNamespace = v
 		case "audit-connection":
-			opts.AuditConnection = v
+			opts.Assume.AuditConnection = v
 		case "audit-channel":
-			opts.AuditChannel = v
+			opts.Assume.AuditChannel = v
 		case "set":
 			opts.Set = append(opts.Set, v)
 		case "dapr-drop-all-capabilities":
 			b := v == "true"
-			opts.DaprDropAllCapabilities = &b
+			opts.Assume.DaprDropAllCapabilities = &b
 		case "":
 		default:
 			t.Fatalf("flags: unknown %q", k)

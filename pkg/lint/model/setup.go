@@ -26,19 +26,14 @@ type Object struct {
 	NS string
 }
 
-// Options tell the rules what the inputs do not: the defaults of
-// Gatekeeper's audit flags and of Dapr's sidecar injector.
+// Options are what the Setup is built with besides the objects: where
+// objects without a namespace go, what is assumed of what the inputs do
+// not show, and what the loading learnt.
 type Options struct {
 	// Namespace is where objects without metadata.namespace go.
 	Namespace string
-	// GatekeeperNamespace, AuditConnection and AuditChannel describe the
-	// audit when its Deployment is not among the inputs.
-	GatekeeperNamespace string
-	AuditConnection     string
-	AuditChannel        string
-	// DropAllCapabilities is the sidecar injector's
-	// SIDECAR_DROP_ALL_CAPABILITIES when its Deployment is not among the inputs.
-	DropAllCapabilities bool
+	// Assume is what is assumed of what is not among the inputs.
+	Assume Assumptions
 	// UnknownValues are Helm values keys given for charts among the inputs
 	// that the chart does not define (charts without a values schema).
 	UnknownValues []UnknownValue
@@ -57,15 +52,37 @@ type UnknownValue struct {
 	Suggestion string
 }
 
-// DefaultOptions are the defaults of Gatekeeper's flags and of its pubsub documentation.
-func DefaultOptions() Options {
-	return Options{
-		Namespace:           "default",
+// Assumptions describe what is not among the inputs: the audit, when its
+// Deployment is not, and Dapr's sidecar injector, when its Deployment is
+// not.
+type Assumptions struct {
+	// GatekeeperNamespace, AuditConnection and AuditChannel describe the
+	// audit.
+	GatekeeperNamespace string
+	AuditConnection     string
+	AuditChannel        string
+	// DropAllCapabilities is the injector's SIDECAR_DROP_ALL_CAPABILITIES.
+	DropAllCapabilities bool
+}
+
+// DefaultNamespace is where objects without metadata.namespace go, as
+// kubectl and Helm put them.
+const DefaultNamespace = "default"
+
+// DefaultAssumptions are Gatekeeper's defaults (package connection) and
+// the injector setting Gatekeeper's pubsub documentation requires.
+func DefaultAssumptions() Assumptions {
+	return Assumptions{
 		GatekeeperNamespace: connection.DefaultNamespace,
 		AuditConnection:     connection.DefaultName,
 		AuditChannel:        connection.DefaultChannel,
 		DropAllCapabilities: true,
 	}
+}
+
+// DefaultOptions are DefaultNamespace and DefaultAssumptions.
+func DefaultOptions() Options {
+	return Options{Namespace: DefaultNamespace, Assume: DefaultAssumptions()}
 }
 
 // Setup is everything the rules look at: the input objects and what they
@@ -162,14 +179,14 @@ func (opts Options) withDefaults() Options {
 	if opts.Namespace == "" {
 		opts.Namespace = def.Namespace
 	}
-	if opts.GatekeeperNamespace == "" {
-		opts.GatekeeperNamespace = def.GatekeeperNamespace
+	if opts.Assume.GatekeeperNamespace == "" {
+		opts.Assume.GatekeeperNamespace = def.Assume.GatekeeperNamespace
 	}
-	if opts.AuditConnection == "" {
-		opts.AuditConnection = def.AuditConnection
+	if opts.Assume.AuditConnection == "" {
+		opts.Assume.AuditConnection = def.Assume.AuditConnection
 	}
-	if opts.AuditChannel == "" {
-		opts.AuditChannel = def.AuditChannel
+	if opts.Assume.AuditChannel == "" {
+		opts.Assume.AuditChannel = def.Assume.AuditChannel
 	}
 	return opts
 }
@@ -218,7 +235,7 @@ func Build(opts Options, entries []Entry) *Setup {
 			s.Injector = inj
 		}
 	}
-	names := map[string]bool{opts.AuditConnection: true}
+	names := map[string]bool{opts.Assume.AuditConnection: true}
 	for _, a := range s.Audits {
 		names[a.Connection] = true
 	}
@@ -246,9 +263,9 @@ func assumedAudit(opts Options, publishes bool) *Audit {
 	return &Audit{
 		Workload:   &Workload{Annotations: map[string]string{}},
 		Assumed:    true,
-		Namespace:  opts.GatekeeperNamespace,
-		Connection: opts.AuditConnection,
-		Channel:    opts.AuditChannel,
+		Namespace:  opts.Assume.GatekeeperNamespace,
+		Connection: opts.Assume.AuditConnection,
+		Channel:    opts.Assume.AuditChannel,
 		Manager:    -1,
 		Parse:      &FlagParse{Flags: flags},
 		Flags:      flags,
@@ -280,7 +297,7 @@ func (s *Setup) DropAllCapabilities() bool {
 	if s.Injector != nil {
 		return s.Injector.DropAll
 	}
-	return s.Options.DropAllCapabilities
+	return s.Options.Assume.DropAllCapabilities
 }
 
 // ConnectionsIn returns the connection configs in namespace ns.
