@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 )
 
 // BenchmarkLintComponentsMemory lints one file of many Dapr Components (the
@@ -29,7 +29,7 @@ func BenchmarkLintComponentsMemory(b *testing.B) {
 	if _, err := fmt.Sscan(os.Getenv("BENCH_LINT_COMPONENTS"), &n); err != nil || n <= 0 {
 		n = 100000
 	}
-	root, err := testenv.RepoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,8 +30,8 @@ import (
 	runtimev1pb "github.com/dapr/dapr/pkg/proto/runtime/v1"
 	daprclient "github.com/dapr/go-sdk/client"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/queue"
@@ -73,12 +73,12 @@ func benchArgs() []string { return strings.Fields(os.Getenv("BENCH_DAPRD_ARGS"))
 
 func BenchmarkPublishThroughput(b *testing.B) {
 	ctx := context.Background()
-	redis := testenv.NewRedis(b, testenv.RedisOptions{Password: "bench"})
+	redis := procs.StartRedisT(b, procs.RedisOptions{Password: "bench"})
 	secrets, err := quickstart.WriteSecrets(b.TempDir(), redis.Password)
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := testenv.StartDaprdT(b, testenv.DaprdOptions{AppID: "audit", Resources: quickstart.ResourcesWith(redis.Addr, secrets, benchMetadata()), LogLevel: "warn", ExtraArgs: benchArgs()})
+	d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "audit", Resources: quickstart.ResourcesWith(redis.Addr, secrets, benchMetadata()), LogLevel: "warn", ExtraArgs: benchArgs()})
 	vs := violations()
 
 	client, err := daprclient.NewClientWithAddress(d.GRPCAddr)

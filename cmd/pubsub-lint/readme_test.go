@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 )
 
 // TestREADMECommands runs every pubsub-lint command README.md shows, from
@@ -278,7 +278,7 @@ func TestReadmeCommandsExtracted(t *testing.T) {
 // kubeconfig whose context is named context.
 func liveKubeconfig(t *testing.T, context string) string {
 	t.Helper()
-	k, err := testenv.StartKube(t.Context(), testenv.KubeOptions{NoControllerManager: true})
+	k, err := procs.StartKube(t.Context(), procs.KubeOptions{NoControllerManager: true})
 	if err != nil {
 		t.Fatalf("starting kube-apiserver for the README's live command: %v", err)
 	}

@@ -20,8 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -58,7 +58,7 @@ func run(ctx context.Context, bin string, more int) (err error) {
 	}()
 
 	step("starting redis-server with a password (the quick start's Redis)")
-	redis, err := testenv.StartRedis(ctx, testenv.RedisOptions{Password: fmt.Sprintf("demo-%d", time.Now().UnixNano())})
+	redis, err := procs.StartRedis(ctx, procs.RedisOptions{Password: fmt.Sprintf("demo-%d", time.Now().UnixNano())})
 	if err != nil {
 		return err
 	}
@@ -73,12 +73,12 @@ func run(ctx context.Context, bin string, more int) (err error) {
 	fmt.Printf("    Dapr resources: secret store %q (standing in for the Kubernetes Secret %q) and Component %q (pubsub.redis, redisPassword from secretKeyRef)\n",
 		quickstart.SecretStore, quickstart.SecretName, quickstart.Component)
 
-	appPort, err := testenv.FreePort()
+	appPort, err := procs.FreePort()
 	if err != nil {
 		return err
 	}
 	step("starting the fake subscriber on port %d (topic %s)", appPort, quickstart.Channel)
-	sub, err := testenv.StartApp("fake-subscriber", filepath.Join(bin, "fake-subscriber"),
+	sub, err := procs.StartApp("fake-subscriber", filepath.Join(bin, "fake-subscriber"),
 		[]string{"--port", fmt.Sprint(appPort)}, []string{"AUDIT_CHANNEL=" + quickstart.Channel}, nil)
 	if err != nil {
 		return err
@@ -86,14 +86,14 @@ func run(ctx context.Context, bin string, more int) (err error) {
 	cleanups = append(cleanups, sub.Stop)
 
 	step("starting daprd for app-id %q in front of it", quickstart.SubscriberAppID)
-	subDaprd, err := testenv.StartDaprd(ctx, testenv.DaprdOptions{AppID: quickstart.SubscriberAppID, AppPort: appPort, Resources: resources, EnableAPILogging: true})
+	subDaprd, err := procs.StartDaprd(ctx, procs.DaprdOptions{AppID: quickstart.SubscriberAppID, AppPort: appPort, Resources: resources, EnableAPILogging: true})
 	if err != nil {
 		return err
 	}
 	cleanups = append(cleanups, subDaprd.Stop)
 
 	step("starting daprd for app-id %q (the audit pod's sidecar)", quickstart.AuditAppID)
-	auditDaprd, err := testenv.StartDaprd(ctx, testenv.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources})
+	auditDaprd, err := procs.StartDaprd(ctx, procs.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources})
 	if err != nil {
 		return err
 	}

@@ -27,9 +27,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 )
 
 func main() {
@@ -57,12 +57,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := testenv.RepoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		return err
 	}
 	if *ko == "" {
-		if *ko, err = testenv.ToolPath("ko", "KO"); err != nil {
+		if *ko, err = procs.ToolPath("ko", "KO"); err != nil {
 			return err
 		}
 	}
@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if !filepath.IsAbs(dir) {
 				dir = filepath.Join(root, dir)
 			}
-			r, err := testenv.StartRegistry(ctx, testenv.RegistryOptions{Addr: *localAddr, Dir: dir, Tee: teeTo(logw)})
+			r, err := procs.StartRegistry(ctx, procs.RegistryOptions{Addr: *localAddr, Dir: dir, Tee: teeTo(logw)})
 			if err != nil {
 				return fmt.Errorf("starting the local registry on %s: %w", *localAddr, err)
 			}
@@ -127,7 +127,7 @@ func serveLocal(ctx context.Context, root, addr, dir string, stderr io.Writer) e
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(root, dir)
 	}
-	r, err := testenv.StartRegistry(ctx, testenv.RegistryOptions{Addr: addr, Dir: dir, Tee: func(b []byte) { _, _ = stderr.Write(b) }})
+	r, err := procs.StartRegistry(ctx, procs.RegistryOptions{Addr: addr, Dir: dir, Tee: func(b []byte) { _, _ = stderr.Write(b) }})
 	if err != nil {
 		return fmt.Errorf("starting the local registry on %s: %w", addr, err)
 	}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/kubelet"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
@@ -61,9 +61,9 @@ type Options struct {
 
 // Env is the running environment.
 type Env struct {
-	Kube    *testenv.Kube
-	Dapr    *testenv.DaprControlPlane
-	Redis   *testenv.Redis
+	Kube    *procs.Kube
+	Dapr    *procs.DaprControlPlane
+	Redis   *procs.Redis
 	Kubelet *kubelet.Kubelet
 	// Bin holds the project's own commands, built for the pods.
 	Bin string
@@ -85,7 +85,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 	}()
 	// Every tool first, so a missing one fails at once with its make target.
-	daprd, err := testenv.DaprdPath()
+	daprd, err := procs.DaprdPath()
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		opts.GatekeeperVersions = GatekeeperVersions
 	}
 	for _, v := range opts.GatekeeperVersions {
-		bin, err := testenv.ToolPath("gatekeeper-"+v, "")
+		bin, err := procs.ToolPath("gatekeeper-"+v, "")
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	e.stops = append(e.stops, func() { os.RemoveAll(e.Bin) })
 	images[SubscriberImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "fake-subscriber"), ListenFlags: map[string]string{"port": "$(APP_PORT)"}}
 	// The helm test pod's image, tagged with the chart's version.
-	root, err := testenv.RepoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -118,14 +118,14 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	images[PubsubSendImage+":"+chartMeta.Version] = kubelet.Image{Binary: filepath.Join(e.Bin, "pubsub-send")}
 
 	e.step("starting redis-server (password-protected, as in the quick start)")
-	if e.Redis, err = testenv.StartRedis(ctx, testenv.RedisOptions{Password: RedisPassword, Tee: opts.Tee}); err != nil {
+	if e.Redis, err = procs.StartRedis(ctx, procs.RedisOptions{Password: RedisPassword, Tee: opts.Tee}); err != nil {
 		return nil, err
 	}
 	e.stops = append(e.stops, e.Redis.Stop)
 
 	e.step("starting etcd, kube-apiserver (envtest) and kube-controller-manager")
 	start := time.Now()
-	if e.Kube, err = testenv.StartKube(ctx, testenv.KubeOptions{Tee: opts.Tee}); err != nil {
+	if e.Kube, err = procs.StartKube(ctx, procs.KubeOptions{Tee: opts.Tee}); err != nil {
 		return nil, err
 	}
 	e.stops = append(e.stops, e.Kube.Stop)
@@ -136,7 +136,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	e.step("starting Dapr's Sentry and sidecar injector (a real mutating webhook)")
-	if e.Dapr, err = testenv.StartDaprControlPlane(ctx, e.Kube, testenv.DaprControlPlaneOptions{
+	if e.Dapr, err = procs.StartDaprControlPlane(ctx, e.Kube, procs.DaprControlPlaneOptions{
 		DropAllCapabilities: opts.DropAllCapabilities, Tee: opts.Tee,
 	}); err != nil {
 		return nil, err
@@ -146,7 +146,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	e.step("starting the kubelet stand-in for namespaces " + strings.Join(opts.Namespaces, ", "))
 	if e.Kubelet, err = kubelet.Start(ctx, kubelet.Options{
 		Config: e.Kube.Config, Namespaces: opts.Namespaces, Images: images,
-		DaprdImage: testenv.DaprSidecarImage, Daprd: daprd, Tee: opts.Tee,
+		DaprdImage: procs.DaprSidecarImage, Daprd: daprd, Tee: opts.Tee,
 	}); err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (e *Env) CreateRedisSecret(ctx context.Context, ns string) error {
 // buildCommands builds cmd/fake-subscriber and cmd/pubsub-send into a
 // temporary directory.
 func buildCommands(ctx context.Context) (string, error) {
-	root, err := testenv.RepoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		return "", err
 	}

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -69,7 +69,7 @@ func (e *Env) ChartValues(version string, auditInterval int) map[string]any {
 
 // ChartDir is charts/gatekeeper-pubsub in the repository.
 func ChartDir() (string, error) {
-	root, err := testenv.RepoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		return "", err
 	}

@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 )
 
 // componentsGVR is Dapr's Component resource.
@@ -34,7 +34,7 @@ func (p *pod) daprdPorts() (*daprdPorts, error) {
 	var d daprdPorts
 	for _, port := range []*int{&d.grpc, &d.http, &d.internal, &d.metrics, &d.public} {
 		var err error
-		if *port, err = testenv.FreePort(); err != nil {
+		if *port, err = procs.FreePort(); err != nil {
 			return nil, err
 		}
 	}

@@ -20,7 +20,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 )
 
 // pod is one Pod being run.
@@ -43,7 +43,7 @@ type container struct {
 	name     string
 	mu       sync.Mutex
 	out      strings.Builder
-	app      *testenv.App
+	app      *procs.App
 	restarts int
 	exitCode *int
 }
@@ -85,7 +85,7 @@ func (p *pod) hostPort(port int) (int, error) {
 	if hp, ok := p.ports[port]; ok {
 		return hp, nil
 	}
-	hp, err := testenv.FreePort()
+	hp, err := procs.FreePort()
 	if err != nil {
 		return 0, err
 	}
@@ -287,7 +287,7 @@ func (p *pod) runOnce(ctx context.Context, c corev1.Container, cc *container, ku
 	for _, note := range spec.notes {
 		p.k.event("pod %s: container %s: %s", p.name(), c.Name, note)
 	}
-	app, err := testenv.StartAppWith(testenv.AppOptions{Name: p.name() + "/" + c.Name, Path: spec.argv[0], Args: spec.argv[1:],
+	app, err := procs.StartAppWith(procs.AppOptions{Name: p.name() + "/" + c.Name, Path: spec.argv[0], Args: spec.argv[1:],
 		Env: spec.env, CleanEnv: true, Dir: spec.dir, Tee: tee})
 	if err != nil {
 		p.k.event("pod %s: container %s: %v", p.name(), c.Name, err)

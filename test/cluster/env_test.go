@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -180,7 +180,7 @@ func containerNames(p *corev1.Pod) []string {
 
 func repoPath(t *testing.T, parts ...string) string {
 	t.Helper()
-	root, err := testenv.RepoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

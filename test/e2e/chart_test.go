@@ -13,9 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/sendcmd"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
@@ -29,7 +29,7 @@ import (
 // and publishes: the chart's output is proven by a real sidecar and broker.
 func TestChartComponentWithRealDaprd(t *testing.T) {
 	e := newEnv(t, false)
-	root, err := testenv.RepoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 	}
 
 	store := quickstart.Resources(e.redis.Addr, secrets)["secretstore.yaml"]
-	audit := testenv.StartDaprdT(t, testenv.DaprdOptions{
+	audit := procs.StartDaprdT(t, procs.DaprdOptions{
 		AppID:     quickstart.AuditAppID,
 		Resources: map[string]string{"secretstore.yaml": store, "component.yaml": string(component)},
 	})

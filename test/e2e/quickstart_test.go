@@ -16,9 +16,9 @@ import (
 
 	daprclient "github.com/dapr/go-sdk/client"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/subscriber"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
@@ -27,8 +27,8 @@ import (
 // env is one quick start: Redis, the subscriber app and its sidecar, and
 // the audit's sidecar (prepared, started by the test when it wants).
 type env struct {
-	redis *testenv.Redis
-	audit *testenv.Daprd
+	redis *procs.Redis
+	audit *procs.Daprd
 	sub   *subscriber.Subscriber
 	inbox *inbox
 }
@@ -107,14 +107,14 @@ func newEnv(t *testing.T, startAudit bool) *env {
 func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{inbox: &inbox{ch: make(chan struct{}, 1)}}
-	e.redis = testenv.NewRedis(t, testenv.RedisOptions{Password: "quickstart-" + fmt.Sprint(time.Now().UnixNano()), AppendOnly: o.appendOnly})
+	e.redis = procs.StartRedisT(t, procs.RedisOptions{Password: "quickstart-" + fmt.Sprint(time.Now().UnixNano()), AppendOnly: o.appendOnly})
 	secrets, err := quickstart.WriteSecrets(t.TempDir(), e.redis.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resources := quickstart.ResourcesWith(e.redis.Addr, secrets, o.metadata)
 
-	port, err := testenv.FreePort()
+	port, err := procs.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +129,9 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	}
 	go func() { _ = e.sub.Start() }()
 	t.Cleanup(func() { _ = e.sub.Stop() })
-	testenv.StartDaprdT(t, testenv.DaprdOptions{AppID: quickstart.SubscriberAppID, AppPort: port, Resources: resources, EnableAPILogging: true})
+	procs.StartDaprdT(t, procs.DaprdOptions{AppID: quickstart.SubscriberAppID, AppPort: port, Resources: resources, EnableAPILogging: true})
 
-	e.audit = testenv.NewDaprdT(t, testenv.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources, ExtraArgs: o.auditArgs, APIToken: o.auditToken})
+	e.audit = procs.NewDaprdT(t, procs.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources, ExtraArgs: o.auditArgs, APIToken: o.auditToken})
 	if o.startAudit {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()

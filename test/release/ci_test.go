@@ -12,8 +12,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 )
 
 // actionYAML is the part of action.yml a runner reads.
@@ -426,7 +426,7 @@ func helmCLI(t *testing.T) string {
 			return "", err
 		}
 		addCleanup(func() { os.RemoveAll(dir) })
-		root, err := testenv.RepoRoot()
+		root, err := procs.RepoRoot()
 		if err != nil {
 			return "", err
 		}

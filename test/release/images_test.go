@@ -19,9 +19,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 )
 
 // wantPlatforms are the platforms of every image (ko names arm64 by the
@@ -375,7 +375,7 @@ func mustHash(t *testing.T, s string) v1.Hash {
 // release can be rebuilt and checked.
 func TestReleaseReproducible(t *testing.T) {
 	f := released(t)
-	ko, err := testenv.ToolPath("ko", "KO")
+	ko, err := procs.ToolPath("ko", "KO")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,9 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/testenv"
 )
 
 var (
@@ -69,7 +69,7 @@ func (o *once[T]) get(t *testing.T, what string, make func() (T, error)) T {
 // releaseFixture is the release every image and chart test looks at.
 type releaseFixture struct {
 	res *release.Result
-	reg *testenv.Registry
+	reg *procs.Registry
 	log string
 }
 
@@ -80,13 +80,13 @@ var theRelease once[*releaseFixture]
 func released(t *testing.T) *releaseFixture {
 	t.Helper()
 	return theRelease.get(t, "release", func() (*releaseFixture, error) {
-		ko, err := testenv.ToolPath("ko", "KO")
+		ko, err := procs.ToolPath("ko", "KO")
 		if err != nil {
 			return nil, err
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 		defer cancel()
-		reg, err := testenv.StartRegistry(ctx, testenv.RegistryOptions{})
+		reg, err := procs.StartRegistry(ctx, procs.RegistryOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +96,7 @@ func released(t *testing.T) *releaseFixture {
 			return nil, err
 		}
 		addCleanup(func() { os.RemoveAll(out) })
-		root, err := testenv.RepoRoot()
+		root, err := procs.RepoRoot()
 		if err != nil {
 			return nil, err
 		}
@@ -146,7 +146,7 @@ func (b *syncBuffer) String() string {
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	root, err := testenv.RepoRoot()
+	root, err := procs.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ var theTree once[string]
 func checkoutCopy(t *testing.T) string {
 	t.Helper()
 	return theTree.get(t, "copying the checkout", func() (string, error) {
-		root, err := testenv.RepoRoot()
+		root, err := procs.RepoRoot()
 		if err != nil {
 			return "", err
 		}

@@ -1,4 +1,4 @@
-package testenv
+package procs
 
 import (
 	"bytes"
@@ -77,7 +77,7 @@ func StartKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
 	// prints a stack trace. Its own messages are of no use here.
 	setLoggerOnce.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	k := &Kube{logs: &syncBuffer{tee: opts.Tee}}
-	if k.dir, err = os.MkdirTemp("", "testenv-kube-"); err != nil {
+	if k.dir, err = os.MkdirTemp("", "procs-kube-"); err != nil {
 		return nil, err
 	}
 	out := prefixWriter{w: k.logs}

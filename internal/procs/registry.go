@@ -1,4 +1,4 @@
-package testenv
+package procs
 
 import (
 	"context"
@@ -82,7 +82,7 @@ func StartRegistry(ctx context.Context, opts RegistryOptions) (*Registry, error)
 		r.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	}
 	if r.dir == "" {
-		if r.dir, err = os.MkdirTemp("", "testenv-registry-"); err != nil {
+		if r.dir, err = os.MkdirTemp("", "procs-registry-"); err != nil {
 			return nil, fmt.Errorf("registry directory: %w", err)
 		}
 		r.ownDir = true
@@ -161,10 +161,10 @@ func (r *Registry) Stop() {
 	}
 }
 
-// NewRegistry starts a registry for t on 127.0.0.1:<free port> and stops it
+// StartRegistryT starts a registry for t on 127.0.0.1:<free port> and stops it
 // when t ends; when t fails, its log is printed. A missing registry binary
 // fails t with the make target that builds it.
-func NewRegistry(t testing.TB) *Registry {
+func StartRegistryT(t testing.TB) *Registry {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,7 +1,7 @@
-// Package testenv starts the real servers the tests and the demo need
+// Package procs starts the real servers the tests and the demo need
 // (redis-server and daprd) as child processes on free loopback ports, waits
 // until they are ready, and stops them and removes their files afterwards.
-package testenv
+package procs
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package testenv
+package procs
 
 import (
 	"context"
@@ -83,7 +83,7 @@ func NewDaprd(opts DaprdOptions) (*Daprd, error) {
 		return nil, err
 	}
 	d.GRPCAddr = fmt.Sprintf("127.0.0.1:%d", d.GRPCPort)
-	if d.dir, err = os.MkdirTemp("", "testenv-daprd-"+opts.AppID+"-"); err != nil {
+	if d.dir, err = os.MkdirTemp("", "procs-daprd-"+opts.AppID+"-"); err != nil {
 		return nil, err
 	}
 	resources := filepath.Join(d.dir, "resources")

@@ -1,4 +1,4 @@
-package testenv
+package procs
 
 import (
 	"context"
@@ -76,7 +76,7 @@ func StartDaprControlPlane(ctx context.Context, k *Kube, opts DaprControlPlaneOp
 		opts.FailurePolicy = admissionv1.Fail
 	}
 	cp := &DaprControlPlane{Namespace: opts.Namespace, logs: &syncBuffer{tee: opts.Tee}}
-	if cp.dir, err = os.MkdirTemp("", "testenv-dapr-cp-"); err != nil {
+	if cp.dir, err = os.MkdirTemp("", "procs-dapr-cp-"); err != nil {
 		return nil, err
 	}
 	ports := make([]int, 6)

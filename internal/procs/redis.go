@@ -1,4 +1,4 @@
-package testenv
+package procs
 
 import (
 	"bufio"
@@ -51,7 +51,7 @@ func StartRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
 		}
 	}
 	if r.dir == "" {
-		if r.dir, err = os.MkdirTemp("", "testenv-redis-"); err != nil {
+		if r.dir, err = os.MkdirTemp("", "procs-redis-"); err != nil {
 			return nil, err
 		}
 		r.ownDir = true

@@ -1,4 +1,4 @@
-package testenv
+package procs
 
 import (
 	"context"
@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// NewRedis starts a redis-server for t and stops it when t ends; when t
+// StartRedisT starts a redis-server for t and stops it when t ends; when t
 // fails, its log is printed. A missing redis-server fails t with the make
 // target that installs it.
-func NewRedis(t testing.TB, opts RedisOptions) *Redis {
+func StartRedisT(t testing.TB, opts RedisOptions) *Redis {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
