@@ -71,6 +71,17 @@ func TestGatekeeperChartDiskExport(t *testing.T) {
 			}
 		})
 	}
+	// Without audit.connection, which its values.yaml does not set, the
+	// chart renders a Connection without a name: the finding says so and
+	// what to set, and suggests no empty name.
+	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: set[:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := findingsOf(res, "connection-not-found")
+	if len(found) != 1 || !strings.Contains(found[0].Message, "set it to audit-connection") || strings.Contains(found[0].Message, `did you mean ""`) {
+		t.Errorf("connection-not-found findings %+v, want one saying to set audit.connection", found)
+	}
 }
 
 // TestUpstreamTestComponents lints the pubsub Components that Dapr v1.14.0

@@ -30,24 +30,33 @@ func checkConnectionNotFound(s *model.Setup, r *Reporter) {
 			continue
 		}
 		var names []string
-		elsewhere := false
+		elsewhere, unnamed := false, false
 		for _, c := range s.Connections {
-			names = append(names, c.Name)
-			if c.Name == a.Connection {
+			switch {
+			case c.Name == a.Connection:
 				elsewhere = true
+			case c.Name == "":
+				unnamed = unnamed || c.Namespace == a.Namespace
+			default:
+				names = append(names, c.Name)
 			}
 		}
 		if elsewhere {
 			continue // connection-wrong-namespace
 		}
-		msg := fmt.Sprintf("%s publishes through connection %q, but no connection config of that name is in namespace %q%s",
-			a.Describe(), a.Connection, a.Namespace, didYouMean(a.Connection, names))
+		hint := didYouMean(a.Connection, names)
+		if unnamed {
+			// Gatekeeper's chart (v3.20+) names its Connection after
+			// audit.connection, which its values.yaml leaves unset.
+			hint += fmt.Sprintf("; a connection config without metadata.name is there (Gatekeeper's chart names its Connection after audit.connection: set it to %s)", a.Connection)
+		}
+		const format = "%s publishes through connection %q, but no connection config of that name is in namespace %q%s"
 		if !a.Assumed {
-			r.Report(a.Obj, a.FlagPath(model.FlagConnection), "%s", msg)
+			r.Report(a.Obj, a.FlagPath(model.FlagConnection), format, a.Describe(), a.Connection, a.Namespace, hint)
 			continue
 		}
 		for _, c := range s.Connections {
-			r.Report(c.Obj, model.P("metadata", "name"), "%s", msg)
+			r.Report(c.Obj, model.P("metadata", "name"), format, a.Describe(), a.Connection, a.Namespace, hint)
 			break
 		}
 	}
