@@ -27,7 +27,7 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestConfigSeverity(t *testing.T) {
-	in := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {provider: Dapr, config: '{}'}\n"
+	in := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {provider: Dapr, config: '{'}\n"
 	run := func(cfg string) *Result {
 		c, err := ParseConfig([]byte(cfg))
 		if err != nil {
@@ -39,14 +39,24 @@ func TestConfigSeverity(t *testing.T) {
 		}
 		return res
 	}
-	if res := run(""); res.Count(rules.Error) == 0 {
-		t.Fatal("no errors without config")
-	}
-	res := run("severity: {connection-provider-unknown: warning}\ndisable: [connection-config-json]\n")
-	for _, f := range res.Findings {
-		if f.Rule == "connection-provider-unknown" && f.Severity != "warning" {
-			t.Errorf("severity not changed: %+v", f)
+	count := func(res *Result, rule string, sev rules.Severity) int {
+		n := 0
+		for _, f := range res.Findings {
+			if f.Rule == rule && f.Severity == sev {
+				n++
+			}
 		}
+		return n
+	}
+	res := run("")
+	if count(res, "connection-provider-unknown", rules.Error) != 1 || count(res, "connection-config-json", rules.Error) != 1 {
+		t.Fatalf("without config, want one error of connection-provider-unknown and of connection-config-json: %+v", res.Findings)
+	}
+	res = run("severity: {connection-provider-unknown: warning}\ndisable: [connection-config-json]\n")
+	if count(res, "connection-provider-unknown", rules.Warning) != 1 || count(res, "connection-provider-unknown", rules.Error) != 0 {
+		t.Errorf("severity not changed to warning: %+v", res.Findings)
+	}
+	for _, f := range res.Findings {
 		if f.Rule == "connection-config-json" {
 			t.Errorf("disabled rule reported: %+v", f)
 		}

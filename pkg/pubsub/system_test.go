@@ -150,7 +150,10 @@ func TestSystemConcurrent(t *testing.T) {
 			defer wg.Done()
 			for j := 0; j < 100; j++ {
 				if i%4 == 0 {
-					_ = sys.UpsertConnection(ctx, fmt.Sprintf(`{"component":"c%d"}`, j), "c", "dapr")
+					if err := sys.UpsertConnection(ctx, fmt.Sprintf(`{"component":"c%d"}`, j), "c", "dapr"); err != nil {
+						t.Error(err)
+						return
+					}
 					continue
 				}
 				if err := sys.Publish(ctx, "c", "t", j); err != nil {

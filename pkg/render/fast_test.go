@@ -113,6 +113,11 @@ func TestFastDecodeRepoYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("fast path took %d of %d documents", fast, docs)
+	// The repository's YAML is mostly what the fast path is for: if it
+	// took none (or nothing was found), nothing was compared.
+	if docs < 100 || fast < docs/4 {
+		t.Errorf("fast path took %d of %d documents: want at least 100 documents and a quarter of them", fast, docs)
+	}
 }
 
 func FuzzFastDecode(f *testing.F) {
@@ -251,6 +256,11 @@ func TestFastDecodeRandom(t *testing.T) {
 		}
 	}
 	t.Logf("fast path took %d of %d documents", fast, n)
+	// Most random documents fall back to the general decoder; some must not,
+	// or nothing was compared.
+	if fast < n/100 {
+		t.Errorf("fast path took %d of %d documents, want at least 1%%", fast, n)
+	}
 }
 
 // TestFastDecodeRandomNested builds nested block documents, mostly well
@@ -334,6 +344,9 @@ func TestFastDecodeRandomNested(t *testing.T) {
 		}
 	}
 	t.Logf("fast path took %d of %d documents", fast, n)
+	if fast < n/5 {
+		t.Errorf("fast path took %d of %d documents, want at least 20%%", fast, n)
+	}
 }
 
 // randomSeed is def unless FAST_RANDOM_SEED sets another.

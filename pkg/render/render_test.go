@@ -44,7 +44,7 @@ func TestSplitYAML(t *testing.T) {
 		{
 			name:    "syntax error names file and absolute line",
 			in:      "kind: A\n---\nkind: B\nmetadata:\n  name: [x\n",
-			wantErr: "in.yaml:",
+			wantErr: "in.yaml:5: ",
 		},
 		{
 			name:    "scalar document",
@@ -83,9 +83,10 @@ func TestSplitYAMLErrorLine(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	// The document starts on line 3, so its error cannot be on line 1 or 2.
-	if !strings.HasPrefix(err.Error(), "f.yaml:") || strings.HasPrefix(err.Error(), "f.yaml:1:") || strings.HasPrefix(err.Error(), "f.yaml:2:") {
-		t.Errorf("error %q does not point into the second document", err)
+	// The document starts on line 3; the unclosed list is on line 5 of the
+	// file (line 3 of the document, which the YAML library reports).
+	if !strings.HasPrefix(err.Error(), "f.yaml:5: ") {
+		t.Errorf("error %q does not point at f.yaml:5", err)
 	}
 }
 

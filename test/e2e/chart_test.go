@@ -145,7 +145,10 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 	if !strings.Contains(stdout.String(), "sent 1 of 1 violation(s)") {
 		t.Errorf("helm test command printed %q", stdout.String())
 	}
-	e.inbox.waitFor(t, len(sent)+1, 30*time.Second)
+	got := e.inbox.waitFor(t, len(sent)+1, 30*time.Second)
+	if len(got) != len(sent)+1 {
+		t.Errorf("received %d violations, want the %d sent and the helm test's one", len(got), len(sent))
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for !audit.Exited() {
 		if time.Now().After(deadline) {

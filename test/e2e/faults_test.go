@@ -104,15 +104,14 @@ func TestFaultDaprdKilledAndRestarted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	killed := make(chan struct{})
+	restarted := make(chan error, 1)
 	err := publishPaced(ctx, sys, sent, 4000, func(i int) {
 		if i == 1500 {
 			e.audit.Kill()
 			close(killed)
 			go func() {
 				time.Sleep(500 * time.Millisecond)
-				if err := e.audit.Start(ctx); err != nil {
-					t.Errorf("restarting daprd: %v", err)
-				}
+				restarted <- e.audit.Start(ctx)
 			}()
 		}
 	})
@@ -120,6 +119,9 @@ func TestFaultDaprdKilledAndRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-killed
+	if err := <-restarted; err != nil {
+		t.Fatalf("restarting daprd: %v", err)
+	}
 	if err := sys.Flush(ctx, quickstart.Connection); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +135,9 @@ func TestFaultDaprdKilledAndRestarted(t *testing.T) {
 	}
 	if s.Lost() != 0 || s.Published != int64(len(sent)) {
 		t.Errorf("publisher counts %s, want all %d published and none lost", s, len(sent))
+	}
+	if s.Retried == 0 {
+		t.Errorf("publisher counts %s: no send was retried, so the kill was not felt", s)
 	}
 }
 

@@ -82,12 +82,14 @@ func TestJSON(t *testing.T) {
 		res         *lint.Result
 		notes       []string
 		inputErrors int
+		errors      int
+		warnings    int
 		hasKeys     []string
 		noKeys      []string
 	}{
-		{"notes and input errors", sample(), sample().Notes, 1, []string{`"notes": [`, `"inputErrors": 1`, `"rule": "input-error"`}, nil},
+		{"notes and input errors", sample(), sample().Notes, 1, 2, 0, []string{`"notes": [`, `"inputErrors": 1`, `"rule": "input-error"`}, nil},
 		// A clean run reads as before: no notes key, no inputErrors.
-		{"clean", clean(), nil, 0, []string{`"findings": []`}, []string{"notes", "inputErrors"}},
+		{"clean", clean(), nil, 0, 0, 0, []string{`"findings": []`}, []string{"notes", "inputErrors"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -98,8 +100,9 @@ func TestJSON(t *testing.T) {
 			if err := json.Unmarshal(b.Bytes(), &rep); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Join(rep.Notes, "|") != strings.Join(tt.notes, "|") || rep.Summary.InputErrors != tt.inputErrors || rep.Summary.Errors != tt.res.Count("error") {
-				t.Errorf("notes %q, summary %+v; want notes %q, %d input errors", rep.Notes, rep.Summary, tt.notes, tt.inputErrors)
+			if strings.Join(rep.Notes, "|") != strings.Join(tt.notes, "|") || rep.Summary.InputErrors != tt.inputErrors ||
+				rep.Summary.Errors != tt.errors || rep.Summary.Warnings != tt.warnings {
+				t.Errorf("notes %q, summary %+v; want notes %q, %d input errors, %d errors, %d warnings", rep.Notes, rep.Summary, tt.notes, tt.inputErrors, tt.errors, tt.warnings)
 			}
 			for _, k := range tt.hasKeys {
 				if !strings.Contains(b.String(), k) {
@@ -203,7 +206,10 @@ func TestSARIF(t *testing.T) {
 			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 				t.Errorf("notifications %q, want %q", got, tt.want)
 			}
-			// Every result's ruleIndex points at its rule.
+			// Every finding is a result, and its ruleIndex points at its rule.
+			if len(run.Results) != len(tt.res.Findings) {
+				t.Fatalf("%d results for %d findings", len(run.Results), len(tt.res.Findings))
+			}
 			rules := run.Tool.Driver.Rules
 			for _, r := range run.Results {
 				if r.RuleIndex < 0 || r.RuleIndex >= len(rules) || rules[r.RuleIndex].ID != r.RuleID {
