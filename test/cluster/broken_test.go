@@ -50,6 +50,8 @@ func TestBrokenConnectionNameFailsAlike(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The subscriber is up with its sidecar, so a delivery would arrive.
+	sidecar(t, podOf(t, e, cluster.SubscriberNS, "sub"))
 	time.Sleep(3 * time.Second) // a delivery would have arrived by now
 	if got := received(e.Kubelet.Logs(cluster.SubscriberNS, "sub-", "go-sub")); len(got) != 0 {
 		t.Errorf("the subscriber received %d violations through a connection that does not exist", len(got))
