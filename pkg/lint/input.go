@@ -208,33 +208,34 @@ func readLimited(r io.Reader, name string, limit, sizeHint int64) ([]byte, error
 	return bytes.Join(chunks, nil), nil
 }
 
-// openRegular opens a regular file of at most limit bytes for reading.
+// openRegular opens a regular file of at most limit bytes for reading, and
+// returns its size.
 // It is opened without blocking (a FIFO that replaced the file since it
 // was planned does not hang) and checked again once open.
-func openRegular(path string, limit int64) (*os.File, error) {
+func openRegular(path string, limit int64) (*os.File, int64, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, 0, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, notRegular(path, fi.Mode())
+		return nil, 0, notRegular(path, fi.Mode())
 	}
 	if fi.Size() > limit {
-		return nil, tooLarge(path, limit)
+		return nil, 0, tooLarge(path, limit)
 	}
 	f, err := openNonBlocking(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, 0, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if fi, err = f.Stat(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, 0, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, notRegular(path, fi.Mode())
+		return nil, 0, notRegular(path, fi.Mode())
 	}
-	return f, nil
+	return f, fi.Size(), nil
 }
 
 // capped reads r, but fails after limit bytes with the error of tooLarge

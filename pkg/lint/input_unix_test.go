@@ -168,7 +168,7 @@ func TestReadRegularRefusesFIFO(t *testing.T) {
 		t.Fatalf("opening a FIFO without a writer: %v", f)
 	}
 	err := within(t, 5*time.Second, func() error {
-		f, err := openRegular(fifo, 1<<20)
+		f, _, err := openRegular(fifo, 1<<20)
 		if err == nil {
 			f.Close()
 		}

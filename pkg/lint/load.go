@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -399,16 +400,17 @@ func runJob(ctx context.Context, opts Options, j job, rd *reader) loaded {
 		}
 		return addAll(rd, loaded{files: distinctSources(objs)}, objs)
 	default:
-		f, err := openRegular(j.path, limit)
+		f, size, err := openRegular(j.path, limit)
 		if err != nil {
 			return loaded{err: newInputError(j.path, err)}
 		}
 		defer f.Close()
-		// The file is read as it is decoded, never whole, and its CRC-32
-		// kept for the locator.
+		// The file is read as it is decoded, never whole, through a buffer
+		// no larger than the file (a repository has thousands of small
+		// ones), and its CRC-32 kept for the locator.
 		sum := crc32.NewIEEE()
 		res := loaded{files: 1, file: true}
-		in := io.TeeReader(&capped{r: f, name: j.path, limit: limit}, sum)
+		in := bufio.NewReaderSize(io.TeeReader(&capped{r: f, name: j.path, limit: limit}, sum), int(min(max(size+1, 512), 64<<10)))
 		if err := render.EachYAMLFrom(j.path, in, func(o render.Object) error { return res.add(rd, o) }); err != nil {
 			switch {
 			case errors.Is(err, ErrRulePanicked):

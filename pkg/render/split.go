@@ -37,9 +37,15 @@ func EachYAML(source string, data []byte, fn func(Object) error) error {
 
 // EachYAMLFrom is EachYAML reading r as it goes: only the document being
 // decoded is in memory, never the whole stream. Each object's Raw is a
-// copy of its own. An error reading r is returned as is.
+// copy of its own. An error reading r is returned as is. r is read through
+// a 64 KiB buffer unless it is a *bufio.Reader (size it to the input when
+// reading many small files).
 func EachYAMLFrom(source string, r io.Reader, fn func(Object) error) error {
-	return eachDoc(nil, bufio.NewReaderSize(r, 64<<10), eachObject(source, fn))
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	return eachDoc(nil, br, eachObject(source, fn))
 }
 
 func eachObject(source string, fn func(Object) error) func(doc) error {
