@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"unique"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/objref"
 )
@@ -50,10 +51,14 @@ func (o *Object) Release() {
 	if o.Obj == nil {
 		return
 	}
-	o.id = &identity{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace(),
+	// apiVersion, kind and namespace repeat across objects: one copy of
+	// each is kept.
+	o.id = &identity{apiVersion: intern(o.APIVersion()), kind: intern(o.Kind()), name: o.Name(), namespace: intern(o.Namespace()),
 		labels: o.Labels(), annotations: o.Annotations()}
 	o.Obj = nil
 }
+
+func intern(s string) string { return unique.Make(s).Value() }
 
 // Released says whether Release dropped the tree.
 func (o Object) Released() bool { return o.id != nil }

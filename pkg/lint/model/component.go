@@ -17,10 +17,10 @@ type Component struct {
 	Name      string
 	Namespace string
 	Type      string
-	Version   string
 	Items     []MetaItem
-	Scopes    []string
-	HasScopes bool
+	// Scopes are the app-ids the Component is scoped to; nil when it has
+	// no scopes field (every app may use it).
+	Scopes []string
 }
 
 // MetaItem is one entry of spec.metadata. It is kept small: a large
@@ -39,10 +39,9 @@ type MetaItem struct {
 func newComponent(o *Object) *Component {
 	c := &Component{Obj: o, Name: o.Name(), Namespace: o.NS}
 	spec, _ := o.Obj["spec"].(map[string]any)
-	// Types, versions and metadata keys repeat across Components: one copy
-	// of each is kept.
+	// Types and metadata keys repeat across Components: one copy of each
+	// is kept.
 	c.Type = intern(spec["type"])
-	c.Version = intern(spec["version"])
 	items, _ := spec["metadata"].([]any)
 	c.Items = make([]MetaItem, 0, len(items))
 	for i, it := range items {
@@ -59,7 +58,7 @@ func newComponent(o *Object) *Component {
 		c.Items = append(c.Items, mi)
 	}
 	if sc, ok := o.Obj["scopes"].([]any); ok {
-		c.HasScopes = true
+		c.Scopes = make([]string, 0, len(sc))
 		for _, s := range sc {
 			c.Scopes = append(c.Scopes, scalar(s))
 		}
@@ -82,6 +81,9 @@ func metaString(v any) string {
 	}
 	return scalar(v)
 }
+
+// HasScopes says whether the Component has a scopes field.
+func (c *Component) HasScopes() bool { return c.Scopes != nil }
 
 // IsPubsub says whether the type is pubsub.*.
 func (c *Component) IsPubsub() bool { return strings.HasPrefix(c.Type, "pubsub.") }

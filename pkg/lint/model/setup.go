@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unique"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/pod-security-admission/api"
@@ -134,7 +135,8 @@ type Entry struct {
 // any object that is no workload, ConfigMap, Connection, Component or
 // Namespace, is Irrelevant.
 func Classify(ro render.Object, defaultNS string) Entry {
-	o := &Object{Object: ro, NS: ro.Namespace()}
+	// Namespaces repeat across objects: one copy of each is kept.
+	o := &Object{Object: ro, NS: unique.Make(ro.Namespace()).Value()}
 	if o.NS == "" {
 		o.NS = defaultNS
 	}

@@ -29,7 +29,7 @@ func checkComponentScopes(s *model.Setup, r *Reporter) {
 			continue
 		}
 		c := s.ComponentOf(a)
-		if c == nil || !c.HasScopes {
+		if c == nil || !c.HasScopes() {
 			continue
 		}
 		id := a.AppID()
