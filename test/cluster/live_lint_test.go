@@ -84,6 +84,7 @@ func TestLintLiveCluster(t *testing.T) {
 		got = append(got, string(f.Severity)+" "+f.Rule+" "+f.Object.String()+" "+f.Field)
 	}
 	all := strings.Join(got, "\n")
+	t.Logf("live lint of the broken setup (%d objects):\n%s", res.Objects, all)
 	for _, want := range []string{
 		"error connection-not-found Deployment gatekeeper-system/gatekeeper-audit",
 		"error audit-sidecar-seccomp Deployment gatekeeper-system/gatekeeper-audit",
