@@ -7,8 +7,9 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
 // TestProblems: every form, read from a decoded object as the linter reads

@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
@@ -25,13 +26,16 @@ func init() {
 func checkConnectionProviderMissing(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
 		valid := strings.Join(schemas.DriversFor(c.Form.SchemaForm()), ", ")
-		switch {
-		case !c.HasData && c.IsResource():
-			r.Report(c.Obj, nil, "Connection %q has no spec: it needs spec.driver (one of %s) and spec.config", c.Name, valid)
-		case !c.HasData:
-			r.Report(c.Obj, nil, "connection ConfigMap %q has no data: it needs data.provider (one of %s) and data.config", c.Name, valid)
-		case !c.HasDriver || strings.TrimSpace(c.Driver) == "":
-			field := c.DataPath()
+		if _, ok := c.Problem(connection.NoData); ok {
+			if c.IsResource() {
+				r.Report(c.Obj, nil, "Connection %q has no spec: it needs spec.driver (one of %s) and spec.config", c.Name, valid)
+			} else {
+				r.Report(c.Obj, nil, "connection ConfigMap %q has no data: it needs data.provider (one of %s) and data.config", c.Name, valid)
+			}
+			continue
+		}
+		if _, ok := c.Problem(connection.NoDriver); ok {
+			field := c.DataPath() // the key is not there to point at
 			if c.HasDriver {
 				field = c.DriverPath()
 			}

@@ -1,9 +1,9 @@
 package rules
 
 import (
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
