@@ -10,6 +10,7 @@ package connection
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -158,7 +159,9 @@ func (c *Connection) Object() string {
 
 // KnownDriver says whether Gatekeeper reads the driver from the config's
 // form: dapr from a ConfigMap; dapr and disk from a Connection.
-func (c *Connection) KnownDriver() bool { return CheckDriver(c.Form.SchemaForm(), c.Driver) == nil }
+func (c *Connection) KnownDriver() bool {
+	return slices.Contains(schemas.DriversFor(c.Form.SchemaForm()), c.Driver)
+}
 
 // Problem returns the first problem of a kind, if any.
 func (c *Connection) Problem(kind ProblemKind) (Problem, bool) {
