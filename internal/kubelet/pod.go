@@ -306,8 +306,25 @@ func (p *pod) runOnce(ctx context.Context, c corev1.Container, cc *container, ku
 	cc.mu.Lock()
 	cc.exitCode = &code
 	cc.mu.Unlock()
-	p.k.event("pod %s: container %s exited with %d", p.name(), c.Name, code)
+	if last := lastLine(app.Logs()); code != 0 && last != "" {
+		p.k.event("pod %s: container %s exited with %d; its last line: %s", p.name(), c.Name, code, last)
+	} else {
+		p.k.event("pod %s: container %s exited with %d", p.name(), c.Name, code)
+	}
 	return code
+}
+
+// lastLine is the last non-empty line of a container's output, cut to 300
+// bytes, so that an event tells why a container failed.
+func lastLine(out string) string {
+	out = strings.TrimRight(out, "\n")
+	if i := strings.LastIndexByte(out, '\n'); i >= 0 {
+		out = out[i+1:]
+	}
+	if len(out) > 300 {
+		out = out[:300] + "..."
+	}
+	return out
 }
 
 // processSpec is how one run of a container is started.
