@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,36 +74,6 @@ func RedisServerPath() (string, error) {
 		return "", fmt.Errorf("%w: redis-server not found on PATH: run `make tools` (installs Debian's redis-server)", ErrMissing)
 	}
 	return p, nil
-}
-
-// handedOut holds every port FreePort has returned in this process. The
-// kernel may give a closed port to the next bind to port 0, so two calls in a
-// row could return the same port (a pod's daprd got one port for both its
-// HTTP and public listeners and exited on the conflict); a port is never
-// handed out twice.
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: map[int]bool{}}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
-// that no earlier call in this process returned.
-func FreePort() (int, error) {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("finding a free port: %w", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !handedOut.ports[port] {
-			handedOut.ports[port] = true
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("finding a free port: 100 binds in a row gave ports already handed out")
 }
 
 // process is a child process with its combined output kept for logs.
