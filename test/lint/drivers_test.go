@@ -84,6 +84,47 @@ func TestGatekeeperChartDiskExport(t *testing.T) {
 	}
 }
 
+// TestConnectionMissingDriverUnknown lints Gatekeeper's own charts with
+// export on and no connection config among the inputs. v3.17.0 knows only
+// the dapr driver, so the missing Dapr annotation is reported too; v3.23.1
+// also knows disk, so the driver is unknown: the Dapr checks are not run and
+// the connection-not-found finding says so.
+func TestConnectionMissingDriverUnknown(t *testing.T) {
+	tests := []struct {
+		version string
+		set     []string
+		want    []string // rules, in output order
+		says    string   // in the connection-not-found message
+		saysNot string
+	}{
+		{"v3.17.0", []string{"audit.enablePubsub=true"}, []string{"audit-dapr-disabled", "connection-not-found"}, `connection "audit-connection"`, "drivers"},
+		{"v3.23.1", []string{"enableViolationExport=true"}, []string{"connection-not-found"}, "knows the drivers dapr, disk, so without the connection config the checks of the Dapr side were not run", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.version, func(t *testing.T) {
+			dir, _ := moduleDir(t, "github.com/open-policy-agent/gatekeeper/v3", tc.version)
+			res, err := lint.Run(context.Background(), lint.Options{Paths: []string{filepath.Join(dir, "charts", "gatekeeper")},
+				Namespace: "gatekeeper-system", Set: tc.set})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range res.Findings {
+				got = append(got, f.Rule)
+				if f.Rule != "connection-not-found" {
+					continue
+				}
+				if !strings.Contains(f.Message, tc.says) || tc.saysNot != "" && strings.Contains(f.Message, tc.saysNot) {
+					t.Errorf("connection-not-found says %q; want it to say %q and not %q", f.Message, tc.says, tc.saysNot)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("rules %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestUpstreamTestComponents lints the pubsub Components that Dapr v1.14.0
 // and the components-contrib version it requires use in their own tests
 // (tests/config). Keys their code reads are known, deprecated keys are

@@ -36,12 +36,38 @@ func (c *Connection) IsDapr() bool { return c.Driver == "dapr" }
 
 // UsesDapr says whether the audit publishes through a Dapr sidecar: unless
 // its connection config names another driver Gatekeeper knows (disk), it
-// does (dapr is the only provider up to v3.19, and a missing or misspelt
-// provider is reported by its own rules).
+// does (a missing or misspelt driver is reported by its own rules). When
+// the connection config is not among the inputs, only a Gatekeeper that
+// knows no other driver (before v3.20, or a version not read from the image)
+// is taken to use Dapr: for a later one the driver is unknown.
 func (s *Setup) UsesDapr(a *Audit) bool {
 	c := s.ConnectionOf(a)
-	if c == nil || !c.HasDriver || c.IsDapr() {
+	if c == nil {
+		return len(DriversKnownBy(a.Version)) == 1
+	}
+	if !c.HasDriver || c.IsDapr() {
 		return true
 	}
 	return !slices.Contains(schemas.Providers(), c.Driver)
+}
+
+// DriversKnownBy lists the drivers Gatekeeper version v knows, sorted; for
+// an unknown version (nil), only dapr, the driver of Gatekeeper's pubsub
+// documentation.
+func DriversKnownBy(v *Version) []string {
+	if v == nil {
+		return []string{"dapr"}
+	}
+	var out []string
+	for _, n := range schemas.Providers() {
+		d, err := schemas.Driver(n)
+		if err != nil {
+			continue
+		}
+		since := ParseVersion(d.Since)
+		if since == nil || v.AtLeast(since.Major, since.Minor) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -818,6 +818,12 @@ func ParseImageVersion(image string) *Version {
 	if !ok {
 		return nil
 	}
+	return ParseVersion(tag)
+}
+
+// ParseVersion reads vX.Y[.Z] (a pre-release or build suffix is ignored);
+// nil when tag is not a version.
+func ParseVersion(tag string) *Version {
 	tag = strings.TrimPrefix(tag, "v")
 	if i := strings.IndexAny(tag, "-+"); i >= 0 {
 		tag = tag[:i]

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 )
@@ -17,7 +18,9 @@ func init() {
 			"logs an error and never delivers a violation. When the audit Deployment is not among " +
 			"the inputs, the audit is assumed to run in `--gatekeeper-namespace` with the " +
 			"`--audit-connection` given to pubsub-lint, and to publish whenever a connection config " +
-			"is among the inputs.",
+			"is among the inputs. Without the connection config the driver is unknown to a Gatekeeper " +
+			"that knows more than one (v3.20+: dapr and disk): the checks of the Dapr side are then not " +
+			"run, and the finding says so.",
 		Remediation: "Name the connection ConfigMap (or Connection) exactly as `--audit-connection`, " +
 			"or change the flag; the finding suggests near names.",
 		Check: checkConnectionNotFound,
@@ -49,6 +52,9 @@ func checkConnectionNotFound(s *model.Setup, r *Reporter) {
 			// Gatekeeper's chart (v3.20+) names its Connection after
 			// audit.connection, which its values.yaml leaves unset.
 			hint += fmt.Sprintf("; a connection config without metadata.name is there (Gatekeeper's chart names its Connection after audit.connection: set it to %s)", a.Connection)
+		}
+		if drivers := model.DriversKnownBy(a.Version); len(drivers) > 1 {
+			hint += fmt.Sprintf("; Gatekeeper %s knows the drivers %s, so without the connection config the checks of the Dapr side were not run", a.Version, strings.Join(drivers, ", "))
 		}
 		const format = "%s publishes through connection %q, but no connection config of that name is in namespace %q%s"
 		if !a.Assumed {
