@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 	"sync"
@@ -127,6 +128,18 @@ var (
 	factsMu    sync.Mutex
 	factsCache = map[string]*TypeFacts{}
 )
+
+// KnownComponents yields each Component whose pubsub type has a metadata
+// schema, with that type's facts: the Components the metadata rules check.
+func (s *Setup) KnownComponents() iter.Seq2[*Component, *TypeFacts] {
+	return func(yield func(*Component, *TypeFacts) bool) {
+		for _, c := range s.Components {
+			if f := FactsFor(c.Type); f != nil && !yield(c, f) {
+				return
+			}
+		}
+	}
+}
 
 // FactsFor returns the facts of a pubsub type; nil when no schema has it.
 func FactsFor(typ string) *TypeFacts {

@@ -28,11 +28,7 @@ func init() {
 }
 
 func checkComponentMetadataDeprecated(s *model.Setup, r *Reporter) {
-	for _, c := range s.Components {
-		f := model.FactsFor(c.Type)
-		if f == nil {
-			continue
-		}
+	for c, f := range s.KnownComponents() {
 		for _, it := range c.Items {
 			key, ok := f.Deprecated[strings.ToLower(it.Name)]
 			if !ok {

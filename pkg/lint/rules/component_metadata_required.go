@@ -26,11 +26,7 @@ var notReallyRequired = map[string]map[string]bool{
 }
 
 func checkComponentMetadataRequired(s *model.Setup, r *Reporter) {
-	for _, c := range s.Components {
-		f := model.FactsFor(c.Type)
-		if f == nil {
-			continue
-		}
+	for c, f := range s.KnownComponents() {
 		for _, key := range f.Required {
 			if notReallyRequired[c.Type][key] {
 				continue

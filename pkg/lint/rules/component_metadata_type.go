@@ -41,11 +41,7 @@ func otherValueNote(other string) string {
 }
 
 func checkComponentMetadataType(s *model.Setup, r *Reporter) {
-	for _, c := range s.Components {
-		f := model.FactsFor(c.Type)
-		if f == nil {
-			continue
-		}
+	for c, f := range s.KnownComponents() {
 		vals := map[string]any{}
 		items := map[string]model.MetaItem{}
 		for _, it := range c.Items {

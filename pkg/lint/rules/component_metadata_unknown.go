@@ -28,9 +28,8 @@ func init() {
 }
 
 func checkComponentMetadataUnknown(s *model.Setup, r *Reporter) {
-	for _, c := range s.Components {
-		f := model.FactsFor(c.Type)
-		if f == nil || !f.Closed {
+	for c, f := range s.KnownComponents() {
+		if !f.Closed {
 			continue
 		}
 		for _, it := range c.Items {

@@ -22,11 +22,7 @@ func init() {
 }
 
 func checkComponentSecretPlaintext(s *model.Setup, r *Reporter) {
-	for _, c := range s.Components {
-		f := model.FactsFor(c.Type)
-		if f == nil {
-			continue
-		}
+	for c, f := range s.KnownComponents() {
 		for _, it := range c.Items {
 			if !it.HasValue || it.Value == "" {
 				continue
