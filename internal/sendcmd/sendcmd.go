@@ -85,7 +85,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opts := dapr.Options{Logger: logger, Queue: queue.Options{BatchSize: f.batch, Workers: f.workers, Policy: policy}}
 	sys := pubsub.NewSystem(dapr.Provider(opts))
-	if err := sys.UpsertConnection(ctx, cc.Config, cc.Name, cc.Driver); err != nil {
+	if err := sys.Upsert(ctx, cc); err != nil {
 		fmt.Fprintln(stderr, "pubsub-send:", err)
 		return 1
 	}

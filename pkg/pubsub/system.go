@@ -67,7 +67,30 @@ func (s *System) UpsertConnection(ctx context.Context, config any, name, provide
 	if err != nil {
 		return fmt.Errorf("upserting connection %q: config: %w", name, err)
 	}
+	return s.upsert(ctx, p, name, cfg)
+}
 
+// Upsert creates or updates the connection c read by ParseConnection or
+// ReadConnectionDir (package connection), named c.Name and using
+// c.Driver. Its config was decoded and checked against the driver's schema
+// there, so it is not checked again; a c with problems is refused with its
+// first one.
+func (s *System) Upsert(ctx context.Context, c *connection.Connection) error {
+	if err := c.Err(); err != nil {
+		return fmt.Errorf("upserting connection %q: %w", c.Name, err)
+	}
+	if c.Name == "" {
+		return errors.New("upserting connection: empty connection name")
+	}
+	p, ok := s.providers[c.Driver]
+	if !ok {
+		return fmt.Errorf("upserting connection %q: %w %q: valid providers are %s", c.Name, ErrUnknownProvider, c.Driver, strings.Join(s.Providers(), ", "))
+	}
+	return s.upsert(ctx, p, c.Name, c.Config)
+}
+
+func (s *System) upsert(ctx context.Context, p Provider, name string, cfg map[string]any) error {
+	provider := p.Name
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.connections[name]; ok {

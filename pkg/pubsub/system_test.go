@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 )
 
@@ -176,5 +177,46 @@ func TestSystemConcurrent(t *testing.T) {
 	}
 	if want := 6 * 100; publishes != want {
 		t.Errorf("publishes recorded = %d, want %d", publishes, want)
+	}
+}
+
+// TestSystemUpsertParsed upserts connections read by package connection:
+// a valid one reaches the provider with its decoded config, one with
+// problems is refused with its first problem, naming the field.
+func TestSystemUpsertParsed(t *testing.T) {
+	cm := func(name, config string) map[string]any {
+		return map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": name, "namespace": "gatekeeper-system"},
+			"data":     map[string]any{"provider": "dapr", "config": config}}
+	}
+	tests := []struct {
+		name    string
+		obj     map[string]any
+		wantErr string
+		wantLog string
+	}{
+		{"valid", cm("audit-connection", `{"component":"pubsub"}`), "", "dapr new pubsub"},
+		{"schema problem", cm("audit-connection", `{"component":""}`), "ConfigMap gatekeeper-system/audit-connection: data.config/component: minLength", ""},
+		{"syntax problem", cm("audit-connection", `{"component":`), "data.config", ""},
+		{"no name", cm("", `{"component":"pubsub"}`), "empty connection name", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var log []string
+			sys := pubsub.NewSystem(recordingProvider("dapr", &log))
+			err := sys.Upsert(context.Background(), connection.FromObject(tc.obj, ""))
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+			if got := strings.Join(log, "; "); got != tc.wantLog {
+				t.Errorf("calls %q, want %q", got, tc.wantLog)
+			}
+			if _, ok := sys.Connection("audit-connection"); ok != (tc.wantErr == "") {
+				t.Errorf("connection present: %v, want %v", ok, tc.wantErr == "")
+			}
+		})
 	}
 }
