@@ -69,13 +69,17 @@ spec:
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	start := time.Now()
-	peak, out, err := peakRSS(bin, "--max-input-bytes", "1Gi", file)
-	if err != nil {
-		b.Fatalf("pubsub-lint: %v\n%s", err, out)
+	// The same objects as a file and on standard input (spooled to a
+	// temporary file so that released Components' text can go too).
+	for _, in := range []struct{ name, stdin, path string }{{"file", "", file}, {"stdin", file, "-"}} {
+		start := time.Now()
+		peak, out, err := peakRSS(in.stdin, bin, "--max-input-bytes", "1Gi", in.path)
+		if err != nil {
+			b.Fatalf("pubsub-lint (%s): %v\n%s", in.name, err, out)
+		}
+		fmt.Printf("lint-memory: input=%s components=%d file_mb=%.1f seconds=%.2f peak_rss_mb=%.1f mb_per_1000=%.2f\n",
+			in.name, n, float64(sb.Len())/(1<<20), time.Since(start).Seconds(), peak, peak/float64(n)*1000)
 	}
-	fmt.Printf("lint-memory: components=%d file_mb=%.1f seconds=%.2f peak_rss_mb=%.1f mb_per_1000=%.2f\n",
-		n, float64(sb.Len())/(1<<20), time.Since(start).Seconds(), peak, peak/float64(n)*1000)
 }
 
 // measureEnv makes this test binary run the command in it (a JSON list)
@@ -91,7 +95,8 @@ const measureEnv = "LINT_MEMORY_MEASURE"
 // be measured, not pubsub-lint. Instead this test binary is started again
 // as a small process that only starts the command and reports its child's
 // ru_maxrss, which then starts from that small process's few MB.
-func peakRSS(name string, args ...string) (float64, []byte, error) {
+// stdin, when not "", is the file the command reads on standard input.
+func peakRSS(stdin, name string, args ...string) (float64, []byte, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, nil, err
@@ -102,6 +107,14 @@ func peakRSS(name string, args ...string) (float64, []byte, error) {
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), measureEnv+"="+string(argv))
+	if stdin != "" {
+		f, err := os.Open(stdin)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -125,7 +138,7 @@ func measure(argvJSON string) int {
 		return 2
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stderr, os.Stderr
 	err := cmd.Run()
 	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() > 1 {
 		fmt.Fprintln(os.Stderr, argv[0]+":", err)

@@ -128,6 +128,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if in, err = load(ctx, opts, rd); err != nil {
 			return nil, err
 		}
+		defer in.removeSpools()
 	}
 	if opts.Live != nil {
 		objs, pods, source, err := loadLive(ctx, *opts.Live)
@@ -147,7 +148,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	opts.unknownValues = in.unknownValues
 	opts.runningPods = in.livePods
-	res, err := check(ctx, opts, in.entries, in.found, in.sums)
+	res, err := check(ctx, opts, in.entries, in.found, in.copies)
 	if err != nil {
 		return nil, err
 	}
@@ -171,9 +172,9 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (*Result, er
 }
 
 // check runs the Setup rules over the classified objects and returns their
-// findings with objFound, those of the per-object rules, located; sums
-// are the files the locator may read again (loaded.sums).
-func check(ctx context.Context, opts Options, entries []model.Entry, objFound []rules.Finding, sums map[string]uint32) (res *Result, err error) {
+// findings with objFound, those of the per-object rules, located; copies
+// are the inputs the locator may read again (loaded.copies).
+func check(ctx context.Context, opts Options, entries []model.Entry, objFound []rules.Finding, copies map[string]textCopy) (res *Result, err error) {
 	given := opts.Assume
 	if opts.Config != nil {
 		given = given.over(opts.Config.Assume)
@@ -223,7 +224,7 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 	for i := range found {
 		found[i].Severity = opts.Config.severity(rules.Get(found[i].Rule))
 	}
-	loc := newLocator(sums)
+	loc := newLocator(copies)
 	res = &Result{Findings: []Finding{}, Notes: notes}
 	for _, f := range found {
 		if ignored(f) {

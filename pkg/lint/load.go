@@ -58,9 +58,19 @@ type loaded struct {
 	// file says the input can be read again from disk, so released
 	// objects need not keep their Raw; dropped that one did not.
 	file, dropped bool
-	// sums are the CRC-32 of the files whose released objects have no
-	// Raw, by path: the locator reads them again only when unchanged.
-	sums map[string]uint32
+	// copies say, by source, where the text of released objects without
+	// Raw can be read again: the file itself, or standard input's spool.
+	copies map[string]textCopy
+}
+
+// textCopy is where the text of an input can be read again, and the CRC-32
+// of what was read: the locator uses it only when unchanged.
+type textCopy struct {
+	path string
+	sum  uint32
+	// spool: path is a temporary copy of standard input, removed after the
+	// run.
+	spool bool
 }
 
 // add takes one object as it is read: as is without a reader, else
@@ -129,8 +139,8 @@ type loadResult struct {
 	objs    []render.Object
 	entries []model.Entry
 	found   []rules.Finding
-	// sums are the CRC-32 of files read again for positions (loaded.sums).
-	sums         map[string]uint32
+	// copies are the inputs read again for positions (loaded.copies).
+	copies       map[string]textCopy
 	total, files int
 	// notes are what the user should know: inputs skipped, flags without
 	// effect.
@@ -197,12 +207,18 @@ func load(ctx context.Context, opts Options, rd *reader) (*loadResult, error) {
 	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
+		for _, r := range results {
+			removeSpooled(r.copies)
+		}
 		return nil, err
 	}
 	out := &loadResult{notes: notes}
 	n, m := 0, 0
 	for _, r := range results {
 		if errors.Is(r.err, ErrRulePanicked) {
+			for _, r := range results {
+				removeSpooled(r.copies)
+			}
 			return nil, r.err
 		}
 		n += len(r.objs)
@@ -224,11 +240,11 @@ func load(ctx context.Context, opts Options, rd *reader) (*loadResult, error) {
 			out.entries = append(out.entries, r.entries...)
 		}
 		out.found = append(out.found, r.found...)
-		for k, v := range r.sums {
-			if out.sums == nil {
-				out.sums = map[string]uint32{}
+		for k, v := range r.copies {
+			if out.copies == nil {
+				out.copies = map[string]textCopy{}
 			}
-			out.sums[k] = v
+			out.copies[k] = v
 		}
 		out.unknownValues = append(out.unknownValues, r.unknownValues...)
 		out.total += r.total
@@ -368,6 +384,11 @@ func runJob(ctx context.Context, opts Options, j job, rd *reader) loaded {
 		if in == nil {
 			in = os.Stdin
 		}
+		if rd != nil {
+			if res, ok := readStdinSpooled(in, limit, rd); ok {
+				return res
+			}
+		}
 		data, err := readLimited(in, "standard input", limit, 0)
 		if err != nil {
 			return loaded{err: newInputError(StdinSource, err)}
@@ -421,9 +442,56 @@ func runJob(ctx context.Context, opts Options, j job, rd *reader) loaded {
 			return loaded{err: newInputError(j.path, fmt.Errorf("reading %s: %w", j.path, err))}
 		}
 		if res.dropped {
-			res.sums = map[string]uint32{j.path: sum.Sum32()}
+			res.copies = map[string]textCopy{j.path: {path: j.path, sum: sum.Sum32()}}
 		}
 		return res
+	}
+}
+
+// readStdinSpooled reads standard input as it is decoded, like a file, and
+// copies it to a temporary file: when Components are released their text
+// goes, and the locator reads it again from that copy (removed by
+// loadResult.removeSpools). ok is false, with nothing read, when no
+// temporary file can be made: the caller then reads it into memory.
+func readStdinSpooled(in io.Reader, limit int64, rd *reader) (res loaded, ok bool) {
+	spool, err := os.CreateTemp("", "pubsub-lint-stdin-*.yaml")
+	if err != nil {
+		return loaded{}, false
+	}
+	defer spool.Close()
+	sum := crc32.NewIEEE()
+	res = loaded{files: 1, file: true}
+	src := bufio.NewReaderSize(io.TeeReader(&capped{r: in, name: "standard input", limit: limit}, io.MultiWriter(spool, sum)), 64<<10)
+	err = render.EachYAMLFrom(StdinSource, src, func(o render.Object) error { return res.add(rd, o) })
+	if err == nil {
+		err = spool.Close()
+	}
+	if err != nil || !res.dropped {
+		os.Remove(spool.Name())
+	}
+	if err != nil {
+		if errors.Is(err, ErrRulePanicked) {
+			return loaded{err: err}, true
+		}
+		if errors.Is(err, ErrInputTooLarge) {
+			return loaded{err: newInputError(StdinSource, err)}, true
+		}
+		return loaded{err: newInputError(StdinSource, fmt.Errorf("reading standard input: %w", err))}, true
+	}
+	if res.dropped {
+		res.copies = map[string]textCopy{StdinSource: {path: spool.Name(), sum: sum.Sum32(), spool: true}}
+	}
+	return res, true
+}
+
+// removeSpools removes the temporary copies of standard input.
+func (r *loadResult) removeSpools() { removeSpooled(r.copies) }
+
+func removeSpooled(copies map[string]textCopy) {
+	for _, c := range copies {
+		if c.spool {
+			os.Remove(c.path)
+		}
 	}
 }
 

@@ -15,14 +15,14 @@ import (
 // an object's text only when a finding needs it.
 type locator struct {
 	origins map[string][]render.Object
-	// sums are the CRC-32 of the files whose released objects let their
-	// Raw go; docs are those files' documents by line, read again.
-	sums map[string]uint32
+	// copies say where the inputs whose released objects let their Raw go
+	// can be read again; docs are their documents by line, read again.
+	copies map[string]textCopy
 	docs map[string]map[int][]byte
 }
 
-func newLocator(sums map[string]uint32) *locator {
-	return &locator{origins: map[string][]render.Object{}, sums: sums, docs: map[string]map[int][]byte{}}
+func newLocator(copies map[string]textCopy) *locator {
+	return &locator{origins: map[string][]render.Object{}, copies: copies, docs: map[string]map[int][]byte{}}
 }
 
 // locate returns the file and the 1-based line and column of field in o
@@ -57,18 +57,19 @@ func (l *locator) locate(o *model.Object, field model.Path) (string, int, int) {
 	return o.Source, 0, 0
 }
 
-// reread returns the text of the document at line of file, read again
-// from disk, or nil when the file changed since it was linted (its CRC-32
-// differs) or cannot be read: the finding then points at the object's line.
-func (l *locator) reread(file string, line int) []byte {
-	docs, ok := l.docs[file]
+// reread returns the text of the document at line of source, read again
+// from its copy (the file itself, or standard input's spool), or nil when
+// the copy changed since it was linted (its CRC-32 differs) or cannot be
+// read: the finding then points at the object's line.
+func (l *locator) reread(source string, line int) []byte {
+	docs, ok := l.docs[source]
 	if !ok {
-		if data, err := os.ReadFile(file); err == nil {
-			if sum, known := l.sums[file]; known && crc32.ChecksumIEEE(data) == sum {
+		if c, known := l.copies[source]; known {
+			if data, err := os.ReadFile(c.path); err == nil && crc32.ChecksumIEEE(data) == c.sum {
 				docs = render.DocumentsByLine(data)
 			}
 		}
-		l.docs[file] = docs
+		l.docs[source] = docs
 	}
 	return docs[line]
 }

@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
@@ -33,29 +34,46 @@ spec:
     value: x
 `
 
-// TestReleasedComponentPosition: a Component of a file is kept without its
-// text (Raw), yet a finding of a Setup rule on it points at the field's
-// line, read again from the file.
+// TestReleasedComponentPosition: a Component's text is let go once it is
+// read, yet its finding points at the field: the locator reads the file
+// again, or for standard input the temporary copy it was spooled to, which
+// is gone after the run.
 func TestReleasedComponentPosition(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	file := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(file, []byte(releasedFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), Options{Paths: []string{file}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, f := range res.Findings {
-		if f.Rule == "component-metadata-unknown" {
-			found = true
-			if f.File != file || f.Line != 19 || f.Column != 11 {
-				t.Errorf("finding at %s:%d:%d, want %s:19:11 (spec.metadata[1].name)", f.File, f.Line, f.Column, file)
+	for _, tt := range []struct {
+		name  string
+		opts  Options
+		where string
+	}{
+		{"file", Options{Paths: []string{file}}, file},
+		{"stdin", Options{Paths: []string{StdinPath}, Stdin: strings.NewReader(releasedFile)}, StdinSource},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Run(context.Background(), tt.opts)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	if !found {
-		t.Fatalf("no component-metadata-unknown finding in %+v", res.Findings)
+			found := false
+			for _, f := range res.Findings {
+				if f.Rule == "component-metadata-unknown" {
+					found = true
+					if f.File != tt.where || f.Line != 19 || f.Column != 11 {
+						t.Errorf("finding at %s:%d:%d, want %s:19:11 (spec.metadata[1].name)", f.File, f.Line, f.Column, tt.where)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("no component-metadata-unknown finding in %+v", res.Findings)
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+				t.Errorf("left in the temporary directory: %v", left)
+			}
+		})
 	}
 }
 
@@ -84,7 +102,7 @@ func TestRereadChangedFile(t *testing.T) {
 		{"changed", crc32.ChecksumIEEE([]byte(releasedFile)) + 1, 8, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, line, col := newLocator(map[string]uint32{file: tt.sum}).locate(o, field)
+			_, line, col := newLocator(map[string]textCopy{file: {path: file, sum: tt.sum}}).locate(o, field)
 			if line != tt.line || col != tt.col {
 				t.Errorf("located at %d:%d, want %d:%d", line, col, tt.line, tt.col)
 			}

@@ -104,7 +104,8 @@ func splitDocs(data []byte) []doc {
 // other is copied.
 func eachDoc(data []byte, r *bufio.Reader, fn func(doc) error) error {
 	cur := doc{firstLine: 1}
-	var buf []byte
+	var buf []byte // a copied document of data
+	var pg pages   // a document read from r
 	// While whole, the document so far is all[start:end]: lines taken as
 	// they are in data, each with its "\n".
 	all := data
@@ -112,6 +113,8 @@ func eachDoc(data []byte, r *bufio.Reader, fn func(doc) error) error {
 	line := 0
 	flush := func() error {
 		switch {
+		case r != nil:
+			cur.text = pg.bytes()
 		case !whole:
 			cur.text = buf
 		case end > start:
@@ -121,6 +124,7 @@ func eachDoc(data []byte, r *bufio.Reader, fn func(doc) error) error {
 		}
 		err := fn(cur)
 		buf = nil
+		pg = pages{}
 		whole, start, end = true, 0, 0
 		return err
 	}
@@ -167,17 +171,26 @@ func eachDoc(data []byte, r *bufio.Reader, fn func(doc) error) error {
 				// "--- {a: 1}": the document starts on the marker's line.
 				cur.firstLine = line
 				whole = false
-				buf = append(buf, rest...)
-				buf = append(buf, '\n')
+				if r != nil {
+					pg.write(rest)
+					pg.write(newline)
+				} else {
+					buf = append(buf, rest...)
+					buf = append(buf, '\n')
+				}
 			}
 			continue
 		}
 		if len(l) >= 3 && l[0] == '.' && string(bytes.TrimRight(l, " \t\r")) == "..." {
 			continue
 		}
-		if whole && off < 0 {
+		if r != nil {
 			whole = false // lines read from r are copied
-		} else if whole {
+			pg.write(l)
+			pg.write(newline)
+			continue
+		}
+		if whole {
 			switch {
 			case start == end:
 				start, end = off, off
@@ -201,6 +214,52 @@ func eachDoc(data []byte, r *bufio.Reader, fn func(doc) error) error {
 		buf = append(buf, '\n')
 	}
 	return flush()
+}
+
+var newline = []byte("\n")
+
+// pages gathers a document read line by line. A slice grown by append
+// allocates about five times its final size (Go grows large slices by a
+// quarter); pages of at most 64 KiB allocate it once, and once more when
+// joined. An endless document read until the --max-input-bytes limit thus
+// costs about the limit, not five times it.
+type pages struct {
+	full [][]byte
+	cur  []byte
+	n    int
+}
+
+const maxPage = 64 << 10
+
+func (p *pages) write(b []byte) {
+	for len(b) > 0 {
+		if len(p.cur) == cap(p.cur) {
+			if p.cur != nil {
+				p.full = append(p.full, p.cur)
+			}
+			// Small documents (most are) get a small page; pages double
+			// up to maxPage.
+			p.cur = make([]byte, 0, min(max(2*cap(p.cur), 512, len(b)), maxPage))
+		}
+		k := copy(p.cur[len(p.cur):cap(p.cur)], b)
+		p.cur, b = p.cur[:len(p.cur)+k], b[k:]
+		p.n += k
+	}
+}
+
+// bytes returns the document; nil when empty.
+func (p *pages) bytes() []byte {
+	if p.n == 0 {
+		return nil
+	}
+	if len(p.full) == 0 {
+		return p.cur
+	}
+	out := make([]byte, 0, p.n)
+	for _, f := range p.full {
+		out = append(out, f...)
+	}
+	return append(out, p.cur...)
 }
 
 // readLine reads up to and including the next "\n" (or to the end); the
