@@ -220,9 +220,10 @@ var newline = []byte("\n")
 
 // pages gathers a document read line by line. A slice grown by append
 // allocates about five times its final size (Go grows large slices by a
-// quarter); pages of at most 64 KiB allocate it once, and once more when
-// joined. An endless document read until the --max-input-bytes limit thus
-// costs about the limit, not five times it.
+// quarter). Here the first page doubles up to 64 KiB, so a document of that
+// size or less (nearly all) is one slice, never joined; a larger one goes on
+// in 64 KiB pages, joined once at the end. An endless document read until
+// the --max-input-bytes limit thus costs about the limit, not five times it.
 type pages struct {
 	full [][]byte
 	cur  []byte
@@ -234,12 +235,14 @@ const maxPage = 64 << 10
 func (p *pages) write(b []byte) {
 	for len(b) > 0 {
 		if len(p.cur) == cap(p.cur) {
-			if p.cur != nil {
+			if c := cap(p.cur); c < maxPage && len(p.full) == 0 {
+				grown := make([]byte, len(p.cur), min(max(2*c, 512, len(p.cur)+len(b)), maxPage))
+				copy(grown, p.cur)
+				p.cur = grown
+			} else {
 				p.full = append(p.full, p.cur)
+				p.cur = make([]byte, 0, maxPage)
 			}
-			// Small documents (most are) get a small page; pages double
-			// up to maxPage.
-			p.cur = make([]byte, 0, min(max(2*cap(p.cur), 512, len(b)), maxPage))
 		}
 		k := copy(p.cur[len(p.cur):cap(p.cur)], b)
 		p.cur, b = p.cur[:len(p.cur)+k], b[k:]
