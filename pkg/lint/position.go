@@ -18,7 +18,7 @@ type locator struct {
 	// copies say where the inputs whose released objects let their Raw go
 	// can be read again; docs are their documents by line, read again.
 	copies map[string]textCopy
-	docs map[string]map[int][]byte
+	docs   map[string]map[int][]byte
 }
 
 func newLocator(copies map[string]textCopy) *locator {
