@@ -45,10 +45,10 @@ func checkAuditArgsIgnored(s *model.Setup, r *Reporter) {
 			case stop.Value == "":
 				why = "an empty argument, which is not a flag"
 			}
-			hint := ""
+			var hint Prose
 			if p.StopAt > 0 {
 				if prev := lastFlagBefore(p, p.StopAt); prev != nil && prev.Index == p.StopAt-1 && !prev.HasValue && p.Defs.IsBool(prev.Name) {
-					hint = fmt.Sprintf("; --%s is a boolean flag, which takes its value only as --%s=%s", prev.Name, prev.Name, stop.Value)
+					hint = Prose(fmt.Sprintf("; --%s is a boolean flag, which takes its value only as --%s=%s", prev.Name, prev.Name, Clip(stop.Value)))
 				}
 			}
 			r.Report(a.Obj, stop.Field, "Gatekeeper stops parsing the audit's flags at %q (%s), %s, and ignores it and the %s after it%s",

@@ -38,7 +38,7 @@ func checkComponentNotFound(s *model.Setup, r *Reporter) {
 		}
 		hint := didYouMean(name, names)
 		if other != "" {
-			hint += " (there is one in namespace \"" + other + "\", but daprd only loads its own namespace's)"
+			hint += Prose(" (there is one in namespace \"" + other + "\", but daprd only loads its own namespace's)")
 		}
 		r.Report(conn.Obj, conn.ConfigPath().Add(model.Pointer("/component")),
 			"config.component names Dapr Component %q, but there is none in the audit's namespace %q%s", name, a.Namespace, hint)

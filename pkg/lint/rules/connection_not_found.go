@@ -51,10 +51,10 @@ func checkConnectionNotFound(s *model.Setup, r *Reporter) {
 		if unnamed {
 			// Gatekeeper's chart (v3.20+) names its Connection after
 			// audit.connection, which its values.yaml leaves unset.
-			hint += fmt.Sprintf("; a connection config without metadata.name is there (Gatekeeper's chart names its Connection after audit.connection: set it to %s)", a.Connection)
+			hint += Prose(fmt.Sprintf("; a connection config without metadata.name is there (Gatekeeper's chart names its Connection after audit.connection: set it to %s)", a.Connection))
 		}
 		if drivers := model.DriversKnownBy(a.Version); len(drivers) > 1 {
-			hint += fmt.Sprintf("; Gatekeeper %s knows the drivers %s, so without the connection config the checks of the Dapr side were not run", a.Version, strings.Join(drivers, ", "))
+			hint += Prose(fmt.Sprintf("; Gatekeeper %s knows the drivers %s, so without the connection config the checks of the Dapr side were not run", a.Version, strings.Join(drivers, ", ")))
 		}
 		const format = "%s publishes through connection %q, but no connection config of that name is in namespace %q%s"
 		if !a.Assumed {

@@ -175,9 +175,13 @@ type Reporter struct {
 // NewReporter returns a reporter for rule.
 func NewReporter(rule *Rule) *Reporter { return &Reporter{rule: rule} }
 
+// Prose is message text a rule composed (a suggestion, an explanation),
+// as opposed to a value read from the input: Report never cuts it.
+type Prose string
+
 // Report records a finding on obj at field. A string argument longer than
 // MaxValueInMessage is cut (a finding quotes what it is about, and that may
-// be a 50 MB value).
+// be a 50 MB value); a Prose argument is not.
 func (r *Reporter) Report(obj *model.Object, field model.Path, format string, args ...any) {
 	for i, a := range args {
 		if s, ok := a.(string); ok && len(s) > MaxValueInMessage {

@@ -46,7 +46,7 @@ func nearest(s string, candidates []string) []string {
 }
 
 // didYouMean renders suggestions as ` (did you mean "a" or "b"?)`.
-func didYouMean(s string, candidates []string) string {
+func didYouMean(s string, candidates []string) Prose {
 	n := nearest(s, candidates)
 	if len(n) == 0 {
 		return ""
@@ -55,7 +55,7 @@ func didYouMean(s string, candidates []string) string {
 	for i, c := range n {
 		q[i] = `"` + c + `"`
 	}
-	return " (did you mean " + strings.Join(q, " or ") + "?)"
+	return Prose(" (did you mean " + strings.Join(q, " or ") + "?)")
 }
 
 // suggestKey proposes, for a metadata key the component does not know, the
@@ -66,7 +66,7 @@ func didYouMean(s string, candidates []string) string {
 // key, and nothing for a key that is itself known or deprecated (a known
 // key must not be "corrected" into another: concurrencyMode is not
 // concurrency, host is not hostname).
-func suggestKey(key string, known, deprecated []string) string {
+func suggestKey(key string, known, deprecated []string) Prose {
 	lk := strings.ToLower(key)
 	for _, k := range append(append([]string(nil), known...), deprecated...) {
 		if strings.ToLower(k) == lk {
@@ -110,7 +110,7 @@ func suggestKey(key string, known, deprecated []string) string {
 	for i := 0; i < len(out) && i < 3; i++ {
 		q = append(q, `"`+out[i].c+`"`)
 	}
-	return " (did you mean " + strings.Join(q, " or ") + "?)"
+	return Prose(" (did you mean " + strings.Join(q, " or ") + "?)")
 }
 
 // distance is the Levenshtein distance between a and b (bytes).

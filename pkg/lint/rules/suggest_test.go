@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -23,7 +24,7 @@ func TestSuggestKey(t *testing.T) {
 		{"exchange", ""}, // too far from exchangeKind
 	}
 	for _, tc := range tests {
-		if got := suggestKey(tc.key, rabbit, deprecated); got != tc.want {
+		if got := suggestKey(tc.key, rabbit, deprecated); got != Prose(tc.want) {
 			t.Errorf("suggestKey(%q) = %q, want %q", tc.key, got, tc.want)
 		}
 	}
@@ -60,5 +61,20 @@ func TestClip(t *testing.T) {
 		if len(got) > MaxValueInMessage+40 || !strings.Contains(got, "(600 bytes in all)") || !utf8.ValidString(got) {
 			t.Errorf("Clip = %q", got)
 		}
+	}
+}
+
+// TestReportCutsValuesNotProse: a long value in a message is cut, a long
+// text the rule composed (Prose) is not.
+func TestReportCutsValuesNotProse(t *testing.T) {
+	long := strings.Repeat("v", 3*MaxValueInMessage)
+	r := NewReporter(&Rule{ID: "x"})
+	r.Report(nil, nil, "value %q%s", long, Prose("; "+strings.Repeat("p", 2*MaxValueInMessage)+" end"))
+	msg := r.Findings()[0].Message
+	if !strings.Contains(msg, fmt.Sprintf("... (%d bytes in all)", len(long))) || strings.Contains(msg, long) {
+		t.Errorf("the value is not cut: %.80s...", msg)
+	}
+	if !strings.HasSuffix(msg, strings.Repeat("p", 2*MaxValueInMessage)+" end") {
+		t.Errorf("the prose is cut: ...%s", msg[len(msg)-80:])
 	}
 }
