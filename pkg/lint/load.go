@@ -426,21 +426,10 @@ func runJob(ctx context.Context, opts Options, j job, rd *reader) loaded {
 			return loaded{err: newInputError(j.path, err)}
 		}
 		defer f.Close()
-		// The file is read as it is decoded, never whole, through a buffer
-		// no larger than the file (a repository has thousands of small
-		// ones), and its CRC-32 kept for the locator.
+		// A buffer no larger than the file: a repository has thousands of
+		// small ones.
 		sum := crc32.NewIEEE()
-		res := loaded{files: 1, file: true}
-		in := bufio.NewReaderSize(io.TeeReader(&capped{r: f, name: j.path, limit: limit}, sum), int(min(max(size+1, 512), 64<<10)))
-		if err := render.EachYAMLFrom(j.path, in, func(o render.Object) error { return res.add(rd, o) }); err != nil {
-			switch {
-			case errors.Is(err, ErrRulePanicked):
-				return loaded{err: err}
-			case errors.Is(err, ErrInputTooLarge):
-				return loaded{err: newInputError(j.path, err)}
-			}
-			return loaded{err: newInputError(j.path, fmt.Errorf("reading %s: %w", j.path, err))}
-		}
+		res := stream(j.path, j.path, f, int(min(max(size+1, 512), 64<<10)), limit, sum, rd)
 		if res.dropped {
 			res.copies = map[string]textCopy{j.path: {path: j.path, sum: sum.Sum32()}}
 		}
@@ -448,9 +437,28 @@ func runJob(ctx context.Context, opts Options, j job, rd *reader) loaded {
 	}
 }
 
-// readStdinSpooled reads standard input as it is decoded, like a file, and
-// copies it to a temporary file: when Components are released their text
-// goes, and the locator reads it again from that copy (removed by
+// stream reads one input as it is decoded, never whole: through the
+// --max-input-bytes limit and a buffer of bufSize, writing what it reads to
+// copyTo (the CRC-32 kept for the locator; for standard input, also its
+// spool). what names the input in errors.
+func stream(source, what string, r io.Reader, bufSize int, limit int64, copyTo io.Writer, rd *reader) loaded {
+	res := loaded{files: 1, file: true}
+	in := bufio.NewReaderSize(io.TeeReader(&capped{r: r, name: what, limit: limit}, copyTo), bufSize)
+	if err := render.EachYAMLFrom(source, in, func(o render.Object) error { return res.add(rd, o) }); err != nil {
+		switch {
+		case errors.Is(err, ErrRulePanicked):
+			return loaded{err: err}
+		case errors.Is(err, ErrInputTooLarge):
+			return loaded{err: newInputError(source, err)}
+		}
+		return loaded{err: newInputError(source, fmt.Errorf("reading %s: %w", what, err))}
+	}
+	return res
+}
+
+// readStdinSpooled streams standard input like a file and copies it to a
+// temporary file: when Components are released their text goes, and the
+// locator reads it again from that copy (removed by
 // loadResult.removeSpools). ok is false, with nothing read, when no
 // temporary file can be made: the caller then reads it into memory.
 func readStdinSpooled(in io.Reader, limit int64, rd *reader) (res loaded, ok bool) {
@@ -458,29 +466,16 @@ func readStdinSpooled(in io.Reader, limit int64, rd *reader) (res loaded, ok boo
 	if err != nil {
 		return loaded{}, false
 	}
-	defer spool.Close()
 	sum := crc32.NewIEEE()
-	res = loaded{files: 1, file: true}
-	src := bufio.NewReaderSize(io.TeeReader(&capped{r: in, name: "standard input", limit: limit}, io.MultiWriter(spool, sum)), 64<<10)
-	err = render.EachYAMLFrom(StdinSource, src, func(o render.Object) error { return res.add(rd, o) })
-	if err == nil {
-		err = spool.Close()
+	res = stream(StdinSource, "standard input", in, 64<<10, limit, io.MultiWriter(spool, sum), rd)
+	if err := spool.Close(); err != nil && res.err == nil {
+		res = loaded{err: newInputError(StdinSource, fmt.Errorf("copying standard input to %s: %w", spool.Name(), err))}
 	}
-	if err != nil || !res.dropped {
+	if res.err != nil || !res.dropped {
 		os.Remove(spool.Name())
+		return res, true
 	}
-	if err != nil {
-		if errors.Is(err, ErrRulePanicked) {
-			return loaded{err: err}, true
-		}
-		if errors.Is(err, ErrInputTooLarge) {
-			return loaded{err: newInputError(StdinSource, err)}, true
-		}
-		return loaded{err: newInputError(StdinSource, fmt.Errorf("reading standard input: %w", err))}, true
-	}
-	if res.dropped {
-		res.copies = map[string]textCopy{StdinSource: {path: spool.Name(), sum: sum.Sum32(), spool: true}}
-	}
+	res.copies = map[string]textCopy{StdinSource: {path: spool.Name(), sum: sum.Sum32(), spool: true}}
 	return res, true
 }
 
