@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
@@ -47,6 +48,15 @@ type Provider struct {
 	// passed the provider's schema (schemas/connection-config.<name>.schema.json):
 	// it does not validate it again.
 	New func(ctx context.Context, config map[string]any) (Connection, error)
+}
+
+// schema is the name of the connection config schema the provider's
+// config must pass, as package connection names it ("dapr").
+func (p Provider) schema() string {
+	if p.Schema == "" {
+		return p.Name
+	}
+	return strings.TrimPrefix(p.Schema, "connection-config.")
 }
 
 // ErrUnknownConnection is returned for a connection name that was never

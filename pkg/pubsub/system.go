@@ -50,20 +50,11 @@ func (s *System) Providers() []string {
 // map[string]any (as decoded from data.config) or any value that encodes to
 // such a JSON object; it must pass the provider's schema.
 func (s *System) UpsertConnection(ctx context.Context, config any, name, provider string) error {
-	if name == "" {
-		return errors.New("upserting connection: empty connection name")
+	p, err := s.lookup(name, provider)
+	if err != nil {
+		return err
 	}
-	p, ok := s.providers[provider]
-	if !ok {
-		return fmt.Errorf("upserting connection %q: %w %q: valid providers are %s", name, ErrUnknownProvider, provider, strings.Join(s.Providers(), ", "))
-	}
-	schema := p.Schema
-	if schema == "" {
-		schema = provider
-	} else {
-		schema = strings.TrimPrefix(schema, "connection-config.")
-	}
-	cfg, err := normalize(schema, config)
+	cfg, err := normalize(p.schema(), config)
 	if err != nil {
 		return fmt.Errorf("upserting connection %q: config: %w", name, err)
 	}
@@ -73,20 +64,34 @@ func (s *System) UpsertConnection(ctx context.Context, config any, name, provide
 // Upsert creates or updates the connection c read by ParseConnection or
 // ReadConnectionDir (package connection), named c.Name and using
 // c.Driver. Its config was decoded and checked against the driver's schema
-// there, so it is not checked again; a c with problems is refused with its
-// first one.
+// there, so it is not checked again (unless the provider has a schema of
+// its own); a c with problems is refused with its first one.
 func (s *System) Upsert(ctx context.Context, c *connection.Connection) error {
 	if err := c.Err(); err != nil {
 		return fmt.Errorf("upserting connection %q: %w", c.Name, err)
 	}
-	if c.Name == "" {
-		return errors.New("upserting connection: empty connection name")
+	p, err := s.lookup(c.Name, c.Driver)
+	if err != nil {
+		return err
 	}
-	p, ok := s.providers[c.Driver]
-	if !ok {
-		return fmt.Errorf("upserting connection %q: %w %q: valid providers are %s", c.Name, ErrUnknownProvider, c.Driver, strings.Join(s.Providers(), ", "))
+	if schema := p.schema(); schema != c.Driver {
+		if err := connection.ValidateConfig(schema, c.Config); err != nil {
+			return fmt.Errorf("upserting connection %q: config: %w", c.Name, err)
+		}
 	}
 	return s.upsert(ctx, p, c.Name, c.Config)
+}
+
+// lookup returns the provider for a connection called name.
+func (s *System) lookup(name, provider string) (Provider, error) {
+	if name == "" {
+		return Provider{}, errors.New("upserting connection: empty connection name")
+	}
+	p, ok := s.providers[provider]
+	if !ok {
+		return Provider{}, fmt.Errorf("upserting connection %q: %w %q: valid providers are %s", name, ErrUnknownProvider, provider, strings.Join(s.Providers(), ", "))
+	}
+	return p, nil
 }
 
 func (s *System) upsert(ctx context.Context, p Provider, name string, cfg map[string]any) error {

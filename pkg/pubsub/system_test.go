@@ -220,3 +220,25 @@ func TestSystemUpsertParsed(t *testing.T) {
 		})
 	}
 }
+
+// TestSystemUpsertParsedOwnSchema: a provider with a schema of its own
+// checks a parsed config against it, which the driver's schema did not.
+func TestSystemUpsertParsedOwnSchema(t *testing.T) {
+	var log []string
+	p := recordingProvider("dapr", &log)
+	p.Schema = "connection-config.disk"
+	sys := pubsub.NewSystem(p)
+	c := connection.FromObject(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "audit-connection"},
+		"data":     map[string]any{"provider": "dapr", "config": `{"component":"pubsub"}`}}, "gatekeeper-system")
+	if err := c.Err(); err != nil {
+		t.Fatalf("the config passes the dapr schema: %v", err)
+	}
+	err := sys.Upsert(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), `upserting connection "audit-connection": config:`) {
+		t.Fatalf("error %v, want the disk schema's", err)
+	}
+	if len(log) != 0 {
+		t.Errorf("provider called: %q", log)
+	}
+}
