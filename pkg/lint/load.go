@@ -61,6 +61,8 @@ type loaded struct {
 	// copies say, by source, where the text of released objects without
 	// Raw can be read again: the file itself, or standard input's spool.
 	copies map[string]textCopy
+	// note is what the user should know about this input.
+	note string
 }
 
 // textCopy is where the text of an input can be read again, and the CRC-32
@@ -247,6 +249,9 @@ func load(ctx context.Context, opts Options, rd *reader) (*loadResult, error) {
 			out.copies[k] = v
 		}
 		out.unknownValues = append(out.unknownValues, r.unknownValues...)
+		if r.note != "" {
+			out.notes = append(out.notes, r.note)
+		}
 		out.total += r.total
 		out.files += r.files
 	}
@@ -456,23 +461,53 @@ func stream(source, what string, r io.Reader, bufSize int, limit int64, copyTo i
 	return res
 }
 
+// spoolFile is the temporary copy of standard input.
+type spoolFile interface {
+	io.WriteCloser
+	Name() string
+}
+
+// newSpool makes the temporary copy of standard input. A test replaces it
+// to make writes fail: a full disk is a fault no real part here shows.
+var newSpool = func() (spoolFile, error) { return os.CreateTemp("", "pubsub-lint-stdin-*.yaml") }
+
+// spoolWriter copies to the spool until a write fails; it never fails the
+// read. Without a copy, findings on released Components point at the
+// object's line, as for a file changed since it was read.
+type spoolWriter struct {
+	f   spoolFile
+	err error
+}
+
+func (w *spoolWriter) Write(p []byte) (int, error) {
+	if w.err == nil {
+		_, w.err = w.f.Write(p)
+	}
+	return len(p), nil
+}
+
 // readStdinSpooled streams standard input like a file and copies it to a
 // temporary file: when Components are released their text goes, and the
 // locator reads it again from that copy (removed by
 // loadResult.removeSpools). ok is false, with nothing read, when no
 // temporary file can be made: the caller then reads it into memory.
 func readStdinSpooled(in io.Reader, limit int64, rd *reader) (res loaded, ok bool) {
-	spool, err := os.CreateTemp("", "pubsub-lint-stdin-*.yaml")
+	spool, err := newSpool()
 	if err != nil {
 		return loaded{}, false
 	}
 	sum := crc32.NewIEEE()
-	res = stream(StdinSource, "standard input", in, 64<<10, limit, io.MultiWriter(spool, sum), rd)
-	if err := spool.Close(); err != nil && res.err == nil {
-		res = loaded{err: newInputError(StdinSource, fmt.Errorf("copying standard input to %s: %w", spool.Name(), err))}
+	w := &spoolWriter{f: spool}
+	res = stream(StdinSource, "standard input", in, 64<<10, limit, io.MultiWriter(w, sum), rd)
+	if err := spool.Close(); w.err == nil {
+		w.err = err
 	}
-	if res.err != nil || !res.dropped {
+	if res.err != nil || !res.dropped || w.err != nil {
 		os.Remove(spool.Name())
+		if res.err == nil && res.dropped {
+			res.note = fmt.Sprintf("standard input could not be copied to a temporary file (%v): findings on Dapr Components "+
+				"read from it point at the object's first line, not at the field", w.err)
+		}
 		return res, true
 	}
 	res.copies = map[string]textCopy{StdinSource: {path: spool.Name(), sum: sum.Sum32(), spool: true}}
