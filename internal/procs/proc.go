@@ -86,6 +86,9 @@ type process struct {
 	// cleanEnv starts the process with env alone, not the current
 	// environment plus env.
 	cleanEnv bool
+	// cred, if set, runs the process as another user (PostgreSQL refuses
+	// to run as root).
+	cred *syscall.Credential
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -131,7 +134,7 @@ func (p *process) start() error {
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out
 	// A process group of its own, so a stop also ends its children.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: p.cred}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", p.name, err)
 	}

@@ -54,3 +54,23 @@ func StartDaprdT(t testing.TB, opts DaprdOptions) *Daprd {
 	}
 	return d
 }
+
+// StartPostgresT starts a PostgreSQL server for t and stops it when t ends;
+// when t fails, its log is printed. A missing server fails t with the make
+// target that installs it.
+func StartPostgresT(t testing.TB, opts PostgresOptions) *Postgres {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	p, err := StartPostgres(ctx, opts)
+	if err != nil {
+		t.Fatalf("starting postgres: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("postgres output:\n%s", p.Logs())
+		}
+		p.Stop()
+	})
+	return p
+}
