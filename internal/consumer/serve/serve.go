@@ -1,0 +1,245 @@
+// Package serve runs `violations serve`: the Dapr app that receives the
+// audit's messages, the reconciler that judges runs, and the API, over one
+// store.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/metrics"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/receive"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/reconcile"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/status"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
+)
+
+// DefaultStore is where the SQLite store lives without --store.
+const DefaultStore = "sqlite:///var/lib/violations/violations.db"
+
+// Config is what `violations serve` runs with.
+type Config struct {
+	// AppListen is where daprd delivers (only the sidecar reaches it).
+	AppListen string
+	// Listen is where the API, health and metrics are served.
+	Listen string
+	// Store is the store's URL.
+	Store string
+	// Pubsub, Topic and DeadLetterTopic of the subscription.
+	Pubsub, Topic, DeadLetterTopic string
+	// Cluster names the cluster the messages come from.
+	Cluster         string
+	ResolveAfter    int
+	RunGrace        time.Duration
+	MaxResolveShare float64
+	// Kubeconfig for reading the constraints' status; empty means the
+	// in-cluster account, or none outside a cluster.
+	Kubeconfig string
+	// NoStatus never reads the API server.
+	NoStatus          bool
+	ReconcileInterval time.Duration
+	Retention         time.Duration
+	MaxMessageBytes   int64
+	// AppToken is Dapr's app API token (APP_API_TOKEN).
+	AppToken string
+	Logger   *slog.Logger
+	// Ready, if set, receives the two listeners' addresses once serving.
+	Ready func(app, api net.Addr)
+}
+
+// DefaultConfig is the configuration without flags.
+func DefaultConfig() Config {
+	return Config{
+		AppListen: "127.0.0.1:6002", Listen: ":8080", Store: DefaultStore,
+		Pubsub: "pubsub", Topic: "audit-channel", Cluster: "default",
+		ResolveAfter: 1, RunGrace: 30 * time.Second, MaxResolveShare: 0.5,
+		ReconcileInterval: 5 * time.Second, Retention: 90 * 24 * time.Hour, MaxMessageBytes: 256 << 10,
+	}
+}
+
+// Validate checks the configuration; its errors name the flag.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ResolveAfter < 1 {
+		errs = append(errs, fmt.Errorf("--resolve-after is %d, want 1 or more", c.ResolveAfter))
+	}
+	if c.MaxResolveShare <= 0 || c.MaxResolveShare > 1 {
+		errs = append(errs, fmt.Errorf("--max-resolve-share is %v, want more than 0 and at most 1", c.MaxResolveShare))
+	}
+	if c.RunGrace < 0 {
+		errs = append(errs, fmt.Errorf("--run-grace is %s, want 0 or more", c.RunGrace))
+	}
+	if c.ReconcileInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--reconcile-interval is %s, want more than 0", c.ReconcileInterval))
+	}
+	if c.MaxMessageBytes < 1024 {
+		errs = append(errs, fmt.Errorf("--max-message-bytes is %d, want 1024 or more", c.MaxMessageBytes))
+	}
+	for flag, v := range map[string]string{"--pubsub": c.Pubsub, "--topic": c.Topic, "--cluster": c.Cluster, "--store": c.Store, "--app-listen": c.AppListen, "--listen": c.Listen} {
+		if strings.TrimSpace(v) == "" {
+			errs = append(errs, fmt.Errorf("%s is empty", flag))
+		}
+	}
+	if c.DeadLetterTopic != "" && c.DeadLetterTopic == c.Topic {
+		errs = append(errs, fmt.Errorf("--dead-letter-topic is the subscribed topic %q: dropped messages would come back", c.Topic))
+	}
+	return errors.Join(errs...)
+}
+
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// Run serves until ctx ends, then shuts down: deliveries in flight are
+// answered before the store is closed.
+func Run(ctx context.Context, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st, err := store.Open(ctx, c.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m := metrics.New(st, log)
+
+	var src reconcile.StatusSource
+	if !c.NoStatus {
+		cfg, ok, err := status.Config(c.Kubeconfig)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s, err := status.New(cfg)
+			if err != nil {
+				return fmt.Errorf("API server client: %w", err)
+			}
+			src = s
+			log.Info("reading the constraints' status from the API server", "host", cfg.Host)
+		} else {
+			log.Info("no kubeconfig and not in a cluster: runs complete on Gatekeeper's markers (v3.20+) and the grace alone")
+		}
+	}
+	rec, err := reconcile.New(reconcile.Options{
+		Cluster: c.Cluster, Store: st, Status: src, Grace: c.RunGrace, ResolveAfter: c.ResolveAfter,
+		MaxResolveShare: c.MaxResolveShare, Retention: c.Retention, Metrics: m, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	recv, err := receive.New(receive.Options{
+		Pubsub: c.Pubsub, Topic: c.Topic, DeadLetterTopic: c.DeadLetterTopic, Cluster: c.Cluster,
+		MaxMessageBytes: c.MaxMessageBytes, Token: c.AppToken, Store: st, Metrics: m, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	appLn, err := net.Listen("tcp", c.AppListen)
+	if err != nil {
+		return fmt.Errorf("--app-listen %s: %w", c.AppListen, err)
+	}
+	apiLn, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		_ = appLn.Close()
+		return fmt.Errorf("--listen %s: %w", c.Listen, err)
+	}
+	appSrv := newServer(recv.Handler())
+	apiSrv := newServer(api.Handler(api.Options{Store: st, Registry: m.Registry, Logger: log, Ready: func() string {
+		if !recv.Subscribed() {
+			return "daprd has not read the subscription yet"
+		}
+		return ""
+	}}))
+
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); recv.Run(work) }()
+	go func() { defer wg.Done(); rec.Run(work, c.ReconcileInterval) }()
+
+	errc := make(chan error, 2)
+	go func() { errc <- serveOn(appSrv, appLn) }()
+	go func() { errc <- serveOn(apiSrv, apiLn) }()
+	log.Info("serving", "app", appLn.Addr().String(), "api", apiLn.Addr().String(), "pubsub", c.Pubsub, "topic", c.Topic,
+		"cluster", c.Cluster, "store", store.Redact(c.Store), "appToken", c.AppToken != "")
+	if c.Ready != nil {
+		c.Ready(appLn.Addr(), apiLn.Addr())
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// The app first: its handlers wait for their commits, which need the
+	// committer still running.
+	_ = appSrv.Shutdown(shutdownCtx)
+	_ = apiSrv.Shutdown(shutdownCtx)
+	stopWork()
+	wg.Wait()
+	return runErr
+}
+
+func serveOn(s *http.Server, ln net.Listener) error {
+	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// StoreURL picks the store's URL: the flag, else the file the flag names
+// (a mounted Secret), else the environment variable, else the default.
+func StoreURL(flagURL, file, env string) (string, error) {
+	if flagURL != "" && file != "" {
+		return "", errors.New("--store and --store-file both given: use one")
+	}
+	if flagURL != "" {
+		return flagURL, nil
+	}
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return "", fmt.Errorf("--store-file: %w", err)
+		}
+		defer f.Close()
+		buf, err := io.ReadAll(io.LimitReader(f, 4097))
+		if err != nil {
+			return "", fmt.Errorf("--store-file: %w", err)
+		}
+		if len(buf) > 4096 {
+			return "", fmt.Errorf("--store-file %s: over 4096 bytes, not a URL", file)
+		}
+		u := strings.TrimSpace(string(buf))
+		if u == "" {
+			return "", fmt.Errorf("--store-file %s is empty", file)
+		}
+		return u, nil
+	}
+	if env != "" {
+		return env, nil
+	}
+	return DefaultStore, nil
+}
