@@ -19,7 +19,7 @@ help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: tools-dapr tools-kube tools-gatekeeper tools-release redis ca-certificates pre-commit ## build every tool the tests run (cached by version outside the checkout) and install redis-server and ca-certificates
+tools: tools-dapr tools-kube tools-gatekeeper tools-release redis postgres ca-certificates pre-commit ## build every tool the tests run (cached by version outside the checkout) and install redis-server, PostgreSQL and ca-certificates
 
 # Tools are built from source, each in its own module under tools/, by
 # tools/build.sh into $(TOOLS_CACHE) (keyed by tool, version and the module's
@@ -79,6 +79,12 @@ redis: ## install Debian's redis-server if it is missing (REDIS_SERVER=/path/to/
 	@# The package starts a system service; the tests start their own servers.
 	@$(APT_INSTALL) redis-server "command -v redis-server" \
 		"systemctl disable --now redis-server >/dev/null 2>&1 || service redis-server stop >/dev/null 2>&1"
+
+.PHONY: postgres
+postgres: ## install Debian's postgresql if it is missing (the consumer's store tests start their own servers; POSTGRES_BIN=/dir uses another)
+	@# The package starts a system cluster; the tests start their own.
+	@$(APT_INSTALL) postgresql "ls /usr/lib/postgresql/*/bin/postgres" \
+		"systemctl disable --now postgresql >/dev/null 2>&1 || service postgresql stop >/dev/null 2>&1"
 
 .PHONY: build
 build: ## build the commands into bin/

@@ -72,3 +72,6 @@ func (a *App) ExitCode() (int, bool) {
 	}
 	return a.proc.cmd.ProcessState.ExitCode(), true
 }
+
+// Kill ends the process at once (SIGKILL), as a crash or an OOM kill would.
+func (a *App) Kill() { a.proc.stop(syscall.SIGKILL, 5*time.Second) }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
+	"sigs.k8s.io/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and the chart README")
@@ -44,6 +46,8 @@ var valueSets = []valueSet{
 	{name: "audit-deploy-false", set: []string{"audit.enablePubsub=true", "audit.deploy=false"}},
 	{name: "custom-connection-channel", set: []string{"audit.enablePubsub=true", "audit.connection=violations-conn", "audit.channel=violations", "config.component=broker"}},
 	{name: "subscriber", set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}},
+	{name: "consumer", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}},
+	{name: "consumer-postgres", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store", "consumer.replicas=2", "consumer.appTokenSecret=dapr-app-token", "consumer.deadLetterTopic=audit-dead-letter", "component.scopes={audit}"}},
 	{name: "gatekeeper-v3.13.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.13.0"}},
 	{name: "gatekeeper-v3.19.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.19.0"}},
 	{name: "gatekeeper-v3.20.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.20.0", "subscriber.enabled=true"}},
@@ -357,7 +361,128 @@ func TestConsistency(t *testing.T) {
 					t.Error("no subscriber Component")
 				}
 			}
+			if slices.Contains(vs.set, "consumer.enabled=true") {
+				checkConsumer(t, vs, objs, channel, component)
+			}
 		})
+	}
+}
+
+// checkConsumer checks the violations consumer's objects against the
+// audit's channel and the Component it publishes through.
+func checkConsumer(t *testing.T, vs valueSet, objs []render.Object, channel string, component any) {
+	t.Helper()
+	const ns = "gatekeeper-violations"
+	postgres := slices.Contains(vs.set, "consumer.store.type=postgres")
+	var d *appsv1.Deployment
+	for _, o := range find(objs, "Deployment") {
+		if o.Namespace() == ns && o.Name() == "violations" {
+			dd := decode[appsv1.Deployment](t, o.Obj)
+			d = &dd
+		}
+	}
+	if d == nil {
+		t.Fatal("no consumer Deployment violations in " + ns)
+	}
+	pod := d.Spec.Template
+	ann := pod.Annotations
+	for k, v := range map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "subscriber", "dapr.io/app-port": "6002", "dapr.io/sidecar-seccomp-profile-type": "RuntimeDefault"} {
+		if ann[k] != v {
+			t.Errorf("consumer pod annotation %s = %q, want %q", k, ann[k], v)
+		}
+	}
+	if got, want := ann["dapr.io/app-token-secret"], map[bool]string{true: "dapr-app-token"}[postgres]; got != want {
+		t.Errorf("dapr.io/app-token-secret = %q, want %q", got, want)
+	}
+	if pod.Spec.ServiceAccountName != "violations" || pod.Spec.AutomountServiceAccountToken == nil || !*pod.Spec.AutomountServiceAccountToken {
+		t.Errorf("consumer service account %q, automount %v", pod.Spec.ServiceAccountName, pod.Spec.AutomountServiceAccountToken)
+	}
+	c := pod.Spec.Containers[0]
+	for name, want := range map[string]string{"app-listen": "127.0.0.1:6002", "listen": ":8080", "pubsub": fmt.Sprint(component), "topic": channel, "cluster": "default", "resolve-after": "1", "run-grace": "30s"} {
+		if v, ok := flagValue(c.Args, name); !ok || v != want {
+			t.Errorf("consumer --%s = %q (present %v), want %q", name, v, ok, want)
+		}
+	}
+	store, hasStore := flagValue(c.Args, "store")
+	storeFile, hasStoreFile := flagValue(c.Args, "store-file")
+	dead, hasDead := flagValue(c.Args, "dead-letter-topic")
+	if postgres {
+		if hasStore || storeFile != "/etc/violations/store/url" || dead != "audit-dead-letter" {
+			t.Errorf("postgres consumer args %q", c.Args)
+		}
+		if *d.Spec.Replicas != 2 || d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
+			t.Errorf("postgres consumer replicas %d, strategy %q", *d.Spec.Replicas, d.Spec.Strategy.Type)
+		}
+		var secret string
+		for _, v := range pod.Spec.Volumes {
+			if v.Secret != nil {
+				secret = v.Secret.SecretName
+			}
+		}
+		if secret != "violations-store" || len(find(objs, "PersistentVolumeClaim")) != 0 {
+			t.Errorf("postgres consumer Secret volume %q, PVCs %d", secret, len(find(objs, "PersistentVolumeClaim")))
+		}
+	} else {
+		if store != "sqlite:///var/lib/violations/violations.db" || hasStoreFile || hasDead {
+			t.Errorf("sqlite consumer args %q", c.Args)
+		}
+		if *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("sqlite consumer replicas %d, strategy %q", *d.Spec.Replicas, d.Spec.Strategy.Type)
+		}
+		pvcs := find(objs, "PersistentVolumeClaim")
+		if len(pvcs) != 1 || pvcs[0].Namespace() != ns || pvcs[0].Name() != "violations" {
+			t.Errorf("PVCs %v", pvcs)
+		}
+		var mounted bool
+		for _, m := range c.VolumeMounts {
+			mounted = mounted || m.MountPath == "/var/lib/violations"
+		}
+		if !mounted {
+			t.Errorf("no volume at /var/lib/violations: %v", c.VolumeMounts)
+		}
+	}
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" || p.HTTPGet.Port.IntValue() != 8080 {
+		t.Errorf("consumer readiness probe = %+v", p)
+	}
+	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.IntValue() != 8080 {
+		t.Errorf("consumer liveness probe = %+v", p)
+	}
+	var svc bool
+	for _, o := range find(objs, "Service") {
+		if o.Namespace() == ns && o.Name() == "violations" {
+			s := decode[corev1.Service](t, o.Obj)
+			svc = s.Spec.Type == corev1.ServiceTypeClusterIP && len(s.Spec.Ports) == 1 && s.Spec.Ports[0].Port == 8080 && s.Spec.Selector["app"] == "violations"
+		}
+	}
+	if !svc {
+		t.Error("no ClusterIP Service violations on port 8080 selecting app=violations")
+	}
+	var comp bool
+	for _, o := range find(objs, "Component") {
+		if o.Namespace() == ns && o.Name() == component {
+			comp = true
+			scopes, _ := render.Lookup(o.Obj, "scopes")
+			if want := map[bool]any{true: []any{"subscriber"}}[postgres]; !reflect.DeepEqual(scopes, want) {
+				t.Errorf("consumer Component scopes %v, want %v", scopes, want)
+			}
+		}
+	}
+	if !comp {
+		t.Error("no consumer Component")
+	}
+	roles := find(objs, "ClusterRole")
+	if len(roles) != 1 || len(find(objs, "ClusterRoleBinding")) != 1 {
+		t.Fatalf("ClusterRoles %v", roles)
+	}
+	var want any
+	if err := yaml.Unmarshal([]byte(`
+- {apiGroups: [constraints.gatekeeper.sh], resources: ["*"], verbs: [get, list, watch]}
+- {apiGroups: [templates.gatekeeper.sh], resources: [constrainttemplates], verbs: [get, list, watch]}
+`), &want); err != nil {
+		t.Fatal(err)
+	}
+	if got := roles[0].Obj["rules"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("consumer ClusterRole rules %v, want %v", got, want)
 	}
 }
 
@@ -448,6 +573,9 @@ func TestBadValues(t *testing.T) {
 		{name: "subscriber in release namespace", set: []string{"subscriber.enabled=true", "subscriber.namespace=" + namespace}, want: []string{"subscriber.namespace gatekeeper-system is the release namespace"}},
 		{name: "privileged container", set: []string{"audit.securityContext.privileged=yes"}, want: []string{"/audit/securityContext/privileged"}},
 		{name: "unknown securityContext field", set: []string{"audit.securityContext.runAsUsr=1"}, want: []string{"runAsUsr"}},
+		{name: "consumer in release namespace", set: []string{"consumer.enabled=true", "consumer.namespace=" + namespace}, want: []string{"consumer.namespace gatekeeper-system is the release namespace"}},
+		{name: "consumer dead letters on its own topic", set: []string{"consumer.enabled=true", "consumer.deadLetterTopic=audit-channel"}, want: []string{"consumer.deadLetterTopic audit-channel is the channel"}},
+		{name: "unknown consumer key", set: []string{"consumer.replica=2"}, want: []string{"/consumer", "replica"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -462,6 +590,45 @@ func TestBadValues(t *testing.T) {
 			_, err := render.Chart(context.Background(), chartDir, vs.options(true))
 			if err == nil {
 				t.Fatalf("values %q %q rendered without error", tt.set, tt.setString)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// TestConsumerStoreSchema: values.schema.json refuses a consumer store that
+// cannot work, naming the field.
+func TestConsumerStoreSchema(t *testing.T) {
+	tests := []struct {
+		name string
+		set  []string
+		want []string // in the error; empty means the values render
+	}{
+		{name: "sqlite with two replicas", set: []string{"consumer.enabled=true", "consumer.replicas=2"}, want: []string{"/consumer/replicas", "maximum"}},
+		{name: "sqlite by default with two replicas", set: []string{"consumer.replicas=2"}, want: []string{"/consumer/replicas"}},
+		{name: "postgres without existingSecret", set: []string{"consumer.enabled=true", "consumer.store.type=postgres"}, want: []string{"/consumer/store/postgres/existingSecret", "minLength"}},
+		{name: "postgres with an empty key", set: []string{"consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=s", "consumer.store.postgres.key="}, want: []string{"/consumer/store/postgres/key"}},
+		{name: "unknown store type", set: []string{"consumer.enabled=true", "consumer.store.type=mysql"}, want: []string{"/consumer/store/type"}},
+		{name: "resolveAfter zero", set: []string{"consumer.enabled=true", "consumer.resolveAfter=0"}, want: []string{"/consumer/resolveAfter"}},
+		{name: "runGrace not a duration", set: []string{"consumer.enabled=true", "consumer.runGrace=30 seconds"}, want: []string{"/consumer/runGrace"}},
+		{name: "sqlite with one replica", set: []string{"consumer.enabled=true", "consumer.replicas=1"}},
+		{name: "postgres with two replicas", set: []string{"consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store", "consumer.replicas=2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := render.Chart(context.Background(), chartDir, valueSet{name: tt.name, set: tt.set}.options(false))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("values %q: %v", tt.set, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("values %q rendered without error", tt.set)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

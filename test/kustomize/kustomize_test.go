@@ -10,6 +10,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -40,6 +41,7 @@ var overlayCases = []struct {
 	{overlay: "quickstart", namespace: "gatekeeper-system"},
 	{overlay: "quickstart-tls", namespace: "gatekeeper-system"},
 	{overlay: "production-kafka", namespace: "policy-system"},
+	{overlay: "consumer", namespace: "gatekeeper-system"},
 }
 
 func buildOverlay(t *testing.T, name string) []render.Object {
@@ -375,6 +377,76 @@ func checkAuditPubsub(t *testing.T, objs []render.Object, connection, channel st
 	// Gatekeeper's own objects are not relabelled by the component.
 	if _, ok := d.Labels()["app.kubernetes.io/name"]; ok {
 		t.Errorf("the component labelled Gatekeeper's Deployment: %v", d.Labels())
+	}
+}
+
+// TestConsumerComponentFollowsSettings builds the consumer component on
+// Gatekeeper's released audit with another channel: --topic is the settings'
+// channel and the consumer's Component has the audit's spec.
+func TestConsumerComponentFollowsSettings(t *testing.T) {
+	dir := t.TempDir()
+	rel := func(to string) string {
+		abs, err := filepath.Abs(to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := filepath.Rel(dir, abs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	write(t, filepath.Join(dir, "settings.yaml"), `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gatekeeper-pubsub-settings
+  annotations:
+    config.kubernetes.io/local-config: "true"
+data:
+  connection: audit-connection
+  channel: violations
+`)
+	write(t, filepath.Join(dir, "kustomization.yaml"), "resources: ["+rel(filepath.Join(testdata, "gatekeeper"))+", settings.yaml]\n"+
+		"components: ["+rel(component)+", "+rel(filepath.Join(kustDir, "components", "consumer"))+"]\n")
+	objs, err := render.Kustomize(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d render.Object
+	for _, o := range objs {
+		if o.Kind() == "Deployment" && o.Namespace() == "gatekeeper-violations" && o.Name() == "violations" {
+			d = o
+		}
+	}
+	if d.Obj == nil {
+		t.Fatal("no Deployment gatekeeper-violations/violations")
+	}
+	var topics []string
+	for _, a := range lookupSlice(t, d, "spec", "template", "spec", "containers")[0].(map[string]any)["args"].([]any) {
+		if strings.HasPrefix(a.(string), "--topic=") {
+			topics = append(topics, a.(string))
+		}
+	}
+	if !slices.Equal(topics, []string{"--topic=violations"}) {
+		t.Errorf("consumer args have %v, want --topic=violations", topics)
+	}
+	var audit, consumer any
+	for _, o := range objs {
+		if o.Kind() != "Component" {
+			continue
+		}
+		switch o.Namespace() {
+		case "gatekeeper-system":
+			audit = o.Obj["spec"]
+		case "gatekeeper-violations":
+			consumer = o.Obj["spec"]
+		}
+	}
+	if audit == nil || !reflect.DeepEqual(audit, consumer) {
+		t.Errorf("consumer Component spec %v, audit's %v", consumer, audit)
+	}
+	if typ, _ := render.Lookup(audit.(map[string]any), "type"); typ != "pubsub.redis" {
+		t.Errorf("audit Component type %v", typ)
 	}
 }
 

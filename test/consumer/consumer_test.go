@@ -1,0 +1,408 @@
+// Package consumer_test runs `violations serve` as a process behind a real
+// daprd subscribed through a real Redis, and publishes audit runs as
+// Gatekeeper v3.23's Dapr driver does (the Go SDK's PublishEvent of the
+// message's JSON, through the audit's own daprd), every message twice.
+package consumer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	daprclient "github.com/dapr/go-sdk/client"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
+)
+
+var violationsBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "violations-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	violationsBin = filepath.Join(dir, "violations")
+	root, err := procs.RepoRoot()
+	if err == nil {
+		cmd := exec.Command("go", "build", "-o", violationsBin, "./cmd/violations")
+		cmd.Dir = root
+		var out []byte
+		if out, err = cmd.CombinedOutput(); err != nil {
+			err = fmt.Errorf("%w: %s", err, out)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building cmd/violations:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const component = `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.redis
+  version: v1
+  metadata:
+    - name: redisHost
+      value: %s
+    - name: redisPassword
+      value: %s
+    - name: redeliverInterval
+      value: 1s
+    - name: processingTimeout
+      value: 3s
+`
+
+// resiliency retries deliveries the app did not take (it is restarting, or
+// answered RETRY) until they are delivered. Without it, daprd v1.14 sends
+// every failed delivery to the dead-letter topic at once when the
+// subscription names one (pkg/runtime/subscription/subscription.go: "If no
+// DLQ is configured, return error for backwards compatibility"), so a
+// consumer restart would send a run's messages there. DROP skips the
+// retries and goes to the dead-letter topic.
+const resiliency = `apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: consumer
+spec:
+  policies:
+    retries:
+      untilDelivered:
+        policy: constant
+        duration: 500ms
+        maxRetries: -1
+  targets:
+    components:
+      pubsub:
+        inbound:
+          retry: untilDelivered
+`
+
+type env struct {
+	t        *testing.T
+	store    string
+	appPort  int
+	apiPort  int
+	consumer *procs.App
+	pub      daprclient.Client
+	args     []string
+}
+
+func newEnv(t *testing.T, storeURL string, extra ...string) *env {
+	t.Helper()
+	redis := procs.StartRedisT(t, procs.RedisOptions{Password: "consumer-test"})
+	comp := map[string]string{"pubsub.yaml": fmt.Sprintf(component, redis.Addr, redis.Password)}
+	e := &env{t: t, store: storeURL}
+	var err error
+	if e.appPort, err = procs.FreePort(); err != nil {
+		t.Fatal(err)
+	}
+	if e.apiPort, err = procs.FreePort(); err != nil {
+		t.Fatal(err)
+	}
+	e.args = append([]string{"serve", "--app-listen", fmt.Sprintf("127.0.0.1:%d", e.appPort), "--listen", fmt.Sprintf("127.0.0.1:%d", e.apiPort),
+		"--store", storeURL, "--no-status", "--run-grace", "2s", "--reconcile-interval", "200ms", "--dead-letter-topic", "audit-dead",
+		"--max-message-bytes", "65536", "--log-level", "debug"}, extra...)
+	e.start()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("violations serve output:\n%s", e.consumer.Logs())
+		}
+		e.consumer.Stop()
+	})
+	subRes := map[string]string{"pubsub.yaml": comp["pubsub.yaml"], "resiliency.yaml": resiliency}
+	procs.StartDaprdT(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: subRes})
+	audit := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
+	if e.pub, err = daprclient.NewClientWithAddress(audit.GRPCAddr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.pub.Close)
+	return e
+}
+
+// start starts the consumer and waits for its API.
+func (e *env) start() {
+	e.t.Helper()
+	app, err := procs.StartAppWith(procs.AppOptions{Name: "violations", Path: violationsBin, Args: e.args})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.consumer = app
+	e.eventually("the API answers", 30*time.Second, func() error {
+		resp, err := http.Get(e.url("/healthz"))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+}
+
+func (e *env) url(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", e.apiPort, path) }
+
+func (e *env) eventually(what string, d time.Duration, f func() error) {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: not within %s: %v", what, d, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// publish sends raw bytes as Gatekeeper's Dapr driver does.
+func (e *env) publish(data []byte) {
+	e.t.Helper()
+	if err := e.pub.PublishEvent(context.Background(), "pubsub", "audit-channel", data); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func runID(i int) time.Time { return time.Date(2026, 12, 1, 10, i, 0, 0, time.UTC) }
+
+func marker(run time.Time, m string) []byte {
+	b, _ := json.Marshal(violation.AuditEvent{ID: run.Format(time.RFC3339), Message: m})
+	return b
+}
+
+func viol(run time.Time, resource string) []byte {
+	v := violation.Violation{ID: run.Format(time.RFC3339), EventType: violation.EventType, Group: "constraints.gatekeeper.sh",
+		Version: "v1beta1", Kind: "K8sRequiredLabels", Name: "must-have-owner", Message: `you must provide labels: {"owner"}`,
+		EnforcementAction: "deny", ResourceAPIVersion: "v1", ResourceKind: "ConfigMap", ResourceNamespace: "team-a", ResourceName: resource}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// auditRun publishes a run as v3.23 does, each message twice (an
+// at-least-once broker may deliver so); complete false leaves out the end.
+func (e *env) auditRun(run time.Time, complete bool, resources ...string) {
+	msgs := [][]byte{marker(run, violation.AuditStarted)}
+	for _, r := range resources {
+		msgs = append(msgs, viol(run, r))
+	}
+	if complete {
+		msgs = append(msgs, marker(run, violation.AuditCompleted))
+	}
+	for _, m := range msgs {
+		e.publish(m)
+		e.publish(m)
+	}
+}
+
+func (e *env) get(path string, into any) error {
+	resp, err := http.Get(e.url(path))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	if into == nil {
+		return nil
+	}
+	return json.Unmarshal(b, into)
+}
+
+func (e *env) runState(run time.Time) string {
+	var l api.RunList
+	if err := e.get("/api/v1/runs", &l); err != nil {
+		return err.Error()
+	}
+	for _, r := range l.Items {
+		if r.ID.Equal(run) {
+			return r.State
+		}
+	}
+	return "absent"
+}
+
+func (e *env) waitRun(run time.Time, state string) {
+	e.t.Helper()
+	e.eventually(fmt.Sprintf("run %s %s", run.Format(time.RFC3339), state), 60*time.Second, func() error {
+		if got := e.runState(run); got != state {
+			return fmt.Errorf("run is %s", got)
+		}
+		return nil
+	})
+}
+
+// cli runs the violations CLI against the consumer.
+func (e *env) cli(args ...string) string {
+	e.t.Helper()
+	cmd := exec.Command(violationsBin, append(args, "--server", e.url(""))...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		e.t.Fatalf("violations %v: %v\n%s", args, err, stderr.String())
+	}
+	return out.String()
+}
+
+func (e *env) states() map[string]string {
+	e.t.Helper()
+	var vs []store.Violation
+	if err := json.Unmarshal([]byte(e.cli("list", "--state", "all", "-o", "json")), &vs); err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, v := range vs {
+		out[v.Resource.Name] = v.State
+	}
+	return out
+}
+
+func metric(t *testing.T, e *env, line string) bool {
+	t.Helper()
+	resp, err := http.Get(e.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return bytes.Contains(b, []byte(line+"\n"))
+}
+
+func TestConsumerSQLite(t *testing.T) {
+	testConsumer(t, "sqlite://"+filepath.Join(t.TempDir(), "violations.db"))
+}
+
+func TestConsumerPostgres(t *testing.T) {
+	pg := procs.StartPostgresT(t, procs.PostgresOptions{})
+	testConsumer(t, pg.URL())
+}
+
+func testConsumer(t *testing.T, storeURL string) {
+	e := newEnv(t, storeURL)
+	e.eventually("ready (daprd read the subscription)", 30*time.Second, func() error { return e.get("/readyz", nil) })
+
+	// Run 1: a, b, c; and poison in the stream.
+	e.auditRun(runID(1), true, "a", "b", "c")
+	e.publish([]byte("garbage, not JSON"))
+	e.publish(viol(runID(1), strings.Repeat("x", 100<<10))) // over --max-message-bytes
+	unknown := bytes.Replace(viol(runID(1), "z"), []byte(violation.EventType), []byte("violation_admission"), 1)
+	e.publish(unknown)
+	e.waitRun(runID(1), store.RunFinalized)
+	if got := fmt.Sprint(e.states()); got != "map[a:open b:open c:open]" {
+		t.Fatalf("after run 1: %s", got)
+	}
+	// Poison is dropped (to the dead-letter topic) and counted, never
+	// retried; the unknown event type is acked and counted.
+	e.eventually("poison counted", 30*time.Second, func() error {
+		for _, line := range []string{
+			`violations_messages_dropped_total{reason="not-json"} 1`,
+			`violations_messages_dropped_total{reason="too-large"} 1`,
+			`violations_messages_ignored_total{reason="unknown-event-type"} 1`,
+		} {
+			if !metric(t, e, line) {
+				return fmt.Errorf("metrics lack %s", line)
+			}
+		}
+		return nil
+	})
+
+	// Run 2 without c: c is resolved at run 2.
+	e.auditRun(runID(2), true, "a", "b")
+	e.waitRun(runID(2), store.RunFinalized)
+	if got := fmt.Sprint(e.states()); got != "map[a:open b:open c:resolved]" {
+		t.Fatalf("after run 2: %s", got)
+	}
+
+	// Run 3: the consumer is killed in the middle and restarted; nothing
+	// is lost, nothing counted twice.
+	e.publish(marker(runID(3), violation.AuditStarted))
+	e.publish(viol(runID(3), "a"))
+	e.eventually("run 3 seen", 30*time.Second, func() error {
+		if s := e.runState(runID(3)); s != store.RunPending {
+			return fmt.Errorf("run 3 is %s", s)
+		}
+		return nil
+	})
+	e.consumer.Kill()
+	e.publish(viol(runID(3), "b"))
+	e.publish(viol(runID(3), "b"))
+	e.publish(marker(runID(3), violation.AuditCompleted))
+	e.start()
+	e.waitRun(runID(3), store.RunFinalized)
+	var runs api.RunList
+	if err := e.get("/api/v1/runs", &runs); err != nil {
+		t.Fatal(err)
+	}
+	if r := runs.Items[0]; r.Received != 2 || r.StillOpen != 2 || r.Resolved != 0 {
+		t.Fatalf("run 3 after the restart: %+v, want 2 received, 2 still open", r)
+	}
+
+	// Run 4 never completes: nothing is resolved, though b is missing.
+	e.auditRun(runID(4), false, "a")
+	time.Sleep(4 * time.Second) // twice the grace
+	if s := e.runState(runID(4)); s != store.RunPending {
+		t.Fatalf("run 4 without its end is %s, want pending", s)
+	}
+	if got := fmt.Sprint(e.states()); got != "map[a:open b:open c:resolved]" {
+		t.Fatalf("after the incomplete run 4: %s", got)
+	}
+
+	// An old run redelivered after newer complete runs changes nothing.
+	e.auditRun(runID(1), true, "a", "b", "c", "d")
+	// Run 5 completes (without b): run 4 becomes incomplete, b resolved.
+	e.auditRun(runID(5), true, "a", "c")
+	e.waitRun(runID(5), store.RunFinalized)
+	if got := fmt.Sprint(e.states()); got != "map[a:open b:resolved c:open]" {
+		t.Fatalf("after run 5: %s (d of the redelivered old run must not appear; c reopens)", got)
+	}
+	if s := e.runState(runID(4)); s != store.RunIncomplete {
+		t.Fatalf("run 4 is %s, want incomplete", s)
+	}
+
+	// The CLI: a table with ages, a timeline.
+	table := e.cli("list", "--state", "all")
+	if !strings.HasPrefix(table, "KEY ") || !strings.Contains(table, "ConfigMap team-a/c") || strings.Count(table, "\n") != 4 {
+		t.Fatalf("list table:\n%s", table)
+	}
+	var c []store.Violation
+	_ = json.Unmarshal([]byte(e.cli("list", "-o", "json", "--resource-kind", "ConfigMap", "--namespace", "team-a")), &c)
+	var key string
+	for _, v := range c {
+		if v.Resource.Name == "c" {
+			key = v.Key
+		}
+	}
+	show := e.cli("show", key)
+	for _, want := range []string{"opened", "resolved (absent)", "reopened", "State: open", "Runs: 2"} {
+		if !strings.Contains(strings.Join(strings.Fields(show), " "), want) {
+			t.Fatalf("show %s lacks %q:\n%s", key, want, show)
+		}
+	}
+	runsTable := e.cli("runs")
+	if strings.Count(runsTable, "finalized") != 4 || !strings.Contains(runsTable, "incomplete") {
+		t.Fatalf("runs:\n%s", runsTable)
+	}
+
+	if line := `gatekeeper_violations_open{cluster="default",constraint_kind="K8sRequiredLabels",constraint_name="must-have-owner",enforcement_action="deny",namespace="team-a"} 2`; !metric(t, e, line) {
+		t.Errorf("metrics lack %s", line)
+	}
+}
