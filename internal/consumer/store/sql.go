@@ -422,7 +422,7 @@ func (s *sqlStore) Finalize(ctx context.Context, cluster string, runAt time.Time
 			return fmt.Errorf("reading the previous run: %w", err)
 		}
 		seen, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END, run_count = run_count + 1, miss_count = 0, first_missed = NULL
-WHERE cluster = ? AND state = ? AND EXISTS (SELECT 1 FROM sightings s WHERE s.cluster = ? AND s.run = ? AND s.violation_id = violations.id)`),
+WHERE cluster = ? AND state = ? AND id IN (SELECT violation_id FROM sightings WHERE cluster = ? AND run = ?)`),
 			run, run, cluster, StateOpen, cluster, run)
 		if err != nil {
 			return fmt.Errorf("marking violations seen: %w", err)
