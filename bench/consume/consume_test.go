@@ -4,10 +4,11 @@
 //   - consume-throughput: violations per second through the Dapr app's
 //     HTTP handler (10 deliveries in flight, as daprd's Redis workers) into
 //     the store, each acked after its commit;
+//
 //   - reconcile: the time to finalise a run of 100,000 open violations
 //     (1% of them absent, so resolved).
 //
-//	make bench   (or: go test -run '^$' -bench . -benchtime 1x ./bench/consume/)
+//     make bench   (or: go test -run '^$' -bench . -benchtime 1x ./bench/consume/)
 package consume
 
 import (
