@@ -5,7 +5,10 @@
 // and charts/gatekeeper-pubsub with audit.enablePubsub=true and the sample
 // subscriber, with Helm; applies a constraint and objects that violate it;
 // waits until Gatekeeper's own audit has found them and the subscriber has
-// received them; prints what arrived; and stops everything.
+// received them; prints what arrived. The violations consumer (namespace
+// gatekeeper-violations, SQLite) keeps them: the demo fixes two objects,
+// waits until the next audit resolves them, prints `violations list` and
+// `violations runs`, and stops everything.
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -26,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/client"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -41,7 +46,8 @@ func run() int {
 	defer stop()
 	start := time.Now()
 	step := func(s string) { fmt.Printf("[%5.1fs] %s\n", time.Since(start).Seconds(), s) }
-	opts := cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{*version}, Step: step}
+	opts := cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{*version}, Step: step,
+		Namespaces: []string{cluster.GatekeeperNS, cluster.SubscriberNS, consumerNS}}
 	if *verbose {
 		opts.Tee = func(b []byte) { os.Stdout.Write(b) }
 	}
@@ -61,9 +67,18 @@ func run() int {
 	return 0
 }
 
+// consumerNS is where the demo runs the violations consumer.
+const consumerNS = "gatekeeper-violations"
+
 func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(string)) error {
-	step("namespaces gatekeeper-system, fake-subscriber and " + cluster.Playground + " (PodSecurity restricted); Secret redis in the first two")
+	step("namespaces gatekeeper-system, fake-subscriber, " + consumerNS + " and " + cluster.Playground + " (PodSecurity restricted); Secret redis in the first three")
 	if err := e.PrepareNamespaces(ctx); err != nil {
+		return err
+	}
+	if err := e.CreateNamespace(ctx, consumerNS, "restricted"); err != nil {
+		return err
+	}
+	if err := e.CreateRedisSecret(ctx, consumerNS); err != nil {
 		return err
 	}
 	step("helm install gatekeeper (Gatekeeper's own chart " + version + ", its audit off: ours runs it)")
@@ -74,13 +89,15 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 	if err != nil {
 		return err
 	}
-	step("helm install gatekeeper-pubsub charts/gatekeeper-pubsub --set audit.enablePubsub=true --set subscriber.enabled=true")
-	rel, err := e.HelmInstall(ctx, chart, "gatekeeper-pubsub", cluster.GatekeeperNS, e.ChartValues(version, 10), false)
+	step("helm install gatekeeper-pubsub charts/gatekeeper-pubsub --set audit.enablePubsub=true --set subscriber.enabled=true --set consumer.enabled=true")
+	values := e.ChartValues(version, 10)
+	values["consumer"] = map[string]any{"enabled": true, "namespace": consumerNS, "createNamespace": false, "runGrace": "2s"}
+	rel, err := e.HelmInstall(ctx, chart, "gatekeeper-pubsub", cluster.GatekeeperNS, values, false)
 	if err != nil {
 		return err
 	}
 	step(fmt.Sprintf("release %s: %s", rel.Name, rel.Info.Status))
-	for _, p := range []struct{ ns, prefix string }{{cluster.GatekeeperNS, "gatekeeper-audit-"}, {cluster.SubscriberNS, "sub-"}} {
+	for _, p := range []struct{ ns, prefix string }{{cluster.GatekeeperNS, "gatekeeper-audit-"}, {cluster.SubscriberNS, "sub-"}, {consumerNS, "violations-"}} {
 		pod, err := waitPod(ctx, e, p.ns, p.prefix)
 		if err != nil {
 			return err
@@ -109,6 +126,9 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 			for _, l := range got {
 				fmt.Println("  " + l)
 			}
+			if err := consume(ctx, e, n, step); err != nil {
+				return err
+			}
 			printResources()
 			return nil
 		}
@@ -118,6 +138,60 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// consume shows the violations consumer: what it keeps, two objects fixed
+// and their violations resolved by the next complete audit run.
+func consume(ctx context.Context, e *cluster.Env, n int, step func(string)) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	server, err := e.ConsumerAPI(ctx, consumerNS)
+	if err != nil {
+		return err
+	}
+	step(fmt.Sprintf("the violations consumer (%s) serves its API on %s; waiting until it holds the %d violations from a complete run", consumerNS, server, n))
+	if err := waitCount(ctx, server, "open", n); err != nil {
+		return err
+	}
+	step("fixing violator-00000 and violator-00001 (label gatekeeper added); waiting for the next audit run to resolve them")
+	if err := e.FixViolators(ctx, "violator-00000", "violator-00001"); err != nil {
+		return err
+	}
+	if err := waitCount(ctx, server, "resolved", 2); err != nil {
+		return err
+	}
+	for _, args := range [][]string{{"list", "--state", "all"}, {"runs", "--limit", "5"}} {
+		step("violations " + strings.Join(args, " "))
+		cmd := exec.CommandContext(ctx, filepath.Join(e.Bin, "violations"), append(args, "--server", server)...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("violations %s: %w", strings.Join(args, " "), err)
+		}
+	}
+	return nil
+}
+
+// waitCount waits until the consumer's API lists want violations in state.
+func waitCount(ctx context.Context, server, state string, want int) error {
+	c, err := client.New(server)
+	if err != nil {
+		return err
+	}
+	got := 0
+	for {
+		vs, err := c.Violations(ctx, client.ListOptions{State: state})
+		if err == nil {
+			got = len(vs)
+			if got == want {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the consumer lists %d %s violations, want %d (last error: %v)", got, state, want, err)
 		case <-time.After(time.Second):
 		}
 	}

@@ -31,6 +31,7 @@ const (
 	DaprVersion       = "1.14.0"
 	GatekeeperImage   = "openpolicyagent/gatekeeper"
 	SubscriberImage   = "fake-subscriber:latest"
+	ConsumerImage     = "violations:latest"
 	PubsubSendImage   = "gatekeeper-pubsub/pubsub-send"
 	RedisPassword     = "redis-quickstart-password"
 	GatekeeperNS      = connection.DefaultNamespace
@@ -100,12 +101,14 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 		images[GatekeeperImage+":"+v] = GatekeeperImageSpec(bin)
 	}
-	e.step("building the project's commands for the pods (fake-subscriber, pubsub-send)")
+	e.step("building the project's commands for the pods (fake-subscriber, pubsub-send, violations)")
 	if e.Bin, err = buildCommands(ctx); err != nil {
 		return nil, err
 	}
 	e.stops = append(e.stops, func() { os.RemoveAll(e.Bin) })
 	images[SubscriberImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "fake-subscriber"), ListenFlags: map[string]string{"port": "$(APP_PORT)"}}
+	images[ConsumerImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "violations"),
+		ListenFlags: map[string]string{"app-listen": "127.0.0.1:6002", "listen": ":8080"}}
 	// The helm test pod's image, tagged with the chart's version.
 	root, err := procs.RepoRoot()
 	if err != nil {
@@ -247,7 +250,7 @@ func buildCommands(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/fake-subscriber", "./cmd/pubsub-send")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/fake-subscriber", "./cmd/pubsub-send", "./cmd/violations")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)

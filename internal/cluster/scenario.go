@@ -5,15 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
@@ -180,4 +183,40 @@ func Received(output string) []violation.Violation {
 		}
 	}
 	return out
+}
+
+// ConsumerAPI waits until the violations consumer in namespace ns serves,
+// and returns its API's address on loopback (the stand-in maps its port),
+// read from its "serving" log line.
+func (e *Env) ConsumerAPI(ctx context.Context, ns string) (string, error) {
+	for {
+		sc := bufio.NewScanner(strings.NewReader(e.Kubelet.Logs(ns, "violations-", "violations")))
+		for sc.Scan() {
+			var line struct{ Msg, API string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving" {
+				_, port, err := net.SplitHostPort(line.API)
+				if err != nil {
+					return "", fmt.Errorf("the consumer's serving line %s: %w", sc.Text(), err)
+				}
+				return "http://127.0.0.1:" + port, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("the consumer in %s did not start serving: %w", ns, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// FixViolators gives ConfigMaps of the playground the label the constraint
+// requires, so the next audit no longer reports them.
+func (e *Env) FixViolators(ctx context.Context, names ...string) error {
+	patch := []byte(`{"metadata":{"labels":{"gatekeeper":"fixed"}}}`)
+	for _, name := range names {
+		if _, err := e.Kube.Client.CoreV1().ConfigMaps(Playground).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("labelling ConfigMap %s/%s: %w", Playground, name, err)
+		}
+	}
+	return nil
 }

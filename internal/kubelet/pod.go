@@ -540,6 +540,14 @@ func (p *pod) mounts(ctx context.Context, c corev1.Container) (map[string]string
 			if err := writeFiles(host, s.Data, v.Secret.Items); err != nil {
 				return nil, err
 			}
+		case v.PersistentVolumeClaim != nil:
+			// A claim outlives its pods: one directory per claim, kept
+			// across pods and runs (there is no provisioner; the claim
+			// stays Pending, and the stand-in runs the pod anyway).
+			host = filepath.Join(p.k.dir, "claims", p.obj.Namespace, v.PersistentVolumeClaim.ClaimName)
+			if err := os.MkdirAll(host, 0o700); err != nil {
+				return nil, err
+			}
 		case v.Projected != nil:
 			// The service account token volume: the credentials are in
 			// KUBECONFIG; the directory holds the namespace, as in a pod.
@@ -547,7 +555,7 @@ func (p *pod) mounts(ctx context.Context, c corev1.Container) (map[string]string
 				return nil, err
 			}
 		default:
-			return nil, fmt.Errorf("volume %s: only emptyDir, configMap, secret and projected volumes are supported by the stand-in", m.Name)
+			return nil, fmt.Errorf("volume %s: only emptyDir, configMap, secret, persistentVolumeClaim and projected volumes are supported by the stand-in", m.Name)
 		}
 		if m.SubPath != "" {
 			host = filepath.Join(host, m.SubPath)
@@ -656,6 +664,11 @@ func rewritePaths(arg string, mounts map[string]string) string {
 			return arg
 		}
 		prefix, val = k+"=", v
+	}
+	// A URL naming a file (sqlite:///var/lib/x.db) is rewritten in its
+	// path.
+	if scheme, rest, ok := strings.Cut(val, "://"); ok && strings.HasPrefix(rest, "/") && !strings.ContainsAny(scheme, "/=") {
+		prefix, val = prefix+scheme+"://", rest
 	}
 	best := ""
 	for mp := range mounts {

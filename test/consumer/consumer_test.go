@@ -104,12 +104,30 @@ type env struct {
 	consumer *procs.App
 	pub      daprclient.Client
 	args     []string
+	// comp is the pubsub Component, for more replicas; daprd the sidecar.
+	comp  map[string]string
+	daprd *procs.Daprd
 }
 
 func newEnv(t *testing.T, storeURL string, extra ...string) *env {
 	t.Helper()
 	redis := procs.StartRedisT(t, procs.RedisOptions{Password: "consumer-test"})
 	comp := map[string]string{"pubsub.yaml": fmt.Sprintf(component, redis.Addr, redis.Password)}
+	e := newReplica(t, comp, storeURL, extra...)
+	e.comp = comp
+	audit := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
+	var err error
+	if e.pub, err = daprclient.NewClientWithAddress(audit.GRPCAddr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.pub.Close)
+	return e
+}
+
+// newReplica starts one consumer and its daprd (app-id subscriber: every
+// replica is in the same consumer group).
+func newReplica(t *testing.T, comp map[string]string, storeURL string, extra ...string) *env {
+	t.Helper()
 	e := &env{t: t, store: storeURL}
 	var err error
 	if e.appPort, err = procs.FreePort(); err != nil {
@@ -124,17 +142,12 @@ func newEnv(t *testing.T, storeURL string, extra ...string) *env {
 	e.start()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("violations serve output:\n%s", e.consumer.Logs())
+			t.Logf("violations serve (API %d) output:\n%s", e.apiPort, e.consumer.Logs())
 		}
 		e.consumer.Stop()
 	})
 	subRes := map[string]string{"pubsub.yaml": comp["pubsub.yaml"], "resiliency.yaml": resiliency}
-	procs.StartDaprdT(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: subRes})
-	audit := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
-	if e.pub, err = daprclient.NewClientWithAddress(audit.GRPCAddr); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.pub.Close)
+	e.daprd = procs.StartDaprdT(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: subRes})
 	return e
 }
 

@@ -38,6 +38,12 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 	return newSQLStore(db, dialect{
 		name:   "postgres",
 		rebind: rebindDollar,
+		// Without it a run's first finalisation planned its sightings as
+		// empty and took 84 s for 20,000 violations (0.6 s with it).
+		analyze: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `ANALYZE sightings, violations`)
+			return err
+		},
 		lockCluster: func(ctx context.Context, tx *sql.Tx, cluster string) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "violations-finalize/"+cluster)
 			return err

@@ -19,6 +19,10 @@ type dialect struct {
 	lockCluster func(ctx context.Context, tx *sql.Tx, cluster string) error
 	// rebind turns the ?-placeholders of a statement into the dialect's.
 	rebind func(string) string
+	// analyze, if set, refreshes the planner's statistics before a run is
+	// finalised (a run's sightings arrive between two finalisations, so
+	// the statistics of the last autovacuum are always stale).
+	analyze func(ctx context.Context, tx *sql.Tx) error
 }
 
 // sqlStore implements Store on database/sql.
@@ -414,6 +418,11 @@ func (s *sqlStore) Finalize(ctx context.Context, cluster string, runAt time.Time
 		}
 		if st != RunPending {
 			return nil // judged already, by this replica or another
+		}
+		if s.d.analyze != nil {
+			if err := s.d.analyze(ctx, tx); err != nil {
+				return fmt.Errorf("refreshing statistics: %w", err)
+			}
 		}
 		var prevState string
 		err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run < ? AND state IN (?, ?) ORDER BY run DESC LIMIT 1`),

@@ -1,0 +1,159 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
+)
+
+// TestConsumerReconcilesGatekeeper installs our chart with the violations
+// consumer (SQLite on its claim, its read-only ClusterRole) beside
+// Gatekeeper's own chart, and lets Gatekeeper's real audit run: v3.17.0
+// sends no run markers, so its runs complete from the constraint's status
+// alone; v3.23.1 sends them, and the status is checked too. Two objects are
+// fixed and their violations resolved at the next audit; the constraint is
+// deleted and the rest resolved as constraint-deleted; the API and the CLI
+// agree with the constraint's status all along.
+func TestConsumerReconcilesGatekeeper(t *testing.T) {
+	for _, version := range cluster.GatekeeperVersions {
+		t.Run(version, func(t *testing.T) {
+			const n = 6
+			e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+			prepare(t, e, version, nil)
+			ctx := context.Background()
+			values := chartValues(e, version)
+			values["subscriber"] = map[string]any{"enabled": false}
+			values["consumer"] = map[string]any{"enabled": true, "namespace": cluster.SubscriberNS, "createNamespace": false, "runGrace": "2s"}
+			if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, values, false); err != nil {
+				t.Fatal(err)
+			}
+			sidecar(t, podOf(t, e, cluster.SubscriberNS, "violations"))
+			applyPolicy(t, e, version, n)
+
+			server := consumerAPI(t, e)
+			// All n open, from a complete run that the status agrees with.
+			open := waitViolations(t, e, server, "open", n, "")
+			for _, v := range open {
+				if v.Constraint.Name != cluster.Constraint || v.Resource.Kind != "ConfigMap" || v.Resource.Namespace != cluster.Playground {
+					t.Fatalf("violation %+v is not of the constraint's ConfigMaps", v)
+				}
+			}
+
+			// Fix two objects: the next complete run resolves exactly them.
+			if err := e.FixViolators(ctx, "violator-00000", "violator-00001"); err != nil {
+				t.Fatal(err)
+			}
+			resolved := waitViolations(t, e, server, "resolved", 2, "")
+			for _, v := range resolved {
+				if v.Resource.Name != "violator-00000" && v.Resource.Name != "violator-00001" {
+					t.Fatalf("resolved %s, not a fixed object", v.Resource.Name)
+				}
+				if v.ResolvedAt == nil || v.Reason != store.ReasonAbsent || v.ResolvedAt.Before(v.FirstSeen) {
+					t.Fatalf("resolved %+v: want a resolution time after first seen, reason absent", v)
+				}
+			}
+			total, err := e.TotalViolations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(waitViolations(t, e, server, "open", int(total), "")); int64(got) != total {
+				t.Fatalf("%d open, the constraint's status says %d", got, total)
+			}
+
+			// The CLI against the same API.
+			out := runCLI(t, e, "list", "--server", server, "--state", "all")
+			if strings.Count(out, "\n") != n+1 || strings.Count(out, " resolved ") != 2 {
+				t.Fatalf("violations list:\n%s", out)
+			}
+			runs := runCLI(t, e, "runs", "--server", server)
+			if !strings.Contains(runs, "finalized") {
+				t.Fatalf("violations runs:\n%s", runs)
+			}
+			t.Logf("violations list --state all:\n%s\nviolations runs:\n%s", out, runs)
+
+			// Delete the constraint: its open violations are resolved so.
+			dyn, err := dynamic.NewForConfig(e.Kube.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gvr := schema.GroupVersionResource{Group: "constraints.gatekeeper.sh", Version: "v1beta1", Resource: "k8srequiredlabels"}
+			if err := dyn.Resource(gvr).Delete(ctx, cluster.Constraint, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			deleted := waitViolations(t, e, server, "resolved", n, store.ReasonConstraintDeleted)
+			if len(deleted) != n {
+				t.Fatalf("%d resolved after the constraint's deletion, want %d", len(deleted), n)
+			}
+		})
+	}
+}
+
+func consumerAPI(t *testing.T, e *cluster.Env) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	server, err := e.ConsumerAPI(ctx, cluster.SubscriberNS)
+	if err != nil {
+		t.Fatalf("%v; stand-in events:\n%s", err, e.Kubelet.Events())
+	}
+	return server
+}
+
+// waitViolations waits until the API lists want violations in state (with
+// reason, when given) and returns them.
+func waitViolations(t *testing.T, e *cluster.Env, server, state string, want int, reason string) []store.Violation {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	var got []store.Violation
+	for {
+		got = nil
+		resp, err := http.Get(server + "/api/v1/violations?state=" + state)
+		if err == nil {
+			var l api.ViolationList
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if json.Unmarshal(b, &l) == nil {
+				for _, v := range l.Items {
+					if reason == "" || v.Reason == reason {
+						got = append(got, v)
+					}
+				}
+			}
+		}
+		if len(got) == want {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s violations (reason %q) after 3 minutes, want %d; consumer log:\n%s", len(got), state, reason, want,
+				e.Kubelet.Logs(cluster.SubscriberNS, "violations-", "violations"))
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func runCLI(t *testing.T, e *cluster.Env, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(e.Bin, "violations"), args...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("violations %v: %v\n%s", args, err, stderr.String())
+	}
+	return fmt.Sprint(out.String())
+}
