@@ -103,6 +103,7 @@ func (s *sqlStore) Record(ctx context.Context, cluster string, batch []Message) 
 		states := map[int64]string{}
 		counts := map[runConstraint]int{}
 		received := map[int64]int{}
+		var violations []item
 		var latestJudged sql.NullInt64
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT max(run) FROM runs WHERE cluster = ? AND state <> ?`), cluster, RunPending).Scan(&latestJudged); err != nil {
 			return fmt.Errorf("reading the latest judged run: %w", err)
@@ -158,16 +159,16 @@ func (s *sqlStore) Record(ctx context.Context, cluster string, batch []Message) 
 					return fmt.Errorf("recording run end: %w", err)
 				}
 			case KindViolation:
-				added, err := s.recordViolation(ctx, tx, cluster, run, m, &res)
-				if err != nil {
-					return err
-				}
-				if added {
-					v := m.Violation
-					counts[runConstraint{run, Constraint{v.Group, v.Kind, v.Name}}]++
-					received[run]++
-				}
+				violations = append(violations, item{run: run, key: Key(cluster, m.Violation), v: m.Violation})
 			}
+		}
+		added, err := s.recordViolations(ctx, tx, cluster, violations, &res)
+		if err != nil {
+			return err
+		}
+		for _, it := range added {
+			counts[runConstraint{it.run, Constraint{it.v.Group, it.v.Kind, it.v.Name}}]++
+			received[it.run]++
 		}
 		for rc, n := range counts {
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_constraints (cluster, run, c_group, c_kind, c_name, received) VALUES (?, ?, ?, ?, ?, ?)
@@ -187,76 +188,6 @@ ON CONFLICT (cluster, run, c_group, c_kind, c_name) DO UPDATE SET received = run
 		return RecordResult{}, err
 	}
 	return res, nil
-}
-
-// recordViolation stores one violation of a pending run; added is false for
-// a duplicate within the run.
-func (s *sqlStore) recordViolation(ctx context.Context, tx *sql.Tx, cluster string, run int64, m Message, res *RecordResult) (added bool, err error) {
-	v := m.Violation
-	key := Key(cluster, v)
-	labels := "{}"
-	if len(v.ResourceLabels) > 0 {
-		b, err := json.Marshal(v.ResourceLabels)
-		if err != nil {
-			return false, fmt.Errorf("encoding labels: %w", err)
-		}
-		labels = string(b)
-	}
-	var id int64
-	inserted := true
-	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO violations (cluster, vkey, c_group, c_kind, c_name, r_group, r_version, r_kind, r_namespace, r_name,
-message, enforcement_action, labels, state, first_seen, last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vkey) DO NOTHING RETURNING id`),
-		cluster, key, v.Group, v.Kind, v.Name, v.ResourceGroup, v.ResourceAPIVersion, v.ResourceKind, v.ResourceNamespace, v.ResourceName,
-		v.Message, v.EnforcementAction, labels, StateOpen, run, run).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		inserted = false
-	} else if err != nil {
-		return false, fmt.Errorf("recording violation: %w", err)
-	}
-	var (
-		state       string
-		resolvedRun sql.NullInt64
-		firstSeen   int64
-		action      string
-	)
-	if !inserted {
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT id, state, resolved_run, first_seen, enforcement_action FROM violations WHERE vkey = ?`), key).
-			Scan(&id, &state, &resolvedRun, &firstSeen, &action); err != nil {
-			return false, fmt.Errorf("reading violation: %w", err)
-		}
-	}
-	r, err := tx.ExecContext(ctx, s.q(`INSERT INTO sightings (cluster, run, violation_id) VALUES (?, ?, ?) ON CONFLICT (cluster, run, violation_id) DO NOTHING`), cluster, run, id)
-	if err != nil {
-		return false, fmt.Errorf("recording sighting: %w", err)
-	}
-	if n, err := r.RowsAffected(); err != nil {
-		return false, fmt.Errorf("recording sighting: %w", err)
-	} else if n == 0 {
-		res.Duplicates++
-		return false, nil
-	}
-	if inserted {
-		res.Opened++
-		return true, s.addEvent(ctx, tx, id, run, run, EventOpened, "")
-	}
-	if state == StateResolved && (!resolvedRun.Valid || resolvedRun.Int64 < run) {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET state = ?, resolved_at = NULL, resolved_run = NULL, reason = '', miss_count = 0, first_missed = NULL WHERE id = ?`),
-			StateOpen, id); err != nil {
-			return false, fmt.Errorf("reopening violation: %w", err)
-		}
-		res.Reopened++
-		if err := s.addEvent(ctx, tx, id, run, run, EventReopened, ""); err != nil {
-			return false, err
-		}
-	}
-	if action != v.EnforcementAction || firstSeen > run {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET enforcement_action = ?, first_seen = CASE WHEN first_seen > ? THEN ? ELSE first_seen END WHERE id = ?`),
-			v.EnforcementAction, run, run, id); err != nil {
-			return false, fmt.Errorf("updating violation: %w", err)
-		}
-	}
-	return true, nil
 }
 
 func (s *sqlStore) addEvent(ctx context.Context, tx *sql.Tx, id, at, run int64, kind, reason string) error {
