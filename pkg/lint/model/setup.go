@@ -168,6 +168,9 @@ func relevantWorkload(w *Workload) bool {
 		if _, ok := c.Env["AUDIT_CHANNEL"]; ok {
 			return true
 		}
+		if _, ok := ConsumerTopic(c); ok {
+			return true
+		}
 		if IsGatekeeperManager(c) {
 			return true
 		}
@@ -930,4 +933,45 @@ func (s *Setup) GeneratesElsewhere(a *Audit) bool {
 		}
 	}
 	return false
+}
+
+// DefaultConsumerTopic is the topic `violations serve` subscribes to
+// without --topic.
+const DefaultConsumerTopic = "audit-channel"
+
+// ConsumerTopic returns the topic a violations consumer container
+// (`violations serve`, image .../violations) subscribes to: its --topic, or
+// the default with the path of the container's args.
+func ConsumerTopic(c Container) (EnvVar, bool) {
+	ref := c.Image
+	if i := strings.IndexByte(ref, '@'); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		ref = ref[:i]
+	}
+	if ref[strings.LastIndexByte(ref, '/')+1:] != "violations" {
+		return EnvVar{}, false
+	}
+	serve := false
+	var field Path
+	for i, a := range c.Args {
+		if i < c.Command {
+			continue
+		}
+		field = a.Field
+		switch {
+		case a.Value == "serve" && !serve:
+			serve = true
+		case serve && (a.Value == "--topic" || a.Value == "-topic") && i+1 < len(c.Args):
+			return EnvVar{Value: c.Args[i+1].Value, Field: c.Args[i+1].Field}, true
+		case serve && (strings.HasPrefix(a.Value, "--topic=") || strings.HasPrefix(a.Value, "-topic=")):
+			_, v, _ := strings.Cut(a.Value, "=")
+			return EnvVar{Value: v, Field: a.Field}, true
+		}
+	}
+	if !serve {
+		return EnvVar{}, false
+	}
+	return EnvVar{Value: DefaultConsumerTopic, Field: field}, true
 }

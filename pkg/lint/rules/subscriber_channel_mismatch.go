@@ -12,12 +12,12 @@ func init() {
 		ID:       "subscriber-channel-mismatch",
 		Severity: Warning,
 		Category: CatSubscriber,
-		Summary:  "A subscriber's AUDIT_CHANNEL differs from the channel the audit publishes to.",
+		Summary:  "A subscriber's AUDIT_CHANNEL, or the violations consumer's --topic, differs from the channel the audit publishes to.",
 		Doc: "The audit publishes to the topic named by `--audit-channel` (default " +
 			"`audit-channel`). A subscriber (a container with an `AUDIT_CHANNEL` environment " +
-			"variable, like the project's fake-subscriber) that listens on another topic receives " +
-			"nothing.",
-		Remediation: "Set the subscriber's `AUDIT_CHANNEL` to the audit's `--audit-channel`.",
+			"variable, like the project's fake-subscriber, or `violations serve` with its " +
+			"`--topic`) that listens on another topic receives nothing.",
+		Remediation: "Set the subscriber's `AUDIT_CHANNEL`, or the consumer's `--topic`, to the audit's `--audit-channel`.",
 		Check:       checkSubscriberChannelMismatch,
 		DaprOnly:    true,
 	})
@@ -40,6 +40,10 @@ func checkSubscriberChannelMismatch(s *model.Setup, r *Reporter) {
 			continue
 		}
 		for _, c := range w.Containers {
+			if t, ok := model.ConsumerTopic(c); ok && !slices.Contains(channels, t.Value) {
+				r.Report(w.Obj, t.Field, "violations consumer container %q subscribes to topic %q (--topic), but the audit publishes to %q",
+					c.Name, t.Value, strings.Join(channels, `", "`))
+			}
 			e, ok := c.Env["AUDIT_CHANNEL"]
 			if !ok || slices.Contains(channels, e.Value) {
 				continue
