@@ -13,7 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/metrics"
@@ -59,11 +59,10 @@ type Options struct {
 
 // Reconciler judges the runs of one cluster.
 type Reconciler struct {
-	opts Options
-	// agreeSince is when the status was first seen to agree with a run.
-	agreeSince   map[time.Time]time.Time
+	opts         Options
 	lastObserved time.Time
 	warned       map[string]bool
+	said         map[string]bool
 	lastPrune    time.Time
 }
 
@@ -87,7 +86,7 @@ func New(opts Options) (*Reconciler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Reconciler{opts: opts, agreeSince: map[time.Time]time.Time{}, warned: map[string]bool{}}, nil
+	return &Reconciler{opts: opts, warned: map[string]bool{}, said: map[string]bool{}}, nil
 }
 
 // Run reconciles every interval until ctx ends.
@@ -128,16 +127,20 @@ func (r *Reconciler) Once(ctx context.Context) ([]store.Run, error) {
 	}
 	var judged []store.Run
 	for _, run := range pending {
-		ok, why := r.complete(run, statuses, now)
+		ok, why := r.complete(run, now)
 		if !ok {
-			o.Logger.Debug("run not complete yet", "run", run.ID, "why", why)
+			// Said once per run and reason (the grace's countdown aside),
+			// so a run that never completes says why.
+			if key := run.ID.String() + "/" + strings.SplitN(why, ":", 2)[0]; !r.said[key] {
+				r.said[key] = true
+				o.Logger.Info("run not complete yet", "run", run.ID, "why", why)
+			}
 			continue
 		}
 		res, err := o.Store.Finalize(ctx, o.Cluster, run.ID, store.FinalizeOptions{ResolveAfter: o.ResolveAfter, MaxResolveShare: o.MaxResolveShare, Now: now})
 		if err != nil {
 			return judged, fmt.Errorf("finalising run %s: %w", run.ID.Format(time.RFC3339), err)
 		}
-		delete(r.agreeSince, run.ID)
 		judged = append(judged, res)
 		o.Metrics.Runs.WithLabelValues(o.Cluster, res.State).Inc()
 		if res.Resolved > 0 {
@@ -150,10 +153,8 @@ func (r *Reconciler) Once(ctx context.Context) ([]store.Run, error) {
 			o.Logger.Info("run complete", "run", res.ID, "received", res.Received, "new", res.New, "stillOpen", res.StillOpen, "resolved", res.Resolved)
 		}
 	}
-	for run, since := range r.agreeSince {
-		if now.Sub(since) > 24*time.Hour {
-			delete(r.agreeSince, run)
-		}
+	if len(r.said) > 10000 {
+		clear(r.said)
 	}
 	if o.Retention > 0 && now.Sub(r.lastPrune) > time.Hour {
 		r.lastPrune = now
@@ -218,8 +219,11 @@ func commonAudit(statuses []ConstraintStatus) (time.Time, bool) {
 	return t, true
 }
 
-// complete says whether run is complete now, or why not.
-func (r *Reconciler) complete(run store.Run, statuses []ConstraintStatus, now time.Time) (bool, string) {
+// complete says whether run is complete now, or why not. With the API
+// server, the run's own status observation is what counts (recorded by
+// observe when every constraint showed this run): the live status moves on
+// to the next run, often before the last deliveries of this one arrive.
+func (r *Reconciler) complete(run store.Run, now time.Time) (bool, string) {
 	o := r.opts
 	markers := run.Started || run.CompletedAt != nil
 	if markers {
@@ -240,30 +244,20 @@ func (r *Reconciler) complete(run store.Run, statuses []ConstraintStatus, now ti
 		}
 		return true, ""
 	}
-	received := map[store.Constraint]int{}
+	if run.StatusAt == nil {
+		return false, "status: the constraints' status has not shown this run (every constraint's auditTimestamp equal to it)"
+	}
 	for _, c := range run.Constraints {
-		received[c.Constraint] = c.Received
-	}
-	sorted := append([]ConstraintStatus(nil), statuses...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Kind+"/"+sorted[i].Name < sorted[j].Kind+"/"+sorted[j].Name })
-	for _, s := range sorted {
-		if !s.AuditTimestamp.Equal(run.ID) {
-			delete(r.agreeSince, run.ID)
-			return false, fmt.Sprintf("%s %s: status.auditTimestamp is %s", s.Kind, s.Name, fmtTime(s.AuditTimestamp))
+		if c.Expected < 0 {
+			return false, fmt.Sprintf("status: %s %s has violations in this run but was not in its status", c.Kind, c.Name)
 		}
-		if received[s.Constraint] != s.TotalViolations {
-			delete(r.agreeSince, run.ID)
-			return false, fmt.Sprintf("%s %s: %d violations received, status.totalViolations is %d", s.Kind, s.Name, received[s.Constraint], s.TotalViolations)
+		if c.Received != c.Expected {
+			return false, fmt.Sprintf("status: %s %s: %d violations received, status.totalViolations is %d", c.Kind, c.Name, c.Received, c.Expected)
 		}
-	}
-	since, ok := r.agreeSince[run.ID]
-	if !ok {
-		r.agreeSince[run.ID] = now
-		since = now
 	}
 	if !markers {
-		if wait := o.Grace - now.Sub(since); wait > 0 {
-			return false, fmt.Sprintf("status agrees; grace: %s left", wait.Round(time.Millisecond))
+		if wait := o.Grace - now.Sub(*run.StatusAt); wait > 0 {
+			return false, fmt.Sprintf("grace: %s left after the status", wait.Round(time.Millisecond))
 		}
 	}
 	return true, ""
