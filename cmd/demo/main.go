@@ -91,7 +91,9 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 	}
 	step("helm install gatekeeper-pubsub charts/gatekeeper-pubsub --set audit.enablePubsub=true --set subscriber.enabled=true --set consumer.enabled=true")
 	values := e.ChartValues(version, 10)
-	values["consumer"] = map[string]any{"enabled": true, "namespace": consumerNS, "createNamespace": false, "runGrace": "2s"}
+	// Its own app-id: beside the sample subscriber (app-id subscriber) the
+	// two would share one consumer group and each get part of the messages.
+	values["consumer"] = map[string]any{"enabled": true, "namespace": consumerNS, "createNamespace": false, "runGrace": "2s", "appId": "violations"}
 	rel, err := e.HelmInstall(ctx, chart, "gatekeeper-pubsub", cluster.GatekeeperNS, values, false)
 	if err != nil {
 		return err
