@@ -398,7 +398,7 @@ func checkConsumer(t *testing.T, vs valueSet, objs []render.Object, channel stri
 		t.Errorf("consumer service account %q, automount %v", pod.Spec.ServiceAccountName, pod.Spec.AutomountServiceAccountToken)
 	}
 	c := pod.Spec.Containers[0]
-	for name, want := range map[string]string{"app-listen": "127.0.0.1:6002", "listen": ":8080", "pubsub": fmt.Sprint(component), "topic": channel, "cluster": "default", "resolve-after": "1", "run-grace": "30s"} {
+	for name, want := range map[string]string{"app-listen": "127.0.0.1:6002", "listen": ":8080", "pubsub": fmt.Sprint(component), "topic": channel, "cluster": "default", "resolve-after": "1", "run-grace": "90s"} {
 		if v, ok := flagValue(c.Args, name); !ok || v != want {
 			t.Errorf("consumer --%s = %q (present %v), want %q", name, v, ok, want)
 		}

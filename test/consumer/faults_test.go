@@ -76,8 +76,11 @@ func TestFaultPostgresDown(t *testing.T) {
 // finalised once, with each violation counted once.
 func TestFaultReplicaKilled(t *testing.T) {
 	pg := procs.StartPostgresT(t, procs.PostgresOptions{})
-	e := newEnv(t, pg.URL())
-	other := newReplica(t, e.comp, pg.URL())
+	// The grace exceeds the Component's redelivery time (processingTimeout
+	// 3s + redeliverInterval 1s): with 2 s, the run was finalised before
+	// the killed replica's taken message came back, and it was resolved.
+	e := newEnv(t, pg.URL(), "--run-grace", "8s")
+	other := newReplica(t, e.comp, pg.URL(), "--run-grace", "8s")
 	for _, r := range []*env{e, other} {
 		r.eventually("ready", 30*time.Second, func() error { return r.get("/readyz", nil) })
 	}

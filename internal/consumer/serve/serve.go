@@ -62,7 +62,7 @@ func DefaultConfig() Config {
 	return Config{
 		AppListen: "127.0.0.1:6002", Listen: ":8080", Store: DefaultStore,
 		Pubsub: "pubsub", Topic: "audit-channel", Cluster: "default",
-		ResolveAfter: 1, RunGrace: 30 * time.Second, MaxResolveShare: 0.5,
+		ResolveAfter: 1, RunGrace: 90 * time.Second, MaxResolveShare: 0.5,
 		ReconcileInterval: 5 * time.Second, Retention: 90 * 24 * time.Hour, MaxMessageBytes: 256 << 10,
 	}
 }
