@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -157,5 +156,5 @@ func runCLI(t *testing.T, e *cluster.Env, args ...string) string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("violations %v: %v\n%s", args, err, stderr.String())
 	}
-	return fmt.Sprint(out.String())
+	return out.String()
 }
