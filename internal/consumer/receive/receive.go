@@ -321,9 +321,9 @@ func Decode(body []byte, maxBytes int64) (msg store.Message, ignore bool, reason
 		if err != nil {
 			return msg, false, metrics.ReasonInvalid, fmt.Errorf("violation: id %q is not an RFC 3339 time: %w", v.ID, err)
 		}
-		for field, val := range map[string]string{"kind": v.Kind, "name": v.Name, "resourceKind": v.ResourceKind, "resourceName": v.ResourceName} {
-			if val == "" {
-				return msg, false, metrics.ReasonInvalid, fmt.Errorf("violation of run %s has no %s", v.ID, field)
+		for _, f := range [...]struct{ field, val string }{{"kind", v.Kind}, {"name", v.Name}, {"resourceKind", v.ResourceKind}, {"resourceName", v.ResourceName}} {
+			if f.val == "" {
+				return msg, false, metrics.ReasonInvalid, fmt.Errorf("violation of run %s has no %s", v.ID, f.field)
 			}
 		}
 		return store.Message{Kind: store.KindViolation, Run: run.UTC(), Violation: v}, false, "", nil
