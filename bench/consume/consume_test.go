@@ -24,6 +24,9 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/metrics"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/receive"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
@@ -76,12 +79,13 @@ func BenchmarkConsume(b *testing.B) {
 	for i := range bodies {
 		bodies[i] = body(run, i)
 	}
-	results := map[string]float64{}
+	results, batches := map[string]float64{}, map[string]float64{}
 	for _, name := range []string{"sqlite", "postgres"} {
 		open := stores(b)[name]
 		b.Run("store="+name, func(b *testing.B) {
 			st := open("throughput")
-			r, err := receive.New(receive.Options{Pubsub: "pubsub", Topic: "audit-channel", Cluster: "bench", Store: st})
+			m := metrics.New(st, nil)
+			r, err := receive.New(receive.Options{Pubsub: "pubsub", Topic: "audit-channel", Cluster: "bench", Store: st, Metrics: m})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -127,10 +131,17 @@ func BenchmarkConsume(b *testing.B) {
 			}
 			results[name] = float64(delivered) / elapsed.Seconds()
 			b.ReportMetric(results[name], "violations/s")
+			var h dto.Metric
+			if err := m.Batch.Write(&h); err != nil {
+				b.Fatal(err)
+			}
+			batches[name] = h.GetHistogram().GetSampleSum() / float64(h.GetHistogram().GetSampleCount())
+			b.ReportMetric(batches[name], "msgs/commit")
 		})
 	}
-	fmt.Printf("consume-throughput: store=sqlite handler_per_s=%.0f\n", results["sqlite"])
-	fmt.Printf("consume-throughput: store=postgres handler_per_s=%.0f ratio_postgres_to_sqlite=%.2f\n", results["postgres"], results["postgres"]/results["sqlite"])
+	fmt.Printf("consume-throughput: store=sqlite handler_per_s=%.0f msgs_per_commit=%.1f\n", results["sqlite"], batches["sqlite"])
+	fmt.Printf("consume-throughput: store=postgres handler_per_s=%.0f msgs_per_commit=%.1f ratio_postgres_to_sqlite=%.2f\n",
+		results["postgres"], batches["postgres"], results["postgres"]/results["sqlite"])
 }
 
 func BenchmarkReconcile(b *testing.B) {

@@ -56,9 +56,16 @@ type Options struct {
 	// BatchSize caps the messages committed in one transaction (default
 	// 512).
 	BatchSize int
-	Store     store.Store
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
+	// Linger bounds how long a batch waits for the deliveries that were in
+	// flight with the last one (default 2 ms; negative: never wait).
+	// daprd delivers with a fixed number of workers (10 for Redis); each
+	// sends its next message only when its last was answered, so without
+	// waiting, the batch after a commit holds the one or two that came
+	// back first and the commits get small.
+	Linger  time.Duration
+	Store   store.Store
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 // Receiver is the Dapr app.
@@ -66,6 +73,9 @@ type Receiver struct {
 	opts       Options
 	queue      chan *pending
 	subscribed atomic.Bool
+	// inflight counts deliveries being handled; peak is the most seen at
+	// once since the current batch began.
+	inflight, peak atomic.Int64
 }
 
 type pending struct {
@@ -95,6 +105,9 @@ func New(opts Options) (*Receiver, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 512
 	}
+	if opts.Linger == 0 {
+		opts.Linger = 2 * time.Millisecond
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil, nil)
 	}
@@ -118,17 +131,39 @@ func (r *Receiver) Run(ctx context.Context) {
 		case p := <-r.queue:
 			batch = append(batch, p)
 		}
-	fill:
-		for len(batch) < r.opts.BatchSize {
-			select {
-			case p := <-r.queue:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
+		batch = r.fill(batch)
 		r.commit(ctx, batch)
 	}
+}
+
+// fill adds what is queued to batch, then waits up to Linger for as many
+// messages as deliveries were in flight at once since the last batch.
+func (r *Receiver) fill(batch []*pending) []*pending {
+	want := min(int(r.peak.Swap(r.inflight.Load())), r.opts.BatchSize)
+	var deadline <-chan time.Time
+	for len(batch) < r.opts.BatchSize {
+		select {
+		case p := <-r.queue:
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		if len(batch) >= want || r.opts.Linger < 0 {
+			return batch
+		}
+		if deadline == nil {
+			t := time.NewTimer(r.opts.Linger)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case p := <-r.queue:
+			batch = append(batch, p)
+		case <-deadline:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (r *Receiver) commit(ctx context.Context, batch []*pending) {
@@ -207,6 +242,10 @@ func answer(w http.ResponseWriter, status string) {
 
 func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 	m := r.opts.Metrics
+	n := r.inflight.Add(1)
+	defer r.inflight.Add(-1)
+	for p := r.peak.Load(); n > p && !r.peak.CompareAndSwap(p, n); p = r.peak.Load() {
+	}
 	// A delivery proves daprd holds the subscription (after a restart of
 	// this container alone, daprd does not read it again).
 	r.subscribed.Store(true)

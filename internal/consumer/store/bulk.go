@@ -172,7 +172,7 @@ message, enforcement_action, labels, state, first_seen, last_seen) VALUES `+rows
 				events = append(events, st.id, st.firstSeen, st.firstSeen, EventOpened, "")
 			}
 		case st.state == StateResolved && (!st.resolvedRun.Valid || st.resolvedRun.Int64 < it.run):
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET state = ?, resolved_at = NULL, resolved_run = NULL, reason = '', miss_count = 0, first_missed = NULL WHERE id = ?`),
+			if _, err := s.exec(ctx, tx, s.q(`UPDATE violations SET state = ?, resolved_at = NULL, resolved_run = NULL, reason = '', miss_count = 0, first_missed = NULL WHERE id = ?`),
 				StateOpen, st.id); err != nil {
 				return nil, fmt.Errorf("reopening violation: %w", err)
 			}
@@ -181,7 +181,7 @@ message, enforcement_action, labels, state, first_seen, last_seen) VALUES `+rows
 			events = append(events, st.id, it.run, it.run, EventReopened, "")
 		}
 		if !st.inserted && (st.action != it.v.EnforcementAction || st.firstSeen > it.run) {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET enforcement_action = ?, first_seen = CASE WHEN first_seen > ? THEN ? ELSE first_seen END WHERE id = ?`),
+			if _, err := s.exec(ctx, tx, s.q(`UPDATE violations SET enforcement_action = ?, first_seen = CASE WHEN first_seen > ? THEN ? ELSE first_seen END WHERE id = ?`),
 				it.v.EnforcementAction, it.run, it.run, st.id); err != nil {
 				return nil, fmt.Errorf("updating violation: %w", err)
 			}
@@ -190,7 +190,7 @@ message, enforcement_action, labels, state, first_seen, last_seen) VALUES `+rows
 		}
 	}
 	if len(events) > 0 {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason) VALUES `+rows(len(events)/5, 5)), events...); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason) VALUES `+rows(len(events)/5, 5)), events...); err != nil {
 			return nil, fmt.Errorf("recording events: %w", err)
 		}
 	}
@@ -199,7 +199,7 @@ message, enforcement_action, labels, state, first_seen, last_seen) VALUES `+rows
 
 // scan runs a query in tx and calls each for every row.
 func (s *sqlStore) scan(ctx context.Context, tx *sql.Tx, query string, args []any, each func(*sql.Rows) error) error {
-	r, err := tx.QueryContext(ctx, s.q(query), args...)
+	r, err := s.query(ctx, tx, s.q(query), args...)
 	if err != nil {
 		return err
 	}

@@ -31,13 +31,96 @@ type sqlStore struct {
 	d  dialect
 	// local serialises finalisation within this process (SQLite has a
 	// single writer anyway; PostgreSQL adds an advisory lock).
-	local sync.Mutex
-	mu    sync.Mutex
-	stmts map[string]string
+	local    sync.Mutex
+	mu       sync.Mutex
+	stmts    map[string]string
+	prepared map[string]*sql.Stmt
 }
 
+// maxPrepared bounds the statements kept prepared (on every connection
+// that ran them): the fixed statements and the multi-row shapes that
+// batches of up to a few dozen messages use. Statements beyond it are
+// prepared for each use, as before.
+const maxPrepared = 160
+
 func newSQLStore(db *sql.DB, d dialect) *sqlStore {
-	return &sqlStore{db: db, d: d, stmts: map[string]string{}}
+	return &sqlStore{db: db, d: d, stmts: map[string]string{}, prepared: map[string]*sql.Stmt{}}
+}
+
+// stmt returns query (already in the dialect's placeholders) prepared once
+// on the database and bound to tx, or nil when the cache is full.
+// Preparing is most of a small statement's cost in SQLite: the receiving
+// path runs the same dozen statements for every batch.
+func (s *sqlStore) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	p, ok := s.prepared[query]
+	full := len(s.prepared) >= maxPrepared
+	s.mu.Unlock()
+	if !ok {
+		if full {
+			return nil, nil
+		}
+		var err error
+		if p, err = s.db.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if q, raced := s.prepared[query]; raced {
+			_ = p.Close()
+			p = q
+		} else {
+			s.prepared[query] = p
+		}
+		s.mu.Unlock()
+	}
+	return tx.StmtContext(ctx, p), nil
+}
+
+func (s *sqlStore) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	p, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	return p.ExecContext(ctx, args...)
+}
+
+func (s *sqlStore) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	p, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return tx.QueryContext(ctx, query, args...)
+	}
+	return p.QueryContext(ctx, args...)
+}
+
+// row is a single-row query's result or its error, as sql.Row but also
+// for a failed prepare.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dest...)
+}
+
+func (s *sqlStore) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) row {
+	p, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return row{err: err}
+	}
+	if p == nil {
+		return row{r: tx.QueryRowContext(ctx, query, args...)}
+	}
+	return row{r: p.QueryRowContext(ctx, args...)}
 }
 
 // q returns the statement in the dialect's placeholders (cached).
@@ -64,7 +147,15 @@ func fromNullMS(v sql.NullInt64) *time.Time {
 	return &t
 }
 
-func (s *sqlStore) Close() error { return s.db.Close() }
+func (s *sqlStore) Close() error {
+	s.mu.Lock()
+	for _, p := range s.prepared {
+		_ = p.Close()
+	}
+	s.prepared = map[string]*sql.Stmt{}
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 func (s *sqlStore) Ping(ctx context.Context) error {
 	var one int
@@ -105,7 +196,7 @@ func (s *sqlStore) Record(ctx context.Context, cluster string, batch []Message) 
 		received := map[int64]int{}
 		var violations []item
 		var latestJudged sql.NullInt64
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT max(run) FROM runs WHERE cluster = ? AND state <> ?`), cluster, RunPending).Scan(&latestJudged); err != nil {
+		if err := s.queryRow(ctx, tx, s.q(`SELECT max(run) FROM runs WHERE cluster = ? AND state <> ?`), cluster, RunPending).Scan(&latestJudged); err != nil {
 			return fmt.Errorf("reading the latest judged run: %w", err)
 		}
 		runState := func(run int64) (string, error) {
@@ -116,7 +207,7 @@ func (s *sqlStore) Record(ctx context.Context, cluster string, batch []Message) 
 				// A redelivery from before the newest judged run (its row
 				// may be pruned): it changes nothing.
 				var st string
-				err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run = ?`), cluster, run).Scan(&st)
+				err := s.queryRow(ctx, tx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run = ?`), cluster, run).Scan(&st)
 				if errors.Is(err, sql.ErrNoRows) {
 					st = RunIncomplete
 				} else if err != nil {
@@ -128,13 +219,12 @@ func (s *sqlStore) Record(ctx context.Context, cluster string, batch []Message) 
 				states[run] = st
 				return st, nil
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (cluster, run, state, first_received) VALUES (?, ?, ?, ?) ON CONFLICT (cluster, run) DO NOTHING`),
-				cluster, run, RunPending, now); err != nil {
-				return "", fmt.Errorf("recording run: %w", err)
-			}
+			// One statement records the run if new and reads its state
+			// (the no-op update makes RETURNING answer for an existing row).
 			var st string
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run = ?`), cluster, run).Scan(&st); err != nil {
-				return "", fmt.Errorf("reading run: %w", err)
+			if err := s.queryRow(ctx, tx, s.q(`INSERT INTO runs (cluster, run, state, first_received) VALUES (?, ?, ?, ?)
+ON CONFLICT (cluster, run) DO UPDATE SET state = runs.state RETURNING state`), cluster, run, RunPending, now).Scan(&st); err != nil {
+				return "", fmt.Errorf("recording run: %w", err)
 			}
 			states[run] = st
 			return st, nil
@@ -151,11 +241,11 @@ func (s *sqlStore) Record(ctx context.Context, cluster string, batch []Message) 
 			}
 			switch m.Kind {
 			case KindStarted:
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET started_marker = 1 WHERE cluster = ? AND run = ?`), cluster, run); err != nil {
+				if _, err := s.exec(ctx, tx, s.q(`UPDATE runs SET started_marker = 1 WHERE cluster = ? AND run = ?`), cluster, run); err != nil {
 					return fmt.Errorf("recording run start: %w", err)
 				}
 			case KindCompleted:
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET completed_at = COALESCE(completed_at, ?) WHERE cluster = ? AND run = ?`), now, cluster, run); err != nil {
+				if _, err := s.exec(ctx, tx, s.q(`UPDATE runs SET completed_at = COALESCE(completed_at, ?) WHERE cluster = ? AND run = ?`), now, cluster, run); err != nil {
 					return fmt.Errorf("recording run end: %w", err)
 				}
 			case KindViolation:
@@ -171,14 +261,14 @@ func (s *sqlStore) Record(ctx context.Context, cluster string, batch []Message) 
 			received[it.run]++
 		}
 		for rc, n := range counts {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_constraints (cluster, run, c_group, c_kind, c_name, received) VALUES (?, ?, ?, ?, ?, ?)
+			if _, err := s.exec(ctx, tx, s.q(`INSERT INTO run_constraints (cluster, run, c_group, c_kind, c_name, received) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (cluster, run, c_group, c_kind, c_name) DO UPDATE SET received = run_constraints.received + excluded.received`),
 				cluster, rc.run, rc.c.Group, rc.c.Kind, rc.c.Name, n); err != nil {
 				return fmt.Errorf("counting violations per constraint: %w", err)
 			}
 		}
 		for run, n := range received {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET received = received + ? WHERE cluster = ? AND run = ?`), n, cluster, run); err != nil {
+			if _, err := s.exec(ctx, tx, s.q(`UPDATE runs SET received = received + ? WHERE cluster = ? AND run = ?`), n, cluster, run); err != nil {
 				return fmt.Errorf("counting violations of run: %w", err)
 			}
 		}
@@ -191,7 +281,7 @@ ON CONFLICT (cluster, run, c_group, c_kind, c_name) DO UPDATE SET received = run
 }
 
 func (s *sqlStore) addEvent(ctx context.Context, tx *sql.Tx, id, at, run int64, kind, reason string) error {
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason) VALUES (?, ?, ?, ?, ?)`), id, at, run, kind, reason); err != nil {
+	if _, err := s.exec(ctx, tx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason) VALUES (?, ?, ?, ?, ?)`), id, at, run, kind, reason); err != nil {
 		return fmt.Errorf("recording %s event: %w", kind, err)
 	}
 	return nil
@@ -201,25 +291,25 @@ func (s *sqlStore) addEvent(ctx context.Context, tx *sql.Tx, id, at, run int64, 
 func (s *sqlStore) ObserveStatus(ctx context.Context, cluster string, obs StatusObservation, at time.Time) error {
 	run := ms(obs.Run)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (cluster, run, state, first_received) VALUES (?, ?, ?, ?) ON CONFLICT (cluster, run) DO NOTHING`),
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO runs (cluster, run, state, first_received) VALUES (?, ?, ?, ?) ON CONFLICT (cluster, run) DO NOTHING`),
 			cluster, run, RunPending, ms(at)); err != nil {
 			return fmt.Errorf("recording run: %w", err)
 		}
 		var st string
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run = ?`), cluster, run).Scan(&st); err != nil {
+		if err := s.queryRow(ctx, tx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run = ?`), cluster, run).Scan(&st); err != nil {
 			return fmt.Errorf("reading run: %w", err)
 		}
 		if st != RunPending {
 			return nil
 		}
 		for c, n := range obs.Constraints {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_constraints (cluster, run, c_group, c_kind, c_name, expected) VALUES (?, ?, ?, ?, ?, ?)
+			if _, err := s.exec(ctx, tx, s.q(`INSERT INTO run_constraints (cluster, run, c_group, c_kind, c_name, expected) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (cluster, run, c_group, c_kind, c_name) DO UPDATE SET expected = excluded.expected`),
 				cluster, run, c.Group, c.Kind, c.Name, n); err != nil {
 				return fmt.Errorf("recording constraint status: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status_at = COALESCE(status_at, ?) WHERE cluster = ? AND run = ?`), ms(at), cluster, run); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`UPDATE runs SET status_at = COALESCE(status_at, ?) WHERE cluster = ? AND run = ?`), ms(at), cluster, run); err != nil {
 			return fmt.Errorf("recording status time: %w", err)
 		}
 		return nil
@@ -341,7 +431,7 @@ func (s *sqlStore) Finalize(ctx context.Context, cluster string, runAt time.Time
 			return fmt.Errorf("locking cluster %q: %w", cluster, err)
 		}
 		var st string
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run = ?`), cluster, run).Scan(&st); err != nil {
+		if err := s.queryRow(ctx, tx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run = ?`), cluster, run).Scan(&st); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("run %s of cluster %q: %w", runAt.UTC().Format(time.RFC3339), cluster, ErrNotFound)
 			}
@@ -356,19 +446,19 @@ func (s *sqlStore) Finalize(ctx context.Context, cluster string, runAt time.Time
 			}
 		}
 		var prevState string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run < ? AND state IN (?, ?) ORDER BY run DESC LIMIT 1`),
+		err := s.queryRow(ctx, tx, s.q(`SELECT state FROM runs WHERE cluster = ? AND run < ? AND state IN (?, ?) ORDER BY run DESC LIMIT 1`),
 			cluster, run, RunFinalized, RunHeld).Scan(&prevState)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("reading the previous run: %w", err)
 		}
-		seen, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END, run_count = run_count + 1, miss_count = 0, first_missed = NULL
+		seen, err := s.exec(ctx, tx, s.q(`UPDATE violations SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END, run_count = run_count + 1, miss_count = 0, first_missed = NULL
 WHERE cluster = ? AND state = ? AND id IN (SELECT violation_id FROM sightings WHERE cluster = ? AND run = ?)`),
 			run, run, cluster, StateOpen, cluster, run)
 		if err != nil {
 			return fmt.Errorf("marking violations seen: %w", err)
 		}
 		stillOpen, _ := seen.RowsAffected()
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET miss_count = miss_count + 1, first_missed = COALESCE(first_missed, ?)
+		if _, err := s.exec(ctx, tx, s.q(`UPDATE violations SET miss_count = miss_count + 1, first_missed = COALESCE(first_missed, ?)
 WHERE cluster = ? AND state = ? AND first_seen <= ? AND NOT EXISTS (SELECT 1 FROM sightings s WHERE s.cluster = ? AND s.run = ? AND s.violation_id = violations.id)`),
 			run, cluster, StateOpen, run, cluster, run); err != nil {
 			return fmt.Errorf("marking violations missed: %w", err)
@@ -391,12 +481,12 @@ WHERE cluster = ? AND state = ? AND first_seen <= ? AND NOT EXISTS (SELECT 1 FRO
 			reason = fmt.Sprintf("would resolve %d of %d open violations (more than %s): held until the next complete run agrees",
 				would, open, strconv.FormatFloat(opts.MaxResolveShare*100, 'f', -1, 64)+"%")
 		} else if would > 0 {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason)
+			if _, err := s.exec(ctx, tx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason)
 SELECT id, first_missed, ?, ?, ? FROM violations WHERE cluster = ? AND state = ? AND miss_count >= ?`),
 				run, EventResolved, ReasonAbsent, cluster, StateOpen, opts.ResolveAfter); err != nil {
 				return fmt.Errorf("recording resolutions: %w", err)
 			}
-			r, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET state = ?, resolved_at = first_missed, resolved_run = ?, reason = ?
+			r, err := s.exec(ctx, tx, s.q(`UPDATE violations SET state = ?, resolved_at = first_missed, resolved_run = ?, reason = ?
 WHERE cluster = ? AND state = ? AND miss_count >= ?`), StateResolved, run, ReasonAbsent, cluster, StateOpen, opts.ResolveAfter)
 			if err != nil {
 				return fmt.Errorf("resolving violations: %w", err)
@@ -404,15 +494,15 @@ WHERE cluster = ? AND state = ? AND miss_count >= ?`), StateResolved, run, Reaso
 			n, _ := r.RowsAffected()
 			resolved = int(n)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, reason = ?, new_count = ?, still_open = ?, resolved_count = ?, would_resolve = ?, finalized_at = ?
+		if _, err := s.exec(ctx, tx, s.q(`UPDATE runs SET state = ?, reason = ?, new_count = ?, still_open = ?, resolved_count = ?, would_resolve = ?, finalized_at = ?
 WHERE cluster = ? AND run = ?`), state, reason, newCount, stillOpen, resolved, would, ms(opts.Now), cluster, run); err != nil {
 			return fmt.Errorf("finalising run: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, reason = ?, finalized_at = ? WHERE cluster = ? AND run < ? AND state = ?`),
+		if _, err := s.exec(ctx, tx, s.q(`UPDATE runs SET state = ?, reason = ?, finalized_at = ? WHERE cluster = ? AND run < ? AND state = ?`),
 			RunIncomplete, "a newer run was complete first", ms(opts.Now), cluster, run, RunPending); err != nil {
 			return fmt.Errorf("superseding older runs: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sightings WHERE cluster = ? AND run <= ?`), cluster, run); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`DELETE FROM sightings WHERE cluster = ? AND run <= ?`), cluster, run); err != nil {
 			return fmt.Errorf("pruning sightings: %w", err)
 		}
 		return nil
@@ -435,16 +525,16 @@ func (s *sqlStore) ResolveConstraint(ctx context.Context, cluster string, c Cons
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var latest sql.NullInt64
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT max(run) FROM runs WHERE cluster = ?`), cluster).Scan(&latest); err != nil {
+		if err := s.queryRow(ctx, tx, s.q(`SELECT max(run) FROM runs WHERE cluster = ?`), cluster).Scan(&latest); err != nil {
 			return fmt.Errorf("reading the latest run: %w", err)
 		}
 		where := `WHERE cluster = ? AND state = ? AND c_group = ? AND c_kind = ? AND c_name = ?`
 		args := []any{cluster, StateOpen, c.Group, c.Kind, c.Name}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason) SELECT id, ?, ?, ?, ? FROM violations `+where),
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason) SELECT id, ?, ?, ?, ? FROM violations `+where),
 			append([]any{ms(at), latest, EventResolved, ReasonConstraintDeleted}, args...)...); err != nil {
 			return fmt.Errorf("recording resolutions: %w", err)
 		}
-		r, err := tx.ExecContext(ctx, s.q(`UPDATE violations SET state = ?, resolved_at = ?, resolved_run = ?, reason = ? `+where),
+		r, err := s.exec(ctx, tx, s.q(`UPDATE violations SET state = ?, resolved_at = ?, resolved_run = ?, reason = ? `+where),
 			append([]any{StateResolved, ms(at), latest, ReasonConstraintDeleted}, args...)...)
 		if err != nil {
 			return fmt.Errorf("resolving violations of %s %s: %w", c.Kind, c.Name, err)
@@ -616,18 +706,18 @@ func (s *sqlStore) Prune(ctx context.Context, t time.Time) (int, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		cut := ms(t)
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE violation_id IN (SELECT id FROM violations WHERE state = ? AND resolved_at < ?)`), StateResolved, cut); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`DELETE FROM events WHERE violation_id IN (SELECT id FROM violations WHERE state = ? AND resolved_at < ?)`), StateResolved, cut); err != nil {
 			return fmt.Errorf("pruning events: %w", err)
 		}
-		r, err := tx.ExecContext(ctx, s.q(`DELETE FROM violations WHERE state = ? AND resolved_at < ?`), StateResolved, cut)
+		r, err := s.exec(ctx, tx, s.q(`DELETE FROM violations WHERE state = ? AND resolved_at < ?`), StateResolved, cut)
 		if err != nil {
 			return fmt.Errorf("pruning violations: %w", err)
 		}
 		n, _ = r.RowsAffected()
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM run_constraints WHERE run < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.cluster = run_constraints.cluster AND runs.run = run_constraints.run AND runs.state = ?)`), cut, RunPending); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`DELETE FROM run_constraints WHERE run < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.cluster = run_constraints.cluster AND runs.run = run_constraints.run AND runs.state = ?)`), cut, RunPending); err != nil {
 			return fmt.Errorf("pruning runs: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM runs WHERE run < ? AND state <> ?`), cut, RunPending); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`DELETE FROM runs WHERE run < ? AND state <> ?`), cut, RunPending); err != nil {
 			return fmt.Errorf("pruning runs: %w", err)
 		}
 		return nil
