@@ -575,6 +575,7 @@ func TestBadValues(t *testing.T) {
 		{name: "unknown securityContext field", set: []string{"audit.securityContext.runAsUsr=1"}, want: []string{"runAsUsr"}},
 		{name: "consumer in release namespace", set: []string{"consumer.enabled=true", "consumer.namespace=" + namespace}, want: []string{"consumer.namespace gatekeeper-system is the release namespace"}},
 		{name: "consumer dead letters on its own topic", set: []string{"consumer.enabled=true", "consumer.deadLetterTopic=audit-channel"}, want: []string{"consumer.deadLetterTopic audit-channel is the channel"}},
+		{name: "consumer shares the subscriber's app-id", set: []string{"consumer.enabled=true", "subscriber.enabled=true"}, want: []string{"consumer.appId subscriber is also subscriber.appId", "consumer.appId=violations"}},
 		{name: "unknown consumer key", set: []string{"consumer.replica=2"}, want: []string{"/consumer", "replica"}},
 	}
 	for _, tt := range tests {

@@ -35,16 +35,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	violationsBin = filepath.Join(dir, "violations")
-	root, err := procs.RepoRoot()
-	if err == nil {
-		cmd := exec.Command("go", "build", "-o", violationsBin, "./cmd/violations")
-		cmd.Dir = root
-		var out []byte
-		if out, err = cmd.CombinedOutput(); err != nil {
-			err = fmt.Errorf("%w: %s", err, out)
-		}
-	}
-	if err != nil {
+	if err := procs.GoBuild(context.Background(), dir, "./cmd/violations"); err != nil {
 		fmt.Fprintln(os.Stderr, "building cmd/violations:", err)
 		os.Exit(1)
 	}

@@ -110,6 +110,15 @@ var cases = []struct {
 	{"helm-values-unknown/good", nil},
 	{"assumed-audit/bad", []string{"connection-wrong-namespace"}},
 	{"assumed-audit/good", nil},
+	// Fixtures of the violations consumer (`violations serve`): its store,
+	// its app-id, and the scopes of its Component.
+	{"consumer-sqlite-replicas/bad", []string{"consumer-sqlite-replicas"}},
+	{"consumer-sqlite-replicas/good", nil},
+	{"consumer-store-plaintext/bad", []string{"consumer-store-plaintext"}},
+	{"consumer-store-plaintext/good", nil},
+	{"consumer-app-id-shared/bad", []string{"consumer-app-id-shared"}},
+	{"consumer-app-id-shared/good", nil},
+	{"component-scopes/consumer", []string{"component-scopes"}},
 }
 
 // TestQuickStart: the quick-start manifests of Gatekeeper's pubsub documentation are clean.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
@@ -28,7 +29,16 @@ func TestProjectIsClean(t *testing.T) {
 		{"chart defaults", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system"}},
 		{"chart pubsub", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true"}}},
 		{"chart pubsub and subscriber", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}}},
+		{"chart pubsub and consumer", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}}},
+		{"chart consumer with postgres, replicas and scopes", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
+			"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store",
+			"consumer.replicas=3", "component.scopes={audit}"}}},
+		// The consumer needs an app-id of its own beside the subscriber
+		// (consumer-app-id-shared; TestProjectChartConsumerAppID).
+		{"chart pubsub, subscriber and consumer", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
+			"audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "component.scopes={audit}"}}},
 	}
+	charts := len(tests)
 	overlays, err := filepath.Glob(filepath.Join(root, "kustomize", "overlays", "*"))
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +48,8 @@ func TestProjectIsClean(t *testing.T) {
 			tests = append(tests, tc{"overlay " + filepath.Base(o), lint.Options{Paths: []string{o}}})
 		}
 	}
-	if len(tests) < 5 {
-		t.Fatalf("found %d kustomize overlays, want at least 2", len(tests)-3)
+	if len(tests)-charts < 2 {
+		t.Fatalf("found %d kustomize overlays, want at least 2", len(tests)-charts)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +90,22 @@ func TestProjectChartMisconfigured(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no subscriber-channel-mismatch finding; got %+v", res.Findings)
+	}
+}
+
+// TestProjectChartConsumerAppID: the chart's consumer and subscriber with
+// one app-id would share a consumer group on the same Redis (the rule
+// consumer-app-id-shared): the chart refuses to render it, and the linter
+// passes the chart's message on.
+func TestProjectChartConsumerAppID(t *testing.T) {
+	chart, err := filepath.Abs(filepath.Join("..", "..", "charts", "gatekeeper-pubsub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lint.Run(context.Background(), lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system",
+		Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true", "subscriber.appId=subscriber", "consumer.enabled=true", "consumer.appId=subscriber"}})
+	if err == nil || !strings.Contains(err.Error(), "consumer.appId subscriber is also subscriber.appId") {
+		t.Fatalf("lint of the chart with one app-id for both: %v, want the chart's refusal", err)
 	}
 }
 

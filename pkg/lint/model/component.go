@@ -83,8 +83,9 @@ func metaString(v any) string {
 	return scalar(v)
 }
 
-// HasScopes says whether the Component has a scopes field.
-func (c *Component) HasScopes() bool { return c.Scopes != nil }
+// HasScopes says whether the Component is scoped to some app-ids: Dapr
+// lets every app load a Component whose scopes are absent or empty.
+func (c *Component) HasScopes() bool { return len(c.Scopes) > 0 }
 
 // IsPubsub says whether the type is pubsub.*.
 func (c *Component) IsPubsub() bool { return strings.HasPrefix(c.Type, "pubsub.") }

@@ -383,6 +383,16 @@ type Container struct {
 	Command int
 	// Env holds the plain values of env (not valueFrom).
 	Env map[string]EnvVar
+	// EnvRefs holds the env entries set with valueFrom, by name: what
+	// their value comes from ("secretKeyRef", "configMapKeyRef",
+	// "fieldRef", "resourceFieldRef"). A name is in Env or EnvRefs, as
+	// its last entry sets it.
+	EnvRefs map[string]EnvVar
+	// EnvFrom: the container has envFrom sources, which may set any
+	// variable that env does not.
+	EnvFrom bool
+	// envIndex is the index in env of the entry that sets each variable.
+	envIndex map[string]int
 }
 
 // Arg is one command-line token.
@@ -440,7 +450,7 @@ func newWorkload(o *Object) *Workload {
 }
 
 func newContainer(base Path, i int, cm map[string]any) Container {
-	c := Container{Index: i, Env: map[string]EnvVar{}}
+	c := Container{Index: i, Env: map[string]EnvVar{}, EnvRefs: map[string]EnvVar{}, envIndex: map[string]int{}}
 	c.Name, _ = cm["name"].(string)
 	c.Image, _ = cm["image"].(string)
 	for _, k := range []string{"command", "args"} {
@@ -456,11 +466,33 @@ func newContainer(base Path, i int, cm map[string]any) Container {
 	for j, e := range env {
 		em, _ := e.(map[string]any)
 		name, _ := em["name"].(string)
-		if v, ok := em["value"]; ok && name != "" {
+		if name == "" {
+			continue
+		}
+		if from, ok := em["valueFrom"].(map[string]any); ok {
+			delete(c.Env, name)
+			c.EnvRefs[name] = EnvVar{Value: valueFromKind(from), Field: base.Add("env", j, "valueFrom")}
+			c.envIndex[name] = j
+		} else if v, ok := em["value"]; ok {
+			delete(c.EnvRefs, name)
 			c.Env[name] = EnvVar{Value: scalar(v), Field: base.Add("env", j, "value")}
+			c.envIndex[name] = j
 		}
 	}
+	if l, _ := cm["envFrom"].([]any); len(l) > 0 {
+		c.EnvFrom = true
+	}
 	return c
+}
+
+// valueFromKind names the source of an env entry's valueFrom.
+func valueFromKind(from map[string]any) string {
+	for _, k := range []string{"secretKeyRef", "configMapKeyRef", "fieldRef", "resourceFieldRef"} {
+		if _, ok := from[k]; ok {
+			return k
+		}
+	}
+	return "valueFrom"
 }
 
 // TemplatePath returns the path of a field of the pod template.
@@ -933,45 +965,4 @@ func (s *Setup) GeneratesElsewhere(a *Audit) bool {
 		}
 	}
 	return false
-}
-
-// DefaultConsumerTopic is the topic `violations serve` subscribes to
-// without --topic.
-const DefaultConsumerTopic = "audit-channel"
-
-// ConsumerTopic returns the topic a violations consumer container
-// (`violations serve`, image .../violations) subscribes to: its --topic, or
-// the default with the path of the container's args.
-func ConsumerTopic(c Container) (EnvVar, bool) {
-	ref := c.Image
-	if i := strings.IndexByte(ref, '@'); i >= 0 {
-		ref = ref[:i]
-	}
-	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
-		ref = ref[:i]
-	}
-	if ref[strings.LastIndexByte(ref, '/')+1:] != "violations" {
-		return EnvVar{}, false
-	}
-	serve := false
-	var field Path
-	for i, a := range c.Args {
-		if i < c.Command {
-			continue
-		}
-		field = a.Field
-		switch {
-		case a.Value == "serve" && !serve:
-			serve = true
-		case serve && (a.Value == "--topic" || a.Value == "-topic") && i+1 < len(c.Args):
-			return EnvVar{Value: c.Args[i+1].Value, Field: c.Args[i+1].Field}, true
-		case serve && (strings.HasPrefix(a.Value, "--topic=") || strings.HasPrefix(a.Value, "-topic=")):
-			_, v, _ := strings.Cut(a.Value, "=")
-			return EnvVar{Value: v, Field: a.Field}, true
-		}
-	}
-	if !serve {
-		return EnvVar{}, false
-	}
-	return EnvVar{Value: DefaultConsumerTopic, Field: field}, true
 }

@@ -18,7 +18,8 @@ func init() {
 			"messages go to one broker and are read from another: nothing arrives. Hosts are " +
 			"compared after resolving Kubernetes service names relative to each Component's " +
 			"namespace and adding the default port (`redis-master.default:6379` and " +
-			"`redis-master.default.svc.cluster.local:6379` are the same).",
+			"`redis-master.default.svc.cluster.local:6379` are the same). The finding shows the " +
+			"addresses with their passwords replaced by `xxxxx` (`amqp://user:xxxxx@host`).",
 		Remediation: "Make both Components point at the same broker (same type and host).",
 		Check:       checkSubscriberBrokerMismatch,
 		DaprOnly:    true,
@@ -66,7 +67,7 @@ func checkSubscriberBrokerMismatch(s *model.Setup, r *Reporter) {
 			}
 			if brokerAddr(pi.Value, pub.Namespace, pub.Type) != brokerAddr(si.Value, sub.Namespace, sub.Type) {
 				r.Report(sub.Obj, sub.ItemPath(si.Index, "value"), "the subscriber's Component %q has %s %q, but the publisher's (%s) has %q: they use different brokers",
-					sub.Name, key, si.Value, pub.Obj.String(), pi.Value)
+					sub.Name, key, model.RedactURL(si.Value), pub.Obj.String(), model.RedactURL(pi.Value))
 			}
 		}
 	}

@@ -1,0 +1,180 @@
+package consume
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	daprclient "github.com/dapr/go-sdk/client"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/queue"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
+)
+
+const (
+	// endToEnd violations go through the publisher's daprd, Redis and the
+	// consumer's daprd into `violations serve`.
+	endToEnd = 20000
+	// sequential is how many Gatekeeper's way (one blocking PublishEvent
+	// each) sends for its rate.
+	sequential = 2000
+)
+
+// BenchmarkConsumeEndToEnd: a run's violations published faster than
+// Gatekeeper does (pkg/pubsub through the audit's daprd into Redis) and
+// consumed by `violations serve` behind its own daprd (Redis' 10 delivery
+// workers), SQLite and PostgreSQL side by side; the rate is the last
+// violation stored, counted from the first publish. Gatekeeper's own
+// publishing rate is measured beside it, and the consumer's peak RSS.
+func BenchmarkConsumeEndToEnd(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	if err := procs.GoBuild(ctx, dir, "./cmd/violations"); err != nil {
+		b.Fatal(err)
+	}
+	redis := procs.StartRedisT(b, procs.RedisOptions{Password: "bench"})
+	secrets, err := quickstart.WriteSecrets(b.TempDir(), redis.Password)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resources := quickstart.ResourcesWith(redis.Addr, secrets, nil)
+	audit := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "audit", Resources: resources, LogLevel: "warn"})
+	pg := procs.StartPostgresT(b, procs.PostgresOptions{})
+	if err := procs.CreateDatabase(ctx, pg, "endtoend"); err != nil {
+		b.Fatal(err)
+	}
+	storeURL := map[string]string{"sqlite": "sqlite://" + filepath.Join(dir, "e2e.db"), "postgres": pg.URLFor("endtoend")}
+
+	// Gatekeeper's way, for the ratio.
+	client, err := daprclient.NewClientWithAddress(audit.GRPCAddr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	run := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	start := time.Now()
+	for i := range sequential {
+		v := violation.Example(run)
+		v.ResourceName = fmt.Sprintf("seq-%06d", i)
+		payload, _ := json.Marshal(v)
+		if err := client.PublishEvent(ctx, quickstart.Component, "bench-nobody", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	gatekeeperRate := float64(sequential) / time.Since(start).Seconds()
+
+	sys := pubsub.NewSystem(dapr.Provider(dapr.Options{Address: audit.GRPCAddr, Queue: queue.Options{MaxItems: endToEnd}}))
+	defer sys.Close(ctx)
+	if err := sys.UpsertConnection(ctx, map[string]any{"component": quickstart.Component}, "audit-connection", "dapr"); err != nil {
+		b.Fatal(err)
+	}
+	rates, rss := map[string]float64{}, map[string]float64{}
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run("store="+name, func(b *testing.B) {
+			topic := "bench-e2e-" + name
+			appPort, err1 := procs.FreePort()
+			apiPort, err2 := procs.FreePort()
+			if err1 != nil || err2 != nil {
+				b.Fatal(err1, err2)
+			}
+			consumer, err := procs.StartAppWith(procs.AppOptions{Name: "violations-" + name, Path: filepath.Join(dir, "violations"), Args: []string{"serve",
+				"--app-listen", fmt.Sprintf("127.0.0.1:%d", appPort), "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort),
+				"--store", storeURL[name], "--no-status", "--pubsub", quickstart.Component, "--topic", topic, "--cluster", "bench", "--log-level", "warn"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer consumer.Stop()
+			procs.StartDaprdT(b, procs.DaprdOptions{AppID: "violations-" + name, AppPort: appPort, Resources: resources, LogLevel: "warn"})
+			base := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+			waitFor(b, consumer, 60*time.Second, func() (bool, error) {
+				resp, err := http.Get(base + "/readyz")
+				if err != nil {
+					return false, nil
+				}
+				resp.Body.Close()
+				return resp.StatusCode == http.StatusOK, nil
+			})
+			b.ResetTimer()
+			start := time.Now()
+			for i := range endToEnd {
+				v := violation.Example(run)
+				v.ResourceName = fmt.Sprintf("pod-%06d", i)
+				if err := sys.Publish(ctx, "audit-connection", topic, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+			waitFor(b, consumer, 5*time.Minute, func() (bool, error) {
+				n, err := received(base, run)
+				return n >= endToEnd, err
+			})
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if n, err := received(base, run); err != nil || n != endToEnd {
+				b.Fatalf("consumer counted %d violations (%v), want %d", n, err, endToEnd)
+			}
+			peak, err := consumer.PeakRSS()
+			if err != nil {
+				b.Fatal(err)
+			}
+			rates[name], rss[name] = float64(endToEnd)/elapsed.Seconds(), float64(peak)/(1<<20)
+			b.ReportMetric(rates[name], "violations/s")
+			b.ReportMetric(rss[name], "peak_rss_MB")
+		})
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		fmt.Printf("consume-throughput: store=%s end_to_end_per_s=%.0f gatekeeper_publish_per_s=%.0f ratio_to_gatekeeper=%.1f violations=%d consumer_peak_rss_mb=%.0f\n",
+			name, rates[name], gatekeeperRate, rates[name]/gatekeeperRate, endToEnd, rss[name])
+	}
+}
+
+// received is the number of distinct violations the consumer stored for run.
+func received(base string, run time.Time) (int, error) {
+	resp, err := http.Get(base + "/api/v1/runs")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var l api.RunList
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		return 0, fmt.Errorf("GET /api/v1/runs: %w", err)
+	}
+	for _, r := range l.Items {
+		if r.ID.Equal(run) {
+			return r.Received, nil
+		}
+	}
+	return 0, nil
+}
+
+// waitFor polls done until it is true, failing with the consumer's output
+// if it has not become true within d or the consumer ended.
+func waitFor(b *testing.B, consumer *procs.App, d time.Duration, done func() (bool, error)) {
+	b.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ok, err := done()
+		if ok {
+			return
+		}
+		select {
+		case <-consumer.Done():
+			b.Fatalf("violations serve ended:\n%s", consumer.Logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprint(os.Stderr, consumer.Logs())
+			b.Fatalf("not within %s (last error: %v)", d, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
