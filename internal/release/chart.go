@@ -30,10 +30,12 @@ func CheckChartVersion(chartDir, version string) error {
 }
 
 // ChartPins are the values pinned in the packaged chart: the helm test
-// pod's pubsub-send and the sample subscriber, each as repository and
+// pod's pubsub-send, the sample subscriber and the violations consumer,
+// each as repository and
 // "tag@digest" (the chart writes repository:tag, so the image becomes
 // repository:tag@sha256:..., which a runtime pulls by digest), and the
-// subscriber pulled (its source default Never is for images loaded by hand).
+// subscriber and consumer pulled (their source default Never is for images
+// loaded by hand).
 func ChartPins(images []Image) map[string]string {
 	pins := map[string]string{}
 	for _, img := range images {
@@ -43,6 +45,9 @@ func ChartPins(images []Image) map[string]string {
 			key = "tests.image"
 		case "fake-subscriber":
 			key = "subscriber.image"
+			pins[key+".pullPolicy"] = "IfNotPresent"
+		case "violations":
+			key = "consumer.image"
 			pins[key+".pullPolicy"] = "IfNotPresent"
 		default:
 			continue

@@ -79,6 +79,7 @@ func TestChartPins(t *testing.T) {
 		{Name: "pubsub-send", Repository: "r/gatekeeper-pubsub/pubsub-send", Tag: "1.0.0", Digest: "sha256:aa"},
 		{Name: "fake-subscriber", Repository: "r/gatekeeper-pubsub/fake-subscriber", Tag: "1.0.0", Digest: "sha256:bb"},
 		{Name: "pubsub-lint", Repository: "r/gatekeeper-pubsub/pubsub-lint", Tag: "1.0.0", Digest: "sha256:cc"},
+		{Name: "violations", Repository: "r/gatekeeper-pubsub/violations", Tag: "1.0.0", Digest: "sha256:dd"},
 	})
 	want := map[string]string{
 		"tests.image.repository":      "r/gatekeeper-pubsub/pubsub-send",
@@ -86,6 +87,9 @@ func TestChartPins(t *testing.T) {
 		"subscriber.image.repository": "r/gatekeeper-pubsub/fake-subscriber",
 		"subscriber.image.tag":        "1.0.0@sha256:bb",
 		"subscriber.image.pullPolicy": "IfNotPresent",
+		"consumer.image.repository":   "r/gatekeeper-pubsub/violations",
+		"consumer.image.tag":          "1.0.0@sha256:dd",
+		"consumer.image.pullPolicy":   "IfNotPresent",
 	}
 	if len(pins) != len(want) {
 		t.Errorf("pins %v, want %v", pins, want)

@@ -80,7 +80,7 @@ func TestChartFromOCI(t *testing.T) {
 	if c.Metadata.Version != version.Version || c.Metadata.AppVersion != src.AppVersion {
 		t.Errorf("chart version %s appVersion %s, want %s and %s", c.Metadata.Version, c.Metadata.AppVersion, version.Version, src.AppVersion)
 	}
-	send, sub := f.image(t, "pubsub-send"), f.image(t, "fake-subscriber")
+	send, sub, consumer := f.image(t, "pubsub-send"), f.image(t, "fake-subscriber"), f.image(t, "violations")
 	for _, img := range f.res.Images {
 		if !strings.Contains(c.Metadata.Annotations["artifacthub.io/images"], img.Ref()) {
 			t.Errorf("artifacthub.io/images does not list %s:\n%s", img.Ref(), c.Metadata.Annotations["artifacthub.io/images"])
@@ -112,13 +112,14 @@ func TestChartFromOCI(t *testing.T) {
 		sub     string // the subscriber's image, "" when off
 		subPull corev1.PullPolicy
 	}{
-		{"pinned", map[string]any{"audit": map[string]any{"enablePubsub": true}, "subscriber": map[string]any{"enabled": true}},
+		{"pinned", map[string]any{"audit": map[string]any{"enablePubsub": true}, "subscriber": map[string]any{"enabled": true},
+			"consumer": map[string]any{"enabled": true, "appId": "violations"}},
 			send.Ref(), sub.Ref(), corev1.PullIfNotPresent},
 		{"tag overridden", map[string]any{"audit": map[string]any{"enablePubsub": true}, "tests": map[string]any{"image": map[string]any{"tag": "dev"}}},
 			send.Repository + ":dev", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			pod, dep := renderOCIChart(t, located, c.vals)
+			pod, deps := renderOCIChart(t, located, c.vals)
 			if pod == nil {
 				t.Fatal("no helm test pod rendered")
 			}
@@ -128,12 +129,15 @@ func TestChartFromOCI(t *testing.T) {
 			if c.sub == "" {
 				return
 			}
-			if dep == nil {
-				t.Fatal("no subscriber Deployment rendered")
-			}
-			ct := dep.Spec.Template.Spec.Containers[0]
-			if ct.Image != c.sub || ct.ImagePullPolicy != c.subPull {
-				t.Errorf("subscriber image %s (%s), want %s (%s)", ct.Image, ct.ImagePullPolicy, c.sub, c.subPull)
+			for name, want := range map[string]string{"sub": c.sub, "violations": consumer.Ref()} {
+				dep := deps[name]
+				if dep == nil {
+					t.Fatalf("no Deployment %s rendered", name)
+				}
+				ct := dep.Spec.Template.Spec.Containers[0]
+				if ct.Image != want || ct.ImagePullPolicy != c.subPull {
+					t.Errorf("Deployment %s: image %s (%s), want %s (%s)", name, ct.Image, ct.ImagePullPolicy, want, c.subPull)
+				}
 			}
 		})
 	}
@@ -147,15 +151,15 @@ func TestChartFromOCI(t *testing.T) {
 }
 
 // renderOCIChart renders c client-side as `helm template` does and returns
-// the helm test pod and the subscriber Deployment.
-func renderOCIChart(t *testing.T, c *chart.Chart, vals map[string]any) (*corev1.Pod, *appsv1.Deployment) {
+// the helm test pod and the Deployments by name.
+func renderOCIChart(t *testing.T, c *chart.Chart, vals map[string]any) (*corev1.Pod, map[string]*appsv1.Deployment) {
 	t.Helper()
 	rel, err := templateInstall(t).Run(c, vals)
 	if err != nil {
 		t.Fatalf("rendering: %v", err)
 	}
 	var pod *corev1.Pod
-	var dep *appsv1.Deployment
+	deps := map[string]*appsv1.Deployment{}
 	docs := []string{rel.Manifest}
 	for _, h := range rel.Hooks {
 		docs = append(docs, h.Manifest)
@@ -181,13 +185,14 @@ func renderOCIChart(t *testing.T, c *chart.Chart, vals map[string]any) (*corev1.
 				if err := json.Unmarshal(b, pod); err != nil {
 					t.Fatal(err)
 				}
-			case obj.Kind == "Deployment" && obj.Metadata.Name == "sub":
-				dep = new(appsv1.Deployment)
+			case obj.Kind == "Deployment":
+				dep := new(appsv1.Deployment)
 				if err := json.Unmarshal(b, dep); err != nil {
 					t.Fatal(err)
 				}
+				deps[obj.Metadata.Name] = dep
 			}
 		}
 	}
-	return pod, dep
+	return pod, deps
 }

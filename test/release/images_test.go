@@ -44,6 +44,7 @@ func TestImages(t *testing.T) {
 		{"pubsub-send", "github.com/dapr/go-sdk"},
 		{"fake-subscriber", "github.com/dapr/go-sdk"},
 		{"pubsub-lint", "helm.sh/helm/v3"},
+		{"violations", "modernc.org/sqlite"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			img := f.image(t, c.name)
