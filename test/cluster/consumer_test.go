@@ -86,6 +86,34 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 			}
 			t.Logf("violations list --state all:\n%s\nviolations runs:\n%s", out, runs)
 
+			// Gatekeeper loses the right to list ConfigMaps for one audit:
+			// the audit skips the kind silently and reports the constraint's
+			// violations gone (totalViolations 0, v3.23 still sends its
+			// completed marker). The consumer holds that run instead of
+			// resolving them all; with the right back, the next audit
+			// disagrees and nothing was resolved.
+			stillOpen := int64(n - 2)
+			restore, err := e.RevokeGatekeeperRead(ctx, "", "configmaps")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitTotal(t, e, 0)
+			if err := restore(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitRun(t, e, server, store.RunHeld)
+			waitTotal(t, e, stillOpen)
+			waitRun(t, e, server, store.RunFinalized) // a run after the held one
+			if got := waitViolations(t, e, server, "open", int(stillOpen), ""); len(got) != int(stillOpen) {
+				t.Fatalf("%d open after the held run, want %d", len(got), stillOpen)
+			}
+			if got := waitViolations(t, e, server, "resolved", 2, ""); len(got) != 2 {
+				t.Fatalf("%d resolved after the held run, want the 2 fixed", len(got))
+			}
+			if m := consumerMetrics(t, server); !strings.Contains(m, "violations_runs_held_total{cluster=") {
+				t.Fatalf("no held run counted in the metrics:\n%s", m)
+			}
+
 			// Delete the constraint: its open violations are resolved so.
 			dyn, err := dynamic.NewForConfig(e.Kube.Config)
 			if err != nil {
@@ -157,4 +185,66 @@ func runCLI(t *testing.T, e *cluster.Env, args ...string) string {
 		t.Fatalf("violations %v: %v\n%s", args, err, stderr.String())
 	}
 	return out.String()
+}
+
+// waitTotal waits until the constraint's status.totalViolations is want.
+func waitTotal(t *testing.T, e *cluster.Env, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		got, err := e.TotalViolations(context.Background())
+		if err == nil && got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the constraint's totalViolations is %d (%v) after 2 minutes, want %d; audit log:\n%s", got, err, want, e.AuditLog())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitRun waits until the consumer's newest judged run is in state.
+func waitRun(t *testing.T, e *cluster.Env, server, state string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	var last []store.Run
+	for {
+		resp, err := http.Get(server + "/api/v1/runs")
+		if err == nil {
+			var l api.RunList
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if json.Unmarshal(b, &l) == nil {
+				last = l.Items
+				for _, r := range l.Items {
+					if r.State == store.RunPending || r.State == store.RunIncomplete {
+						continue
+					}
+					if r.State == state {
+						return
+					}
+					break // the newest judged run is another
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no run %s after 3 minutes; runs %+v; consumer log:\n%s", state, last,
+				e.Kubelet.Logs(cluster.SubscriberNS, "violations-", "violations"))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func consumerMetrics(t *testing.T, server string) string {
+	t.Helper()
+	resp, err := http.Get(server + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -37,6 +37,20 @@ const Name = "dapr"
 // subscribers receive a violation as a JSON object, not as a JSON string.
 const ContentType = "application/json"
 
+// GatekeeperContentType is what Gatekeeper's Dapr driver publishes with:
+// the Go SDK's PublishEvent of []byte sets none, and daprd takes
+// text/plain, so subscribers receive each message as a JSON string.
+const GatekeeperContentType = "text/plain"
+
+// Message is a payload published as it is, with its content type
+// (ContentType when empty). pubsub-forward sends the disk driver's lines
+// as Message{Data: line, ContentType: GatekeeperContentType}, so that a
+// subscriber receives them exactly as through Gatekeeper's Dapr driver.
+type Message struct {
+	Data        []byte
+	ContentType string
+}
+
 // Environment variables the Dapr SDKs read to find the sidecar.
 const (
 	EnvGRPCEndpoint = "DAPR_GRPC_ENDPOINT"
@@ -258,10 +272,14 @@ func (c *Connection) Component() string {
 }
 
 // Publish queues data for topic, encoded as JSON and sent as
-// application/json. It returns as soon as the message is queued; when the
+// application/json (a Message as it is, with its content type). It returns as soon as the message is queued; when the
 // queue is full it follows the queue's policy (block with ctx, or drop).
 // When ctx has no deadline, PublishTimeout bounds a blocking wait.
 func (c *Connection) Publish(ctx context.Context, data any, topic string) error {
+	var contentType string
+	if m, ok := data.(Message); ok {
+		data, contentType = m.Data, m.ContentType
+	}
 	payload, err := Encode(data)
 	if err != nil {
 		return err
@@ -274,7 +292,7 @@ func (c *Connection) Publish(ctx context.Context, data any, topic string) error 
 		ctx, cancel = context.WithTimeout(ctx, c.opts.PublishTimeout)
 		defer cancel()
 	}
-	if err := c.q.Enqueue(ctx, queue.Item{Topic: topic, Data: payload}); err != nil {
+	if err := c.q.Enqueue(ctx, queue.Item{Topic: topic, Data: payload, ContentType: contentType}); err != nil {
 		return fmt.Errorf("dapr component %q, topic %q: %w", c.Component(), topic, err)
 	}
 	return nil
@@ -297,7 +315,11 @@ func (c *Connection) sendBatch(ctx context.Context, topic string, batch []queue.
 	entries := make([]*runtimev1pb.BulkPublishRequestEntry, len(batch))
 	index := make(map[string]int, len(batch))
 	for i, it := range batch {
-		entries[i] = &runtimev1pb.BulkPublishRequestEntry{EntryId: it.ID, Event: it.Data, ContentType: ContentType}
+		ct := it.ContentType
+		if ct == "" {
+			ct = ContentType
+		}
+		entries[i] = &runtimev1pb.BulkPublishRequestEntry{EntryId: it.ID, Event: it.Data, ContentType: ct}
 		index[it.ID] = i
 	}
 	res, err := c.client.GrpcClient().BulkPublishEventAlpha1(ctx, &runtimev1pb.BulkPublishRequest{

@@ -24,6 +24,8 @@ import (
 type Item struct {
 	Topic string
 	Data  []byte
+	// ContentType of Data; empty means the sender's default.
+	ContentType string
 	// ID identifies the entry within a batch; the queue assigns one.
 	ID string
 }
