@@ -83,4 +83,3 @@ func scanRuns(dir string) ([]runFile, error) {
 	sort.Slice(runs, func(i, j int) bool { return runs[i].name < runs[j].name })
 	return runs, nil
 }
-
