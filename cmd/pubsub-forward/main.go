@@ -51,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Path, "path", "", "the disk driver's path (the connection config's \"path\"); runs are read from PATH/TOPIC")
 	fs.StringVar(&c.Topic, "topic", "", "the audit's channel (--audit-channel), published to")
 	fs.StringVar(&c.Pubsub, "pubsub", c.Pubsub, "Dapr pubsub component to publish through")
-	fs.StringVar(&c.Checkpoint, "checkpoint", "", "checkpoint file (default PATH/.pubsub-forward/TOPIC.json); never inside PATH/TOPIC")
+	fs.StringVar(&c.Checkpoint, "checkpoint", "", "checkpoint file, on the volume shared with the audit (default .pubsub-forward/TOPIC.json beside PATH); never inside PATH/TOPIC")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address of /healthz, /readyz and /metrics")
 	fs.StringVar(&c.DaprAddress, "dapr-address", "", "daprd's gRPC address (default as the Dapr SDK: $DAPR_GRPC_ENDPOINT, else 127.0.0.1:$DAPR_GRPC_PORT, else 127.0.0.1:50001)")
 	fs.DurationVar(&c.StartupTimeout, "startup-timeout", c.StartupTimeout, "how long to wait for daprd and its pubsub component at start")

@@ -31,7 +31,7 @@ type Config struct {
 	Topic string
 	// Pubsub is the Dapr pubsub component to publish through.
 	Pubsub string
-	// Checkpoint file; default Path/.pubsub-forward/Topic.json.
+	// Checkpoint file; default .pubsub-forward/Topic.json beside Path.
 	Checkpoint string
 	// Listen is the address of /healthz, /readyz and /metrics.
 	Listen string
@@ -51,14 +51,17 @@ func DefaultConfig() Config {
 	return Config{Pubsub: "pubsub", Listen: ":9095", StartupTimeout: 60 * time.Second, Poll: 250 * time.Millisecond, BatchLines: 1000, MaxLineBytes: 1 << 20}
 }
 
-// CheckpointPath is the checkpoint file: the flag's, or one beside the
-// topic's directory (on the shared volume, where the driver's clean-up of
-// Path/Topic does not reach).
+// CheckpointPath is the checkpoint file: the flag's, or
+// .pubsub-forward/TOPIC.json beside Path. Gatekeeper's chart mounts the
+// shared volume at /tmp/violations and sets the path /tmp/violations/topics,
+// so the default lands on the volume, in its root (writable by every
+// container), and out of reach of the driver, which deletes files under
+// Path/Topic and, when the connection is closed, all of Path.
 func (c Config) CheckpointPath() string {
 	if c.Checkpoint != "" {
 		return c.Checkpoint
 	}
-	return filepath.Join(c.Path, ".pubsub-forward", c.Topic+".json")
+	return filepath.Join(filepath.Dir(filepath.Clean(c.Path)), ".pubsub-forward", c.Topic+".json")
 }
 
 // Validate reports every problem of the configuration, naming the flag.
@@ -84,7 +87,7 @@ func (c Config) Validate() error {
 		cp, _ := filepath.Abs(c.CheckpointPath())
 		dir, _ := filepath.Abs(filepath.Join(c.Path, c.Topic))
 		if cp == dir || strings.HasPrefix(cp, dir+string(filepath.Separator)) {
-			errs = append(errs, fmt.Errorf("--checkpoint %s is inside %s, where the disk driver deletes the oldest files; put it beside that directory", c.Checkpoint, dir))
+			errs = append(errs, fmt.Errorf("--checkpoint %s is inside %s, where the disk driver deletes the oldest files; put it beside that directory", cp, dir))
 		}
 	}
 	if c.StartupTimeout <= 0 {
@@ -114,7 +117,7 @@ func Run(ctx context.Context, c Config) error {
 	}
 	cpPath := c.CheckpointPath()
 	if err := os.MkdirAll(filepath.Dir(cpPath), 0o750); err != nil {
-		return fmt.Errorf("--checkpoint %s: %w", cpPath, err)
+		return fmt.Errorf("--checkpoint %s: %w (the checkpoint belongs on the volume shared with the audit, outside --path/--topic)", cpPath, err)
 	}
 	addr := c.DaprAddress
 	if addr == "" {
