@@ -119,6 +119,7 @@ bench: tools ## benchmarks; the summary lines (publish-throughput, lint-throughp
 	@grep -hE '^[a-z]+-throughput:' .tmp/bench.out
 	@grep -hE '^lint-memory:' .tmp/bench.out || true
 	@grep -hE "^reconcile:" .tmp/bench.out || true
+	@grep -hE "^consumer-memory:" .tmp/bench.out || true
 	@grep -hE '^gatekeeper-audit(-cost)?:' .tmp/bench.out
 
 .PHONY: schemas
