@@ -101,7 +101,8 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 			if err := restore(ctx); err != nil {
 				t.Fatal(err)
 			}
-			waitRun(t, e, server, store.RunHeld)
+			held := waitRun(t, e, server, store.RunHeld)
+			t.Logf("with ConfigMaps unlistable: run %s held: %s", held.ID.Format(time.RFC3339), held.Reason)
 			waitTotal(t, e, stillOpen)
 			waitRun(t, e, server, store.RunFinalized) // a run after the held one
 			if got := waitViolations(t, e, server, "open", int(stillOpen), ""); len(got) != int(stillOpen) {
@@ -204,7 +205,7 @@ func waitTotal(t *testing.T, e *cluster.Env, want int64) {
 }
 
 // waitRun waits until the consumer's newest judged run is in state.
-func waitRun(t *testing.T, e *cluster.Env, server, state string) {
+func waitRun(t *testing.T, e *cluster.Env, server, state string) store.Run {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	var last []store.Run
@@ -221,7 +222,7 @@ func waitRun(t *testing.T, e *cluster.Env, server, state string) {
 						continue
 					}
 					if r.State == state {
-						return
+						return r
 					}
 					break // the newest judged run is another
 				}
