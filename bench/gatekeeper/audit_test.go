@@ -1,16 +1,18 @@
-// Package gatekeeper benchmarks Gatekeeper's own audit (v3.17.0, real
-// binary, against a real kube-apiserver) with pubsub on and off, side by
-// side in one run, to measure what its one-call-per-violation publishing
-// through the Dapr sidecar costs the audit, and how long the violations take
-// to reach the subscriber.
+// Package gatekeeper benchmarks Gatekeeper's own audit (v3.23.1, real
+// binary, against a real kube-apiserver) with each export backend side by
+// side in one run: off; dapr, its one-call-per-violation publishing through
+// the Dapr sidecar; disk, its disk driver with pubsub-forward sending the
+// files through the sidecar. It measures what exporting costs the audit and
+// how long the violations take to reach the subscriber.
 //
 //	make bench   (or: go test -run '^$' -bench . -benchtime 1x ./bench/gatekeeper/)
 //
 // It prints, for each size N (BENCH_AUDIT_SIZES, default 1000,10000):
 //
-//	gatekeeper-audit: violations=N pubsub=on audit_s=A delivered=N deliver_s=D
-//	gatekeeper-audit: violations=N pubsub=off audit_s=A
-//	gatekeeper-audit-cost: violations=N audit_on_over_off=R
+//	gatekeeper-audit: version=v3.23.1 backend=off violations=N audit_s=A
+//	gatekeeper-audit: version=v3.23.1 backend=dapr violations=N audit_s=A delivered=N deliver_s=D
+//	gatekeeper-audit: version=v3.23.1 backend=disk violations=N audit_s=A delivered=N deliver_s=D
+//	gatekeeper-audit-cost: violations=N dapr_over_off=R disk_over_off=R deliver_disk_over_dapr=R
 //
 // audit_s is from Gatekeeper's own log (audit_started to audit_finished of
 // the first run that counts all N); deliver_s is from audit_started until
@@ -31,7 +33,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
 )
 
-const version = "v3.17.0"
+const version = "v3.23.1"
 
 type result struct {
 	n                  int
@@ -59,19 +61,32 @@ func sizes(b *testing.B) []int {
 
 func BenchmarkGatekeeperAudit(b *testing.B) {
 	ns := sizes(b)
-	on := run(b, true, ns)
-	off := run(b, false, ns)
+	res := map[string][]result{}
+	for _, backend := range []string{"off", "dapr", "disk"} {
+		res[backend] = run(b, backend, ns)
+	}
 	for i, n := range ns {
-		fmt.Printf("gatekeeper-audit: violations=%d pubsub=on audit_s=%.2f delivered=%d deliver_s=%.2f\n", n, on[i].auditS, on[i].delivered, on[i].deliverS)
-		fmt.Printf("gatekeeper-audit: violations=%d pubsub=off audit_s=%.2f\n", n, off[i].auditS)
-		fmt.Printf("gatekeeper-audit-cost: violations=%d audit_on_over_off=%.2f\n", n, on[i].auditS/off[i].auditS)
+		off, dapr, disk := res["off"][i], res["dapr"][i], res["disk"][i]
+		fmt.Printf("gatekeeper-audit: version=%s backend=off violations=%d audit_s=%.2f\n", version, n, off.auditS)
+		for _, r := range []struct {
+			name string
+			r    result
+		}{{"dapr", dapr}, {"disk", disk}} {
+			fmt.Printf("gatekeeper-audit: version=%s backend=%s violations=%d audit_s=%.2f delivered=%d deliver_s=%.2f\n", version, r.name, n, r.r.auditS, r.r.delivered, r.r.deliverS)
+		}
+		fmt.Printf("gatekeeper-audit-cost: violations=%d dapr_over_off=%.2f disk_over_off=%.2f deliver_disk_over_dapr=%.2f\n",
+			n, dapr.auditS/off.auditS, disk.auditS/off.auditS, disk.deliverS/dapr.deliverS)
 	}
 }
 
-// run measures one environment with pubsub on or off, growing the number
-// of violating objects through sizes.
-func run(b *testing.B, pubsub bool, sizes []int) []result {
+// run measures one environment with one export backend (off, dapr or
+// disk), growing the number of violating objects through sizes.
+func run(b *testing.B, backend string, sizes []int) []result {
 	ctx := context.Background()
+	if err := os.RemoveAll("/tmp/violations"); err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll("/tmp/violations")
 	e, err := cluster.Start(ctx, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
 	if err != nil {
 		b.Fatal(err)
@@ -88,7 +103,10 @@ func run(b *testing.B, pubsub bool, sizes []int) []result {
 		b.Fatal(err)
 	}
 	vals := e.ChartValues(version, 5)
-	if !pubsub {
+	pubsub := backend != "off"
+	if pubsub {
+		vals["audit"] = map[string]any{"enablePubsub": true, "exportBackend": backend}
+	} else {
 		vals["audit"] = map[string]any{"enablePubsub": false}
 		vals["subscriber"] = map[string]any{"enabled": false}
 	}
@@ -108,7 +126,7 @@ func run(b *testing.B, pubsub bool, sizes []int) []result {
 		created := time.Now()
 		r, err := waitAudit(e, n, created, pubsub)
 		if err != nil {
-			b.Fatalf("pubsub=%v, %d violations: %v\nkubelet stand-in:\n%s", pubsub, n, err, e.Kubelet.Events())
+			b.Fatalf("backend=%s, %d violations: %v\nkubelet stand-in:\n%s", backend, n, err, e.Kubelet.Events())
 		}
 		out = append(out, r)
 	}
@@ -135,7 +153,12 @@ func waitAudit(e *cluster.Env, n int, created time.Time, pubsub bool) (result, e
 		if !pubsub {
 			return r, nil
 		}
-		got := strings.Count(e.SubscriberOutput(), `"id":"`+r.auditID+`"`)
+		got := 0
+		for _, v := range cluster.Received(e.SubscriberOutput()) {
+			if v.ID == r.auditID {
+				got++
+			}
+		}
 		if got >= n {
 			r.delivered = got
 			r.deliverS = time.Since(r.startedAt).Seconds()

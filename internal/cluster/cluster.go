@@ -32,6 +32,7 @@ const (
 	GatekeeperImage   = "openpolicyagent/gatekeeper"
 	SubscriberImage   = "fake-subscriber:latest"
 	ConsumerImage     = "violations:latest"
+	ForwarderImage    = "pubsub-forward:latest"
 	PubsubSendImage   = "gatekeeper-pubsub/pubsub-send"
 	RedisPassword     = "redis-quickstart-password"
 	GatekeeperNS      = connection.DefaultNamespace
@@ -101,7 +102,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 		images[GatekeeperImage+":"+v] = GatekeeperImageSpec(bin)
 	}
-	e.step("building the project's commands for the pods (fake-subscriber, pubsub-send, violations)")
+	e.step("building the project's commands for the pods (fake-subscriber, pubsub-send, violations, pubsub-forward)")
 	if e.Bin, err = buildCommands(ctx); err != nil {
 		return nil, err
 	}
@@ -109,6 +110,9 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	images[SubscriberImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "fake-subscriber"), ListenFlags: map[string]string{"port": "$(APP_PORT)"}}
 	images[ConsumerImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "violations"),
 		ListenFlags: map[string]string{"app-listen": "127.0.0.1:6002", "listen": ":8080"}}
+	// The audit reads the disk driver's path from its ConfigMap, which the
+	// stand-in does not rewrite: both use the host's path.
+	images[ForwarderImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "pubsub-forward"), ListenFlags: map[string]string{"listen": ":9095"}, KeepPaths: true}
 	// The helm test pod's image, tagged with the chart's version.
 	root, err := procs.RepoRoot()
 	if err != nil {
@@ -239,8 +243,8 @@ func (e *Env) CreateRedisSecret(ctx context.Context, ns string) error {
 	return nil
 }
 
-// buildCommands builds cmd/fake-subscriber and cmd/pubsub-send into a
-// temporary directory.
+// buildCommands builds the commands the pods run into a temporary
+// directory.
 func buildCommands(ctx context.Context) (string, error) {
 	root, err := procs.RepoRoot()
 	if err != nil {
@@ -250,11 +254,11 @@ func buildCommands(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/fake-subscriber", "./cmd/pubsub-send", "./cmd/violations")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/fake-subscriber", "./cmd/pubsub-send", "./cmd/violations", "./cmd/pubsub-forward")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
-		return "", fmt.Errorf("go build ./cmd/fake-subscriber ./cmd/pubsub-send: %w\n%s", err, out)
+		return "", fmt.Errorf("go build the pods' commands: %w\n%s", err, out)
 	}
 	return dir, nil
 }

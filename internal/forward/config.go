@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -67,11 +68,18 @@ func (c Config) CheckpointPath() string {
 // Validate reports every problem of the configuration, naming the flag.
 func (c Config) Validate() error {
 	var errs []error
+	// The audit makes the path when its connection starts, maybe after
+	// this container: a missing path is waited for, but the directory it
+	// goes in (the shared volume) must be there.
 	switch info, err := os.Stat(c.Path); {
 	case c.Path == "":
 		errs = append(errs, errors.New("--path is required: the disk driver's path (the connection config's \"path\")"))
+	case errors.Is(err, fs.ErrNotExist):
+		if pinfo, perr := os.Stat(filepath.Dir(filepath.Clean(c.Path))); perr != nil || !pinfo.IsDir() {
+			errs = append(errs, fmt.Errorf("--path %s: neither it nor the directory it goes in exists (the disk driver's path must be on a volume the audit shares with this container)", c.Path))
+		}
 	case err != nil:
-		errs = append(errs, fmt.Errorf("--path %s: %w (the disk driver's path must be a directory the audit shares with this container)", c.Path, err))
+		errs = append(errs, fmt.Errorf("--path %s: %w", c.Path, err))
 	case !info.IsDir():
 		errs = append(errs, fmt.Errorf("--path %s is not a directory", c.Path))
 	}

@@ -51,6 +51,12 @@ type Image struct {
 	// Binary runs in place of the image's entrypoint (the first element of
 	// the container's command, when it has one).
 	Binary string
+	// KeepPaths leaves paths in the args as they are instead of rewriting
+	// those under a mount to the volume's host directory: for a container
+	// that shares a path with another that reads it from elsewhere (a
+	// ConfigMap), as pubsub-forward shares the disk driver's path with
+	// Gatekeeper's audit, both then using the host's path.
+	KeepPaths bool
 	// PathFlags are flags of the binary whose value is a path in the
 	// container, with their default. A flag not given in the args is added
 	// with its default, so a default path gets the same mapping as a given

@@ -368,7 +368,7 @@ func (p *pod) containerSpec(ctx context.Context, c corev1.Container, kubeconfig 
 		return nil, err
 	}
 	for i, a := range argv {
-		if r := rewritePaths(a, mounts); r != a {
+		if r := rewritePaths(a, mounts); r != a && !img.KeepPaths {
 			argv[i] = r
 		}
 	}
