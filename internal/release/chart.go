@@ -30,12 +30,12 @@ func CheckChartVersion(chartDir, version string) error {
 }
 
 // ChartPins are the values pinned in the packaged chart: the helm test
-// pod's pubsub-send, the sample subscriber and the violations consumer,
-// each as repository and
+// pod's pubsub-send, the sample subscriber, the violations consumer and
+// the audit's pubsub-forward sidecar (disk export), each as repository and
 // "tag@digest" (the chart writes repository:tag, so the image becomes
 // repository:tag@sha256:..., which a runtime pulls by digest), and the
-// subscriber and consumer pulled (their source default Never is for images
-// loaded by hand).
+// subscriber, consumer and forwarder pulled (their source default Never is
+// for images loaded by hand).
 func ChartPins(images []Image) map[string]string {
 	pins := map[string]string{}
 	for _, img := range images {
@@ -48,6 +48,9 @@ func ChartPins(images []Image) map[string]string {
 			pins[key+".pullPolicy"] = "IfNotPresent"
 		case "violations":
 			key = "consumer.image"
+			pins[key+".pullPolicy"] = "IfNotPresent"
+		case "pubsub-forward":
+			key = "audit.forwarder.image"
 			pins[key+".pullPolicy"] = "IfNotPresent"
 		default:
 			continue

@@ -80,16 +80,20 @@ func TestChartPins(t *testing.T) {
 		{Name: "fake-subscriber", Repository: "r/gatekeeper-pubsub/fake-subscriber", Tag: "1.0.0", Digest: "sha256:bb"},
 		{Name: "pubsub-lint", Repository: "r/gatekeeper-pubsub/pubsub-lint", Tag: "1.0.0", Digest: "sha256:cc"},
 		{Name: "violations", Repository: "r/gatekeeper-pubsub/violations", Tag: "1.0.0", Digest: "sha256:dd"},
+		{Name: "pubsub-forward", Repository: "r/gatekeeper-pubsub/pubsub-forward", Tag: "1.0.0", Digest: "sha256:ee"},
 	})
 	want := map[string]string{
-		"tests.image.repository":      "r/gatekeeper-pubsub/pubsub-send",
-		"tests.image.tag":             "1.0.0@sha256:aa",
-		"subscriber.image.repository": "r/gatekeeper-pubsub/fake-subscriber",
-		"subscriber.image.tag":        "1.0.0@sha256:bb",
-		"subscriber.image.pullPolicy": "IfNotPresent",
-		"consumer.image.repository":   "r/gatekeeper-pubsub/violations",
-		"consumer.image.tag":          "1.0.0@sha256:dd",
-		"consumer.image.pullPolicy":   "IfNotPresent",
+		"tests.image.repository":           "r/gatekeeper-pubsub/pubsub-send",
+		"tests.image.tag":                  "1.0.0@sha256:aa",
+		"subscriber.image.repository":      "r/gatekeeper-pubsub/fake-subscriber",
+		"subscriber.image.tag":             "1.0.0@sha256:bb",
+		"subscriber.image.pullPolicy":      "IfNotPresent",
+		"consumer.image.repository":        "r/gatekeeper-pubsub/violations",
+		"consumer.image.tag":               "1.0.0@sha256:dd",
+		"consumer.image.pullPolicy":        "IfNotPresent",
+		"audit.forwarder.image.repository": "r/gatekeeper-pubsub/pubsub-forward",
+		"audit.forwarder.image.tag":        "1.0.0@sha256:ee",
+		"audit.forwarder.image.pullPolicy": "IfNotPresent",
 	}
 	if len(pins) != len(want) {
 		t.Errorf("pins %v, want %v", pins, want)
@@ -109,6 +113,7 @@ func TestPackageChart(t *testing.T) {
 	imgs := []Image{
 		{Name: "pubsub-send", Repository: "127.0.0.1:5000/gatekeeper-pubsub/pubsub-send", Tag: "x", Digest: "sha256:" + strings.Repeat("a", 64)},
 		{Name: "fake-subscriber", Repository: "127.0.0.1:5000/gatekeeper-pubsub/fake-subscriber", Tag: "x", Digest: "sha256:" + strings.Repeat("b", 64)},
+		{Name: "pubsub-forward", Repository: "127.0.0.1:5000/gatekeeper-pubsub/pubsub-forward", Tag: "x", Digest: "sha256:" + strings.Repeat("e", 64)},
 	}
 	version := chartVersion(t, dir)
 	for _, c := range []struct {

@@ -59,6 +59,7 @@ var Commands = []Command{
 	{Name: "pubsub-send", Package: "./cmd/pubsub-send", Description: "Sends violations through a Gatekeeper pubsub connection; the chart's helm test pod."},
 	{Name: "fake-subscriber", Package: "./cmd/fake-subscriber", Description: "The quick start's subscriber: prints each violation it receives through Dapr."},
 	{Name: "violations", Package: "./cmd/violations", Description: "The violations consumer: keeps every audit run's violations in SQLite or PostgreSQL and serves them (API, CLI, metrics)."},
+	{Name: "pubsub-forward", Package: "./cmd/pubsub-forward", Description: "The audit's sidecar for Gatekeeper's disk export: sends each audit run's violations through the pod's daprd, with a durable checkpoint."},
 	{Name: "pubsub-lint", Package: "./cmd/pubsub-lint", Description: "Checks a Gatekeeper pubsub setup (YAML, Helm charts, kustomize) before it reaches a cluster."},
 }
 

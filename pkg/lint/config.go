@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -22,13 +23,35 @@ const DefaultConfigFile = ".pubsub-lint.yaml"
 //	assume:
 //	  daprDropAllCapabilities: true
 //	  gatekeeperNamespace: gatekeeper-system
+//	settings:
+//	  forwarderMinRetention: 10m
 //
 // assume states what pubsub-lint cannot see among the inputs, so that it
-// does not have to assume it (and say so in a note).
+// does not have to assume it (and say so in a note); settings are the
+// thresholds of rules.
 type Config struct {
 	Disable  []string          `json:"disable,omitempty"`
 	Severity map[string]string `json:"severity,omitempty"`
 	Assume   Assumptions       `json:"assume,omitempty"`
+	Settings Settings          `json:"settings,omitempty"`
+}
+
+// Settings are the thresholds of rules.
+type Settings struct {
+	// ForwarderMinRetention is the least time of audit runs the disk
+	// driver should keep for pubsub-forward (maxAuditResults times
+	// --audit-interval), a Go duration; below it forwarder-retention-short
+	// warns. Empty: model.DefaultForwarderMinRetention.
+	ForwarderMinRetention string `json:"forwarderMinRetention,omitempty"`
+}
+
+// forwarderMinRetention is the parsed setting (0 when not given).
+func (c *Config) forwarderMinRetention() time.Duration {
+	if c == nil || c.Settings.ForwarderMinRetention == "" {
+		return 0
+	}
+	d, _ := time.ParseDuration(c.Settings.ForwarderMinRetention)
+	return d
 }
 
 // Assumptions are facts about what is not among the inputs, as given by
@@ -105,6 +128,11 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 		if _, err := rules.ParseSeverity(c.Severity[id]); err != nil {
 			return nil, fmt.Errorf("severity of %s: %w", id, err)
+		}
+	}
+	if v := c.Settings.ForwarderMinRetention; v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			return nil, fmt.Errorf("settings.forwarderMinRetention: %q is not a positive Go duration such as 10m", v)
 		}
 	}
 	return &c, nil

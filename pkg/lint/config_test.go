@@ -17,6 +17,10 @@ func TestParseConfig(t *testing.T) {
 		{"disable: [no-such-rule]\n", "unknown rule"},
 		{"severity: {component-scopes: fatal}\n", "unknown severity"},
 		{"ignore: [x]\n", "unknown field"},
+		{"settings: {forwarderMinRetention: 10m}\n", ""},
+		{"settings: {forwarderMinRetention: ten minutes}\n", "settings.forwarderMinRetention"},
+		{"settings: {forwarderMinRetention: 0s}\n", "positive"},
+		{"settings: {forwarderRetention: 10m}\n", "unknown field"},
 	}
 	for _, tt := range tests {
 		_, err := ParseConfig([]byte(tt.in))

@@ -14,7 +14,7 @@ func RulesMarkdown() []byte {
 	b.WriteString("<!-- Generated from pkg/lint/rules by `go test ./pkg/lint -run TestRulesDoc -update`; do not edit. -->\n\n")
 	b.WriteString("Rule IDs are part of pubsub-lint's interface. Silence a rule on one object with the annotation\n")
 	fmt.Fprintf(&b, "`%s: \"rule-a,rule-b\"`, or for every object in `%s`:\n\n", IgnoreAnnotation, DefaultConfigFile)
-	b.WriteString("```yaml\ndisable: [component-metadata-unknown]\nseverity:\n  audit-pubsub-disabled: error\n```\n\n")
+	b.WriteString("```yaml\ndisable: [component-metadata-unknown]\nseverity:\n  audit-pubsub-disabled: error\n# thresholds of rules\nsettings:\n  forwarderMinRetention: 10m   # forwarder-retention-short\n```\n\n")
 	b.WriteString("| Rule | Severity | Finds |\n|---|---|---|\n")
 	for _, r := range rules.All() {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s |\n", r.ID, r.ID, r.Severity, r.Summary)

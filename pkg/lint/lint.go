@@ -190,6 +190,7 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 	if dropAllGiven != nil {
 		ro.Assume.DropAllCapabilities = *dropAllGiven
 	}
+	ro.ForwarderMinRetention = opts.Config.forwarderMinRetention()
 	ro.UnknownValues = opts.unknownValues
 	ro.RunningPods = opts.runningPods
 	setup := model.Build(ro, entries)

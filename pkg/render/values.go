@@ -23,9 +23,11 @@ type UnknownValue struct {
 // UnknownValues lists the keys of user (the values from -f and --set
 // alone, before the chart's defaults) that the chart's values.yaml does not
 // define. A chart with a values.schema.json is left to its schema, which
-// Helm applies. Keys below a map that is empty in values.yaml, or whose keys
-// look like labels or annotations (they hold "." or "/"), are free-form and
-// never unknown; so are "global" and the keys of subcharts.
+// Helm applies. Keys below a map that is empty in values.yaml, whose keys
+// look like labels or annotations (they hold "." or "/"), or that a
+// template renders whole with toYaml (Gatekeeper's audit.exportSidecar, a
+// container) are free-form and never unknown; so are "global" and the keys
+// of subcharts.
 func UnknownValues(c *chart.Chart, user map[string]any) []UnknownValue {
 	if c == nil || c.Schema != nil {
 		return nil
@@ -40,7 +42,7 @@ func UnknownValues(c *chart.Chart, user map[string]any) []UnknownValue {
 			skip[d.Alias] = true
 		}
 	}
-	refs := valuesRefs(c)
+	refs, whole := valuesRefs(c)
 	var out []UnknownValue
 	var walk func(prefix string, user, defaults map[string]any)
 	walk = func(prefix string, user, defaults map[string]any) {
@@ -68,7 +70,7 @@ func UnknownValues(c *chart.Chart, user map[string]any) []UnknownValue {
 			}
 			um, uok := user[k].(map[string]any)
 			dm, dok := def.(map[string]any)
-			if uok && dok && !freeForm(dm) {
+			if uok && dok && !freeForm(dm) && !whole[path] {
 				walk(path, um, dm)
 			}
 		}
@@ -80,13 +82,16 @@ func UnknownValues(c *chart.Chart, user map[string]any) []UnknownValue {
 var (
 	valuesRefRE = regexp.MustCompile(`\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)`)
 	hasKeyRE    = regexp.MustCompile(`hasKey\s+\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s+"([^"]+)"`)
+	toYamlRE    = regexp.MustCompile(`toYaml\s+\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)|\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\|\s*toYaml\b`)
 )
 
 // valuesRefs returns the values paths the chart's own templates read
 // (.Values.a.b, hasKey .Values.a "b"), so that a key a template reads
-// without a default in values.yaml is not unknown.
-func valuesRefs(c *chart.Chart) map[string]bool {
-	refs := map[string]bool{}
+// without a default in values.yaml is not unknown; and those a template
+// renders whole with toYaml (a container, a securityContext), whose keys
+// are the user's to choose.
+func valuesRefs(c *chart.Chart) (refs, whole map[string]bool) {
+	refs, whole = map[string]bool{}, map[string]bool{}
 	for _, t := range c.Templates {
 		text := string(t.Data)
 		for _, m := range valuesRefRE.FindAllStringSubmatch(text, -1) {
@@ -95,8 +100,11 @@ func valuesRefs(c *chart.Chart) map[string]bool {
 		for _, m := range hasKeyRE.FindAllStringSubmatch(text, -1) {
 			refs[strings.TrimPrefix(m[1]+"."+m[2], ".")] = true
 		}
+		for _, m := range toYamlRE.FindAllStringSubmatch(text, -1) {
+			whole[strings.TrimPrefix(m[1]+m[2], ".")] = true
+		}
 	}
-	return refs
+	return refs, whole
 }
 
 // freeForm says whether a map in values.yaml takes keys of the user's

@@ -27,6 +27,8 @@ func TestUnknownValues(t *testing.T) {
 		{"typo at the top", []string{"replicass=1"}, []UnknownValue{{Key: "replicass", Suggestion: "replicas"}}},
 		{"nothing close", []string{"audit.frobnicate=1"}, []UnknownValue{{Key: "audit.frobnicate"}}},
 		{"global is free", []string{"global.x=1"}, nil},
+		// The template renders audit.securityContext whole (toYaml).
+		{"a map rendered whole", []string{"audit.securityContext.seLinuxOptions.level=s0"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

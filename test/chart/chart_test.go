@@ -13,11 +13,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
+	"golang.org/x/mod/semver"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/pod-security-admission/api"
@@ -54,6 +56,48 @@ var valueSets = []valueSet{
 	{name: "scopes-and-annotations", set: []string{"audit.enablePubsub=true", "component.scopes={audit}", "auditPodAnnotations.dapr\\.io/log-level=debug", "podLabels.team=platform"}},
 	{name: "kafka", files: []string{filepath.Join("testdata", "values-kafka.yaml")}},
 	{name: "rabbitmq", files: []string{filepath.Join("testdata", "values-rabbitmq.yaml")}},
+	{name: "export-disk", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk"}},
+	{name: "export-disk-subscriber", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.channel=violations",
+		"config.component=broker", "audit.disk.maxAuditResults=3", "audit.forwarder.image.repository=registry.example/pubsub-forward", "audit.forwarder.image.tag=1.2.3",
+		"audit.forwarder.resources.requests.memory=64Mi", "subscriber.enabled=true"}},
+	{name: "export-disk-audit-deploy-false", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.deploy=false"}},
+}
+
+// gatekeeperVersion is the value set's gatekeeperVersion (the chart's
+// default when not set).
+func (vs valueSet) gatekeeperVersion() string {
+	for _, s := range vs.set {
+		if v, ok := strings.CutPrefix(s, "gatekeeperVersion="); ok {
+			return v
+		}
+	}
+	return "v3.18.3"
+}
+
+// form is how the value set's Gatekeeper version is told to publish:
+// "pubsub" (v3.13-v3.18), "export" (v3.19) or "connection" (v3.20+).
+func (vs valueSet) form() string {
+	v := vs.gatekeeperVersion()
+	switch {
+	case semver.Compare(v, "v3.20.0") >= 0:
+		return "connection"
+	case semver.Compare(v, "v3.19.0") >= 0:
+		return "export"
+	}
+	return "pubsub"
+}
+
+// disk says whether the value set exports to disk.
+func (vs valueSet) disk() bool { return slices.Contains(vs.set, "audit.exportBackend=disk") }
+
+// setValue returns the value of key=value in the value set's --set, or def.
+func (vs valueSet) setValue(key, def string) string {
+	for _, s := range vs.set {
+		if v, ok := strings.CutPrefix(s, key+"="); ok {
+			return v
+		}
+	}
+	return def
 }
 
 func (vs valueSet) options(includeTests bool) render.ChartOptions {
@@ -233,7 +277,7 @@ func TestConsistency(t *testing.T) {
 					t.Errorf("readiness probe = %+v", p)
 				}
 				enableFlag := "enable-pub-sub"
-				if strings.Contains(vs.name, "v3.19") || strings.Contains(vs.name, "v3.20") {
+				if vs.form() != "pubsub" {
 					enableFlag = "enable-violation-export"
 				}
 				if v, ok := flagValue(args, enableFlag); !ok || v != fmt.Sprint(pubsub) {
@@ -258,9 +302,18 @@ func TestConsistency(t *testing.T) {
 				}
 				return
 			}
+			driver := "dapr"
+			if vs.disk() {
+				driver = "disk"
+			}
 			var config any
 			switch {
-			case strings.Contains(vs.name, "v3.20"):
+			case vs.disk() && !deploy:
+				// Gatekeeper's own chart renders the Connection.
+				if len(conns)+len(configMaps) != 0 {
+					t.Fatalf("disk export with audit.deploy=false: want no connection config (Gatekeeper's chart renders it), got %d and %d", len(conns), len(configMaps))
+				}
+			case vs.form() == "connection":
 				if len(conns) != 1 || len(configMaps) != 0 {
 					t.Fatalf("want one Connection and no ConfigMap, got %d and %d", len(conns), len(configMaps))
 				}
@@ -268,8 +321,8 @@ func TestConsistency(t *testing.T) {
 				if c.APIVersion() != "connection.gatekeeper.sh/v1alpha1" || c.Name() != connName || c.Namespace() != namespace {
 					t.Errorf("Connection = %s %s", c.APIVersion(), c)
 				}
-				if d, _ := render.Lookup(c.Obj, "spec", "driver"); d != "dapr" {
-					t.Errorf("spec.driver = %v", d)
+				if d, _ := render.Lookup(c.Obj, "spec", "driver"); d != driver {
+					t.Errorf("spec.driver = %v, want %s", d, driver)
 				}
 				config, _ = render.Lookup(c.Obj, "spec", "config")
 			default:
@@ -294,8 +347,16 @@ func TestConsistency(t *testing.T) {
 					validate(t, schemas.ConnectionConfigMap, decode[any](t, configMaps[0].Obj), "connection ConfigMap")
 				}
 			}
-			validate(t, schemas.ConnectionConfig("dapr"), config, "connection config")
-			component := config.(map[string]any)["component"]
+			var component any = vs.setValue("config.component", "pubsub")
+			if config != nil {
+				validate(t, schemas.ConnectionConfig(driver), config, "connection config")
+				if !vs.disk() {
+					component = config.(map[string]any)["component"]
+				}
+			}
+			if vs.disk() && audit != nil {
+				checkForwarder(t, vs, audit, config, channel, fmt.Sprint(component))
+			}
 			comps := find(objs, "Component")
 			var own *render.Object
 			for i, c := range comps {
@@ -365,6 +426,80 @@ func TestConsistency(t *testing.T) {
 				checkConsumer(t, vs, objs, channel, component)
 			}
 		})
+	}
+}
+
+// checkForwarder checks the disk export: the Connection's path and
+// maxAuditResults, the shared emptyDir in the manager and in the
+// pubsub-forward container, and the forwarder's flags, image, probes and
+// security context.
+func checkForwarder(t *testing.T, vs valueSet, audit *appsv1.Deployment, config any, channel, component string) {
+	t.Helper()
+	cfg, _ := config.(map[string]any)
+	n, err := strconv.Atoi(vs.setValue("audit.disk.maxAuditResults", "5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"path": "/tmp/violations/topics", "maxAuditResults": float64(n)}
+	if got := decode[map[string]any](t, cfg); !reflect.DeepEqual(got, want) {
+		t.Errorf("disk connection config %v, want %v", got, want)
+	}
+	pod := audit.Spec.Template.Spec
+	var volume bool
+	for _, v := range pod.Volumes {
+		volume = volume || v.Name == "tmp-violations" && v.EmptyDir != nil
+	}
+	if !volume {
+		t.Errorf("no emptyDir volume tmp-violations: %v", pod.Volumes)
+	}
+	mounted := func(c corev1.Container) bool {
+		for _, m := range c.VolumeMounts {
+			if m.Name == "tmp-violations" && m.MountPath == "/tmp/violations" && !m.ReadOnly && m.SubPath == "" {
+				return true
+			}
+		}
+		return false
+	}
+	m := manager(t, audit)
+	if !mounted(m) {
+		t.Errorf("manager does not mount tmp-violations at /tmp/violations: %v", m.VolumeMounts)
+	}
+	if len(pod.Containers) != 2 || pod.Containers[1].Name != "pubsub-forward" {
+		t.Fatalf("audit pod containers %v, want manager and pubsub-forward", pod.Containers)
+	}
+	f := pod.Containers[1]
+	if !mounted(f) {
+		t.Errorf("pubsub-forward does not mount tmp-violations at /tmp/violations: %v", f.VolumeMounts)
+	}
+	wantArgs := []string{"--path=/tmp/violations/topics", "--topic=" + channel, "--pubsub=" + component}
+	if !slices.Equal(f.Args, wantArgs) || len(f.Command) != 0 {
+		t.Errorf("pubsub-forward command %q args %q, want args %q", f.Command, f.Args, wantArgs)
+	}
+	image := vs.setValue("audit.forwarder.image.repository", "pubsub-forward") + ":" + vs.setValue("audit.forwarder.image.tag", "latest")
+	if f.Image != image {
+		t.Errorf("pubsub-forward image %q, want %q", f.Image, image)
+	}
+	if len(f.Ports) != 1 || f.Ports[0].ContainerPort != 9095 || f.Ports[0].Name != "forward-metrics" {
+		t.Errorf("pubsub-forward ports %v", f.Ports)
+	}
+	for _, p := range []struct {
+		what  string
+		probe *corev1.Probe
+		path  string
+	}{{"startup", f.StartupProbe, "/healthz"}, {"liveness", f.LivenessProbe, "/healthz"}, {"readiness", f.ReadinessProbe, "/readyz"}} {
+		if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port.IntValue() != 9095 {
+			t.Errorf("pubsub-forward %s probe = %+v, want GET %s on 9095", p.what, p.probe, p.path)
+		}
+	}
+	if !reflect.DeepEqual(f.SecurityContext, m.SecurityContext) {
+		t.Errorf("pubsub-forward securityContext %+v, want the manager's %+v", f.SecurityContext, m.SecurityContext)
+	}
+	if mem := vs.setValue("audit.forwarder.resources.requests.memory", ""); mem != "" && f.Resources.Requests.Memory().String() != mem {
+		t.Errorf("pubsub-forward resources %v", f.Resources)
+	}
+	// The Dapr sidecar is the forwarder's: the annotations stay.
+	if ann := audit.Spec.Template.Annotations; ann["dapr.io/enabled"] != "true" || ann["dapr.io/app-id"] != "audit" {
+		t.Errorf("audit pod annotations %v", ann)
 	}
 }
 
@@ -577,6 +712,14 @@ func TestBadValues(t *testing.T) {
 		{name: "consumer dead letters on its own topic", set: []string{"consumer.enabled=true", "consumer.deadLetterTopic=audit-channel"}, want: []string{"consumer.deadLetterTopic audit-channel is the channel"}},
 		{name: "consumer shares the subscriber's app-id", set: []string{"consumer.enabled=true", "subscriber.enabled=true"}, want: []string{"consumer.appId subscriber is also subscriber.appId", "consumer.appId=violations"}},
 		{name: "unknown consumer key", set: []string{"consumer.replica=2"}, want: []string{"/consumer", "replica"}},
+		{name: "disk export before v3.20", set: []string{"audit.enablePubsub=true", "audit.exportBackend=disk"}, want: []string{"audit.exportBackend=disk needs gatekeeperVersion v3.20.0 or later", "gatekeeperVersion is v3.18.3", "audit.exportBackend=dapr"}},
+		{name: "disk export with v3.19", set: []string{"audit.enablePubsub=true", "audit.exportBackend=disk", "gatekeeperVersion=v3.19.0"}, want: []string{"audit.exportBackend=disk needs gatekeeperVersion v3.20.0 or later", "gatekeeperVersion is v3.19.0"}},
+		{name: "disk export before v3.20 with publishing off", set: []string{"audit.exportBackend=disk", "gatekeeperVersion=v3.17.0"}, want: []string{"audit.exportBackend=disk needs gatekeeperVersion v3.20.0"}},
+		{name: "unknown export backend", set: []string{"audit.exportBackend=file", "gatekeeperVersion=v3.23.1"}, want: []string{"/audit/exportBackend"}},
+		{name: "too many audit runs", set: []string{"audit.exportBackend=disk", "gatekeeperVersion=v3.23.1", "audit.disk.maxAuditResults=6"}, want: []string{"/audit/disk/maxAuditResults", "maximum"}},
+		{name: "negative audit runs", set: []string{"audit.exportBackend=disk", "gatekeeperVersion=v3.23.1", "audit.disk.maxAuditResults=-1"}, want: []string{"/audit/disk/maxAuditResults"}},
+		{name: "forwarder without repository", set: []string{"audit.exportBackend=disk", "gatekeeperVersion=v3.23.1", "audit.forwarder.image.repository="}, want: []string{"/audit/forwarder/image/repository"}},
+		{name: "unknown forwarder key", set: []string{"audit.forwarder.port=9096"}, want: []string{"/audit/forwarder", "port"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
@@ -181,4 +183,56 @@ func getJSON(url string, into any) error {
 		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
 	}
 	return json.Unmarshal(b, into)
+}
+
+// TestGatekeeperChartWithForwarder: Gatekeeper's own chart (v3.23.1) with
+// the values of docs/gatekeeper-chart-disk-values.yaml, which the chart's
+// NOTES print, runs its audit with the disk driver and pubsub-forward as
+// its export sidecar; our chart (audit.deploy=false) adds the Component
+// and the consumer, which receives every violation and both markers.
+func TestGatekeeperChartWithForwarder(t *testing.T) {
+	const version, n = "v3.23.1", 4
+	if err := os.RemoveAll(diskRoot); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(diskRoot) })
+	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	ctx := context.Background()
+	if err := e.PrepareNamespaces(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gk := map[string]any{}
+	if err := yaml.Unmarshal(readRepoFile(t, "docs", "gatekeeper-chart-disk-values.yaml"), &gk); err != nil {
+		t.Fatal(err)
+	}
+	cluster.MergeValues(gk, map[string]any{"disableAudit": false, "auditInterval": 5})
+	if _, err := e.InstallGatekeeper(ctx, version, gk); err != nil {
+		t.Fatal(err)
+	}
+	values := e.ChartValues(version, 5)
+	values["audit"] = map[string]any{"enablePubsub": true, "deploy": false, "exportBackend": "disk"}
+	values["subscriber"] = map[string]any{"enabled": false}
+	values["consumer"] = map[string]any{"enabled": true, "namespace": cluster.SubscriberNS, "createNamespace": false, "runGrace": "2s"}
+	if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, values, false); err != nil {
+		t.Fatal(err)
+	}
+	applyPolicy(t, e, version, n)
+	server := consumerAPI(t, e)
+	waitViolations(t, e, server, "open", n, "")
+	r := waitRun(t, e, server, store.RunFinalized)
+	if r.Received != n || !r.Started || r.CompletedAt == nil {
+		t.Fatalf("run %+v: want %d violations and both markers through Gatekeeper's chart's sidecar", r, n)
+	}
+	if !strings.Contains(e.Kubelet.Logs(cluster.GatekeeperNS, "gatekeeper-audit-", "pubsub-forward"), `"msg":"run forwarded"`) {
+		t.Fatalf("pubsub-forward in Gatekeeper's audit pod forwarded no run:\n%s", e.Kubelet.Logs(cluster.GatekeeperNS, "gatekeeper-audit-", "pubsub-forward"))
+	}
+}
+
+func readRepoFile(t *testing.T, elem ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(repoPath(t, elem...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -42,6 +42,7 @@ var overlayCases = []struct {
 	{overlay: "quickstart-tls", namespace: "gatekeeper-system"},
 	{overlay: "production-kafka", namespace: "policy-system"},
 	{overlay: "consumer", namespace: "gatekeeper-system"},
+	{overlay: "export-disk", namespace: "gatekeeper-system"},
 }
 
 func buildOverlay(t *testing.T, name string) []render.Object {
@@ -447,6 +448,96 @@ data:
 	}
 	if typ, _ := render.Lookup(audit.(map[string]any), "type"); typ != "pubsub.redis" {
 		t.Errorf("audit Component type %v", typ)
+	}
+}
+
+// TestExportDiskComponentFollowsSettings builds the export-disk component
+// on Gatekeeper's released audit with another connection and channel: the
+// Connection (driver disk) is named from the settings and replaces the
+// ConfigMap, the manager exports with --enable-violation-export, and
+// pubsub-forward reads the settings' channel from the disk path, on the
+// volume the manager writes to.
+func TestExportDiskComponentFollowsSettings(t *testing.T) {
+	dir := t.TempDir()
+	rel := func(to string) string {
+		abs, err := filepath.Abs(to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := filepath.Rel(dir, abs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	write(t, filepath.Join(dir, "settings.yaml"), `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gatekeeper-pubsub-settings
+  annotations:
+    config.kubernetes.io/local-config: "true"
+data:
+  connection: violations-conn
+  channel: violations
+`)
+	write(t, filepath.Join(dir, "kustomization.yaml"), "resources: ["+rel(filepath.Join(testdata, "gatekeeper"))+", settings.yaml]\n"+
+		"components: ["+rel(component)+", "+rel(filepath.Join(kustDir, "components", "export-disk"))+"]\n"+
+		"images: [{name: openpolicyagent/gatekeeper, newTag: v3.23.1}]\n")
+	objs, err := render.Kustomize(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, o := range objs {
+		if o.Kind() == "ConfigMap" || o.Kind() == "Connection" {
+			kinds = append(kinds, o.Kind()+" "+o.Namespace()+"/"+o.Name())
+		}
+	}
+	if want := []string{"Connection gatekeeper-system/violations-conn"}; !slices.Equal(kinds, want) {
+		t.Errorf("connection configs %v, want %v", kinds, want)
+	}
+	conn := find(t, objs, "Connection", "violations-conn")
+	if d, _ := render.Lookup(conn.Obj, "spec", "driver"); d != "disk" {
+		t.Errorf("Connection driver %v", d)
+	}
+	path, _ := render.Lookup(conn.Obj, "spec", "config", "path")
+	d := find(t, objs, "Deployment", "gatekeeper-audit")
+	containers := lookupSlice(t, d, "spec", "template", "spec", "containers")
+	if len(containers) != 2 {
+		t.Fatalf("audit containers %v, want manager and pubsub-forward", containers)
+	}
+	args := func(c any) []string {
+		var out []string
+		for _, a := range c.(map[string]any)["args"].([]any) {
+			out = append(out, a.(string))
+		}
+		return out
+	}
+	manager, forwarder := containers[0].(map[string]any), containers[1].(map[string]any)
+	margs := args(manager)
+	for _, want := range []string{"--enable-violation-export=true", "--audit-connection=violations-conn", "--audit-channel=violations"} {
+		if !slices.Contains(margs, want) {
+			t.Errorf("manager args %v lack %s", margs, want)
+		}
+	}
+	if slices.ContainsFunc(margs, func(a string) bool { return strings.HasPrefix(a, "--enable-pub-sub") }) {
+		t.Errorf("manager args %v keep --enable-pub-sub, which v3.23.1 does not have", margs)
+	}
+	if manager["name"] != "manager" || !strings.HasSuffix(manager["image"].(string), ":v3.23.1") {
+		t.Errorf("first container %v %v, want the manager of v3.23.1", manager["name"], manager["image"])
+	}
+	if want := []string{"--path=" + path.(string), "--topic=violations", "--pubsub=pubsub"}; forwarder["name"] != "pubsub-forward" || !slices.Equal(args(forwarder), want) {
+		t.Errorf("container %v args %v, want pubsub-forward with %v", forwarder["name"], args(forwarder), want)
+	}
+	for _, c := range []map[string]any{manager, forwarder} {
+		var mounted bool
+		for _, m := range c["volumeMounts"].([]any) {
+			m := m.(map[string]any)
+			mounted = mounted || m["name"] == "tmp-violations" && m["mountPath"] == "/tmp/violations"
+		}
+		if !mounted {
+			t.Errorf("container %v does not mount tmp-violations at /tmp/violations", c["name"])
+		}
 	}
 }
 

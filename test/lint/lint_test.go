@@ -119,6 +119,24 @@ var cases = []struct {
 	{"consumer-app-id-shared/bad", []string{"consumer-app-id-shared"}},
 	{"consumer-app-id-shared/good", nil},
 	{"component-scopes/consumer", []string{"component-scopes"}},
+	// Fixtures of the disk export with pubsub-forward beside the audit's
+	// manager: the forwarder's path, volume, topic and the runs the driver
+	// keeps, and the Dapr checks, which apply to the forwarder's daprd.
+	{"driver-disk/forwarder", nil},
+	{"driver-disk/forwarder-component", []string{"component-not-found"}},
+	{"driver-disk/forwarder-dapr-disabled", []string{"audit-dapr-disabled"}},
+	{"forwarder-path-mismatch/bad", []string{"forwarder-path-mismatch"}},
+	{"forwarder-path-mismatch/good", nil},
+	{"forwarder-path-mismatch/dapr-driver", []string{"forwarder-path-mismatch"}},
+	{"forwarder-volume-not-shared/bad", []string{"forwarder-volume-not-shared"}},
+	{"forwarder-volume-not-shared/good", nil},
+	{"forwarder-volume-not-shared/manager", []string{"forwarder-volume-not-shared"}},
+	{"forwarder-topic-mismatch/bad", []string{"forwarder-topic-mismatch"}},
+	{"forwarder-topic-mismatch/good", nil},
+	{"forwarder-topic-mismatch/command", []string{"forwarder-topic-mismatch"}},
+	{"forwarder-retention-short/bad", []string{"forwarder-retention-short"}},
+	{"forwarder-retention-short/good", nil},
+	{"forwarder-retention-short/threshold", []string{"forwarder-retention-short"}},
 }
 
 // TestQuickStart: the quick-start manifests of Gatekeeper's pubsub documentation are clean.
@@ -243,6 +261,13 @@ func caseOptions(t *testing.T, dir string) lint.Options {
 		case "dapr-drop-all-capabilities":
 			b := v == "true"
 			opts.Assume.DaprDropAllCapabilities = &b
+		case "forwarder-min-retention":
+			// .pubsub-lint.yaml's settings.forwarderMinRetention.
+			c, err := lint.ParseConfig([]byte("settings: {forwarderMinRetention: " + v + "}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.Config = c
 		case "":
 		default:
 			t.Fatalf("flags: unknown %q", k)

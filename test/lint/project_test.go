@@ -12,8 +12,8 @@ import (
 )
 
 // TestProjectIsClean lints what the project ships: the chart with its
-// defaults, with pubsub on, and with pubsub and the subscriber on, and every
-// kustomize overlay on its own (the linter lints all its paths as one
+// defaults, with pubsub on, with the subscriber and the consumer, exporting
+// to disk through pubsub-forward, and every kustomize overlay on its own (the linter lints all its paths as one
 // setup, and each overlay is a setup of its own). None may have a finding.
 func TestProjectIsClean(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -37,6 +37,15 @@ func TestProjectIsClean(t *testing.T) {
 		// (consumer-app-id-shared; TestProjectChartConsumerAppID).
 		{"chart pubsub, subscriber and consumer", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
 			"audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "component.scopes={audit}"}}},
+		// The disk export with pubsub-forward (forwarder-* rules, and the
+		// Dapr rules on the forwarder's daprd).
+		{"chart disk export", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
+			"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk"}}},
+		{"chart disk export with subscriber, consumer and scopes", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
+			"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.channel=violations", "config.component=broker",
+			"subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "component.scopes={audit}"}}},
+		{"chart disk export for Gatekeeper's audit", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
+			"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.deploy=false"}}},
 	}
 	charts := len(tests)
 	overlays, err := filepath.Glob(filepath.Join(root, "kustomize", "overlays", "*"))

@@ -45,6 +45,7 @@ func TestImages(t *testing.T) {
 		{"fake-subscriber", "github.com/dapr/go-sdk"},
 		{"pubsub-lint", "helm.sh/helm/v3"},
 		{"violations", "modernc.org/sqlite"},
+		{"pubsub-forward", "github.com/dapr/go-sdk"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			img := f.image(t, c.name)

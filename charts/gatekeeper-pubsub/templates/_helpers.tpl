@@ -118,9 +118,51 @@ The audit's Dapr app-id.
 {{- end -}}
 
 {{/*
-The connection config as JSON, the same for every form.
+Whether the audit exports to disk (audit.exportBackend=disk, publishing on):
+the Connection's disk driver writes the runs to a shared emptyDir that the
+pubsub-forward sidecar reads. validate.yaml allows it from v3.20.
+*/}}
+{{- define "gatekeeper-pubsub.diskExport" -}}
+{{- if and .Values.audit.enablePubsub (eq (toString .Values.audit.exportBackend) "disk") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+The disk export's volume, where it is mounted in the manager and the
+forwarder, and the disk driver's path on it (Gatekeeper's chart uses the
+same: audit.exportVolume, exportVolumeMount, exportConnection.path).
+pubsub-forward keeps its checkpoint beside the path, in
+/tmp/violations/.pubsub-forward, out of the driver's reach.
+*/}}
+{{- define "gatekeeper-pubsub.diskVolume" -}}tmp-violations{{- end -}}
+{{- define "gatekeeper-pubsub.diskMount" -}}/tmp/violations{{- end -}}
+{{- define "gatekeeper-pubsub.diskPath" -}}/tmp/violations/topics{{- end -}}
+
+{{/*
+The connection's driver: disk or dapr.
+*/}}
+{{- define "gatekeeper-pubsub.driver" -}}
+{{- if include "gatekeeper-pubsub.diskExport" . }}disk{{ else }}dapr{{ end -}}
+{{- end -}}
+
+{{/*
+The connection config as JSON, the same for every form: the Dapr Component
+for the dapr driver, the path and the runs kept for the disk driver.
 */}}
 {{- define "gatekeeper-pubsub.connectionConfig" -}}
+{{- if include "gatekeeper-pubsub.diskExport" . -}}
+{{- dict "path" (include "gatekeeper-pubsub.diskPath" .) "maxAuditResults" (int .Values.audit.disk.maxAuditResults) | toPrettyJson -}}
+{{- else -}}
+{{- include "gatekeeper-pubsub.daprConfig" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The dapr driver's config as JSON: the Component the audit (or, exporting to
+disk, pubsub-forward) publishes through.
+*/}}
+{{- define "gatekeeper-pubsub.daprConfig" -}}
 {{- dict "component" .Values.config.component | toPrettyJson -}}
 {{- end -}}
 
@@ -150,4 +192,54 @@ metadata:
     envRef: {{ .envRef }}
     {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The pubsub-forward container of the audit pod exporting to disk, as YAML:
+it reads the runs under the disk path and sends them through the pod's
+daprd, on the audit's channel, through config.component. It runs with the
+manager's security context, so both are the same user on the shared
+volume. The audit Deployment and the values NOTES.txt prints for
+Gatekeeper's chart (audit.exportSidecar) both use it.
+*/}}
+{{- define "gatekeeper-pubsub.forwarderContainer" -}}
+{{- $f := .Values.audit.forwarder -}}
+name: pubsub-forward
+image: {{ printf "%s:%s" $f.image.repository $f.image.tag }}
+imagePullPolicy: {{ $f.image.pullPolicy }}
+args:
+  - --path={{ include "gatekeeper-pubsub.diskPath" . }}
+  - --topic={{ .Values.audit.channel }}
+  - --pubsub={{ .Values.config.component }}
+ports:
+  - name: forward-metrics
+    containerPort: 9095
+    protocol: TCP
+# It waits up to a minute (--startup-timeout) for daprd and its Component
+# before serving.
+startupProbe:
+  httpGet:
+    path: /healthz
+    port: 9095
+  periodSeconds: 5
+  failureThreshold: 12
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: 9095
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: 9095
+{{- with $f.resources }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.audit.securityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+volumeMounts:
+  - name: {{ include "gatekeeper-pubsub.diskVolume" . }}
+    mountPath: {{ include "gatekeeper-pubsub.diskMount" . }}
 {{- end -}}

@@ -39,8 +39,13 @@ func (c *Connection) IsDapr() bool { return c.Driver == "dapr" }
 // does (a missing or misspelt driver is reported by its own rules). When
 // the connection config is not among the inputs, only a Gatekeeper that
 // knows no other driver (before v3.20, or a version not read from the image)
-// is taken to use Dapr: for a later one the driver is unknown.
+// is taken to use Dapr: for a later one the driver is unknown. An audit pod
+// with a pubsub-forward container uses Dapr whatever its driver: the
+// forwarder sends the disk driver's files through the pod's daprd.
 func (s *Setup) UsesDapr(a *Audit) bool {
+	if len(a.Forwarders()) > 0 {
+		return true
+	}
 	c := s.ConnectionOf(a)
 	if c == nil {
 		return len(DriversKnownBy(a.Version)) == 1

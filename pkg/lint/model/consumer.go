@@ -70,8 +70,17 @@ func ParseConsumer(c Container) (*Consumer, bool) {
 	if serve < 0 {
 		return nil, false
 	}
-	k := &Consumer{Container: c, Flags: map[string]ConsumerFlag{}, ArgsField: args[len(args)-1].Field}
-	rest := args[serve+1:]
+	k := &Consumer{Container: c, Flags: parseGoFlags(args[serve+1:], consumerBoolFlags), ArgsField: args[len(args)-1].Field}
+	return k, true
+}
+
+// parseGoFlags reads flags as Go's flag package reads them: up to the
+// first argument that is not a flag, or "--"; a flag not in bools takes the
+// next argument as its value unless written --flag=value. It returns the
+// last occurrence of each flag (the one that wins), by name without
+// dashes.
+func parseGoFlags(rest []Arg, bools map[string]bool) map[string]ConsumerFlag {
+	flags := map[string]ConsumerFlag{}
 	for i := 0; i < len(rest); i++ {
 		a := rest[i].Value
 		if len(a) < 2 || a[0] != '-' || a == "--" {
@@ -84,16 +93,16 @@ func ParseConsumer(c Container) (*Consumer, bool) {
 		f := ConsumerFlag{Field: rest[i].Field}
 		if n, v, ok := strings.Cut(name, "="); ok {
 			name, f.Value = n, v
-		} else if !consumerBoolFlags[name] {
+		} else if !bools[name] {
 			if i+1 >= len(rest) {
 				break
 			}
 			i++
 			f.Value, f.Field = rest[i].Value, rest[i].Field
 		}
-		k.Flags[name] = f
+		flags[name] = f
 	}
-	return k, true
+	return flags
 }
 
 // Arguments are the program's arguments: the command after the program,

@@ -5,40 +5,90 @@ import (
 	"strings"
 )
 
-// VolumeMount is one volumeMounts entry of the manager container.
+// VolumeMount is one volumeMounts entry of a container.
 type VolumeMount struct {
 	Name, MountPath string
-	ReadOnly        bool
-	Field           Path
+	// SubPath is the mount's subPath: the directory of the volume that is
+	// mounted ("" for its root).
+	SubPath  string
+	ReadOnly bool
+	Field    Path
 }
 
 // Mounts returns the manager container's volumeMounts and the pod's
 // volumes by name.
 func (a *Audit) Mounts() ([]VolumeMount, map[string]map[string]any) {
 	var out []VolumeMount
-	if cm := a.ManagerSpec(); cm != nil {
-		list, _ := cm["volumeMounts"].([]any)
-		for i, e := range list {
-			m, _ := e.(map[string]any)
-			if m == nil {
-				continue
-			}
-			vm := VolumeMount{Field: a.ManagerPath("volumeMounts", i)}
-			vm.Name, _ = m["name"].(string)
-			vm.MountPath, _ = m["mountPath"].(string)
-			vm.ReadOnly, _ = m["readOnly"].(bool)
-			out = append(out, vm)
-		}
+	if !a.Assumed {
+		out = a.ContainerMounts(a.managerIndex())
 	}
+	return out, a.Volumes()
+}
+
+// ContainerMounts returns the volumeMounts of spec.containers[i] of the
+// pod template.
+func (w *Workload) ContainerMounts(i int) []VolumeMount {
+	var out []VolumeMount
+	containers, _ := w.Spec["containers"].([]any)
+	if i < 0 || i >= len(containers) {
+		return nil
+	}
+	cm, _ := containers[i].(map[string]any)
+	list, _ := cm["volumeMounts"].([]any)
+	for j, e := range list {
+		m, _ := e.(map[string]any)
+		if m == nil {
+			continue
+		}
+		vm := VolumeMount{Field: w.TemplatePath("spec", "containers", i, "volumeMounts", j)}
+		vm.Name, _ = m["name"].(string)
+		vm.MountPath, _ = m["mountPath"].(string)
+		vm.SubPath, _ = m["subPath"].(string)
+		vm.ReadOnly, _ = m["readOnly"].(bool)
+		out = append(out, vm)
+	}
+	return out
+}
+
+// Volumes returns the pod's volumes by name.
+func (w *Workload) Volumes() map[string]map[string]any {
 	volumes := map[string]map[string]any{}
-	list, _ := a.Spec["volumes"].([]any)
+	list, _ := w.Spec["volumes"].([]any)
 	for _, e := range list {
 		v, _ := e.(map[string]any)
 		if name, _ := v["name"].(string); name != "" {
 			volumes[name] = v
 		}
 	}
-	return out, volumes
+	return volumes
+}
+
+// MountHolding returns the mount that holds the file or directory p: the
+// deepest one whose mountPath is p or a parent of it; nil when p is on the
+// container's own filesystem.
+func MountHolding(mounts []VolumeMount, p string) *VolumeMount {
+	p = path.Clean(p)
+	var best *VolumeMount
+	for i, m := range mounts {
+		if m.MountPath == "" {
+			continue
+		}
+		mp := path.Clean(m.MountPath)
+		if mp == p || mp == "/" || strings.HasPrefix(p, mp+"/") {
+			if best == nil || len(mp) > len(path.Clean(best.MountPath)) {
+				best = &mounts[i]
+			}
+		}
+	}
+	return best
+}
+
+// InVolume is where p lies inside the volume of m, which holds it
+// (MountHolding): the mount's subPath joined with p's path below the
+// mountPath, "." for the volume's root.
+func (m *VolumeMount) InVolume(p string) string {
+	rel := strings.TrimPrefix(strings.TrimPrefix(path.Clean(p), path.Clean(m.MountPath)), "/")
+	return path.Clean(path.Join(".", m.SubPath, rel))
 }
 
 // MountsPath is where a missing volume mount is reported: the manager's

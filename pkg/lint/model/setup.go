@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unique"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -41,7 +42,17 @@ type Options struct {
 	// RunningPods are the Pods of the audits as they run in a cluster (live
 	// mode): what the injector really added.
 	RunningPods []render.Object
+	// ForwarderMinRetention is the least time of audit runs the disk
+	// driver should keep for pubsub-forward (maxAuditResults times
+	// --audit-interval); 0 means DefaultForwarderMinRetention.
+	ForwarderMinRetention time.Duration
 }
+
+// DefaultForwarderMinRetention is ForwarderMinRetention's default: the
+// longest back-off the kubelet waits before restarting a crashing
+// container (CrashLoopBackOff's cap, 5 minutes), so that a forwarder that
+// crash-loops still finds the runs written between two of its starts.
+const DefaultForwarderMinRetention = 5 * time.Minute
 
 // UnknownValue is a Helm values key a chart does not define.
 type UnknownValue struct {
@@ -193,6 +204,9 @@ func (opts Options) withDefaults() Options {
 	if opts.Assume.AuditChannel == "" {
 		opts.Assume.AuditChannel = def.Assume.AuditChannel
 	}
+	if opts.ForwarderMinRetention <= 0 {
+		opts.ForwarderMinRetention = DefaultForwarderMinRetention
+	}
 	return opts
 }
 
@@ -326,29 +340,52 @@ func (s *Setup) ConnectionOf(a *Audit) *Connection {
 	return nil
 }
 
-// ComponentName returns config.component of the audit's connection, when
-// the connection config is valid.
-func (s *Setup) ComponentName(a *Audit) (*Connection, string) {
+// PubsubRef is where the Dapr Component the audit publishes through is
+// named.
+type PubsubRef struct {
+	Name  string
+	Obj   *Object
+	Field Path
+	// By says what names it, for messages: "config.component", or
+	// `pubsub-forward container "x" (--pubsub)`.
+	By string
+}
+
+// PubsubOf returns where the Dapr Component the audit publishes through is
+// named: config.component of its connection config, when that is valid;
+// or, when the connection uses the disk driver, the --pubsub (default
+// pubsub) of the pubsub-forward container in the audit pod, which sends the
+// files through the pod's daprd. ok is false when neither names one.
+func (s *Setup) PubsubOf(a *Audit) (ref PubsubRef, ok bool) {
 	c := s.ConnectionOf(a)
 	if c == nil {
-		return nil, ""
+		return PubsubRef{}, false
+	}
+	if c.IsDisk() {
+		fs := a.Forwarders()
+		if len(fs) == 0 {
+			return PubsubRef{}, false
+		}
+		p := fs[0].Pubsub()
+		return PubsubRef{Name: p.Value, Obj: a.Obj, Field: p.Field,
+			By: fmt.Sprintf("%s container %q (--pubsub)", ForwarderName, fs[0].Container.Name)}, p.Value != ""
 	}
 	for _, k := range []connection.ProblemKind{connection.NoConfig, connection.Syntax, connection.Schema} {
 		if _, bad := c.Problem(k); bad {
-			return c, ""
+			return PubsubRef{}, false
 		}
 	}
 	name, _ := c.Config["component"].(string)
-	return c, name
+	return PubsubRef{Name: name, Obj: c.Obj, Field: c.ConfigPath().Add(Pointer("/component")), By: "config.component"}, name != ""
 }
 
 // ComponentOf returns the Dapr Component the audit publishes through, or nil.
 func (s *Setup) ComponentOf(a *Audit) *Component {
-	_, name := s.ComponentName(a)
-	if name == "" {
+	ref, ok := s.PubsubOf(a)
+	if !ok {
 		return nil
 	}
-	return s.Component(a.Namespace, name)
+	return s.Component(a.Namespace, ref.Name)
 }
 
 // Component returns the Component ns/name, or nil.

@@ -11,9 +11,11 @@ func init() {
 		Doc: "The dapr provider publishes through the daprd sidecar of the audit pod, which loads " +
 			"the Components of the pod's namespace. The Component named by `config.component` must " +
 			"be there; one in the subscriber's namespace does not count. Connections of another " +
-			"driver (Gatekeeper v3.20+'s `disk`) use no Component and are not checked.",
+			"driver (Gatekeeper v3.20+'s `disk`) use no Component and are not checked, unless the " +
+			"audit pod runs pubsub-forward, which sends the files through the pod's daprd: its " +
+			"`--pubsub` (default `pubsub`) must then name the Component.",
 		Remediation: "Create the Dapr pubsub Component in the audit's namespace (with the broker's " +
-			"secret there too), or fix the name in `config.component`.",
+			"secret there too), or fix the name in `config.component` (pubsub-forward's `--pubsub`).",
 		Check: checkComponentNotFound,
 	})
 }
@@ -23,8 +25,9 @@ func checkComponentNotFound(s *model.Setup, r *Reporter) {
 		if !a.Publishes || !s.UsesDapr(a) {
 			continue
 		}
-		conn, name := s.ComponentName(a)
-		if name == "" || s.Component(a.Namespace, name) != nil {
+		ref, ok := s.PubsubOf(a)
+		name := ref.Name
+		if !ok || s.Component(a.Namespace, name) != nil {
 			continue
 		}
 		var names []string
@@ -40,7 +43,7 @@ func checkComponentNotFound(s *model.Setup, r *Reporter) {
 		if other != "" {
 			hint += Prose(" (there is one in namespace \"" + other + "\", but daprd only loads its own namespace's)")
 		}
-		r.Report(conn.Obj, conn.ConfigPath().Add(model.Pointer("/component")),
-			"config.component names Dapr Component %q, but there is none in the audit's namespace %q%s", name, a.Namespace, hint)
+		r.Report(ref.Obj, ref.Field,
+			"%s names Dapr Component %q, but there is none in the audit's namespace %q%s", Prose(ref.By), name, a.Namespace, hint)
 	}
 }

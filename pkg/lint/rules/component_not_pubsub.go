@@ -26,6 +26,7 @@ func checkComponentNotPubsub(s *model.Setup, r *Reporter) {
 		if c == nil || c.Type == "" || c.IsPubsub() {
 			continue
 		}
-		r.Report(c.Obj, model.P("spec", "type"), "Component %q is the audit's pubsub (config.component), but its type %q is not pubsub.*", c.Name, c.Type)
+		ref, _ := s.PubsubOf(a)
+		r.Report(c.Obj, model.P("spec", "type"), "Component %q is the audit's pubsub (%s), but its type %q is not pubsub.*", c.Name, Prose(ref.By), c.Type)
 	}
 }

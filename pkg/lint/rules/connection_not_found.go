@@ -53,7 +53,7 @@ func checkConnectionNotFound(s *model.Setup, r *Reporter) {
 			// audit.connection, which its values.yaml leaves unset.
 			hint += Prose(fmt.Sprintf("; a connection config without metadata.name is there (Gatekeeper's chart names its Connection after audit.connection: set it to %s)", a.Connection))
 		}
-		if drivers := model.DriversKnownBy(a.Version); len(drivers) > 1 {
+		if drivers := model.DriversKnownBy(a.Version); len(drivers) > 1 && !s.UsesDapr(a) {
 			hint += Prose(fmt.Sprintf("; Gatekeeper %s knows the drivers %s, so without the connection config the checks of the Dapr side were not run", a.Version, strings.Join(drivers, ", ")))
 		}
 		const format = "%s publishes through connection %q, but no connection config of that name is in namespace %q%s"

@@ -50,10 +50,11 @@ const (
 	CatConnection = "Connection config"
 	CatComponent  = "Dapr component"
 	CatAudit      = "Audit Deployment"
+	CatForwarder  = "Disk export (pubsub-forward)"
 	CatSubscriber = "Subscriber side"
 )
 
-var categoryOrder = map[string]int{CatConnection: 0, CatComponent: 1, CatAudit: 2, CatSubscriber: 3}
+var categoryOrder = map[string]int{CatConnection: 0, CatComponent: 1, CatAudit: 2, CatForwarder: 3, CatSubscriber: 4}
 
 // Rule is one check. ID is part of the interface (used in ignore
 // annotations, the config file and outputs) and never changes.
