@@ -56,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.DaprAddress, "dapr-address", "", "daprd's gRPC address (default as the Dapr SDK: $DAPR_GRPC_ENDPOINT, else 127.0.0.1:$DAPR_GRPC_PORT, else 127.0.0.1:50001)")
 	fs.DurationVar(&c.StartupTimeout, "startup-timeout", c.StartupTimeout, "how long to wait for daprd and its pubsub component at start")
 	fs.DurationVar(&c.Poll, "poll", c.Poll, "how often the directory is looked at when caught up")
+	fs.DurationVar(&c.Settle, "settle", c.Settle, "send a run being written once its file has not grown for this long (or 16 MiB are unsent), so sending does not take the audit's CPU while it runs; 0 sends lines as they are appended")
 	fs.IntVar(&c.BatchLines, "batch-lines", c.BatchLines, "most lines between two checkpoints (a restart sends at most these again)")
 	fs.IntVar(&c.MaxLineBytes, "max-line-bytes", c.MaxLineBytes, "longer lines are skipped and counted lost")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")

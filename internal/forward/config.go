@@ -42,6 +42,7 @@ type Config struct {
 	// StartupTimeout bounds the wait for daprd at start.
 	StartupTimeout time.Duration
 	Poll           time.Duration
+	Settle         time.Duration
 	BatchLines     int
 	MaxLineBytes   int
 	Logger         *slog.Logger
@@ -49,7 +50,7 @@ type Config struct {
 
 // DefaultConfig is the flags' defaults.
 func DefaultConfig() Config {
-	return Config{Pubsub: "pubsub", Listen: ":9095", StartupTimeout: 60 * time.Second, Poll: 250 * time.Millisecond, BatchLines: 1000, MaxLineBytes: 1 << 20}
+	return Config{Pubsub: "pubsub", Listen: ":9095", StartupTimeout: 60 * time.Second, Poll: 250 * time.Millisecond, Settle: time.Second, BatchLines: 1000, MaxLineBytes: 1 << 20}
 }
 
 // CheckpointPath is the checkpoint file: the flag's, or
@@ -104,6 +105,9 @@ func (c Config) Validate() error {
 	if c.Poll <= 0 {
 		errs = append(errs, fmt.Errorf("--poll is %s, want more than 0", c.Poll))
 	}
+	if c.Settle < 0 {
+		errs = append(errs, fmt.Errorf("--settle is %s, want 0 or more", c.Settle))
+	}
 	if c.BatchLines <= 0 || c.BatchLines > 10000 {
 		errs = append(errs, fmt.Errorf("--batch-lines is %d, want 1 to 10000", c.BatchLines))
 	}
@@ -145,7 +149,7 @@ func Run(ctx context.Context, c Config) error {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	f, err := New(Options{Dir: filepath.Join(c.Path, c.Topic), Topic: c.Topic, Checkpoint: cpPath, Publisher: conn,
-		Poll: c.Poll, BatchLines: c.BatchLines, MaxLineBytes: c.MaxLineBytes, Metrics: NewMetrics(reg), Logger: log})
+		Poll: c.Poll, Settle: c.Settle, BatchLines: c.BatchLines, MaxLineBytes: c.MaxLineBytes, Metrics: NewMetrics(reg), Logger: log})
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,14 @@ type Options struct {
 	// MaxBackoff caps the wait before sending a refused batch again
 	// (default 30s).
 	MaxBackoff time.Duration
+	// Settle, if set, holds back the lines of a run being written until
+	// its file has not grown for this long (or its unsent part exceeds
+	// MaxUnsentBytes): sending goes on beside the audit only when the audit
+	// pauses or ends, so on a busy node the forwarder does not take the
+	// audit's CPU while it runs. Zero sends lines as they are appended.
+	Settle time.Duration
+	// MaxUnsentBytes bounds what Settle holds back (default 16 MiB).
+	MaxUnsentBytes int64
 	Metrics    *Metrics
 	Logger     *slog.Logger
 }
@@ -72,6 +80,10 @@ type Forwarder struct {
 	// behindSince is when the forwarder last had nothing to send and then
 	// found something; zero while caught up.
 	behindSince time.Time
+	// growing is the run being written as last seen, and when its size
+	// last changed (for Settle).
+	growing   runFile
+	growingAt time.Time
 
 	started atomic.Bool
 	healthy atomic.Bool
@@ -100,6 +112,9 @@ func New(opts Options) (*Forwarder, error) {
 	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.MaxUnsentBytes <= 0 {
+		opts.MaxUnsentBytes = 16 << 20
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
@@ -220,6 +235,10 @@ func (f *Forwarder) step(ctx context.Context) (bool, error) {
 	// (the audit writes one run at a time: an older .txt is a crashed
 	// audit's, never written again).
 	final := cur.complete || newer
+	if !final && f.settling(*cur, cp) {
+		f.behind()
+		return false, nil
+	}
 	sent, end, err := f.send(ctx, cur, cp, final)
 	if err != nil {
 		if errors.Is(err, errRescan) {
@@ -246,6 +265,25 @@ func (f *Forwarder) step(ctx context.Context) (bool, error) {
 		f.caughtUp()
 	}
 	return sent, nil
+}
+
+// settling reports whether the lines of r, a run being written, are held
+// back: its file grew less than Settle ago and what is unsent is small.
+func (f *Forwarder) settling(r runFile, cp Checkpoint) bool {
+	if f.opts.Settle <= 0 {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	if r.name != f.growing.name || r.size != f.growing.size {
+		f.growing, f.growingAt = r, now
+	}
+	var offset int64
+	if cp.Run == r.name {
+		offset = cp.Offset
+	}
+	return now.Sub(f.growingAt) < f.opts.Settle && r.size-offset < f.opts.MaxUnsentBytes
 }
 
 // noteLost counts the runs seen earlier, not sent yet, and gone now.

@@ -89,13 +89,15 @@ func newEnv(t *testing.T, maxResults int) *env {
 }
 
 // start runs a forwarder until the test ends or stop is called.
-func (e *env) start(batch int) (stop func()) {
+func (e *env) start(batch int) (stop func()) { return e.startSettle(batch, 0) }
+
+func (e *env) startSettle(batch int, settle time.Duration) (stop func()) {
 	e.t.Helper()
 	if err := os.MkdirAll(filepath.Dir(e.cp), 0o750); err != nil {
 		e.t.Fatal(err)
 	}
 	f, err := forward.New(forward.Options{Dir: e.w.Dir(), Topic: "audit-channel", Checkpoint: e.cp, Publisher: e.rec,
-		Poll: 5 * time.Millisecond, BatchLines: batch, MaxLineBytes: 4096, MaxBackoff: 20 * time.Millisecond, Metrics: e.m})
+		Poll: 5 * time.Millisecond, BatchLines: batch, MaxLineBytes: 4096, MaxBackoff: 20 * time.Millisecond, Metrics: e.m, Settle: settle})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -303,5 +305,32 @@ func TestCheckpointErrors(t *testing.T) {
 				t.Fatalf("error %v, want one naming %s and %q", err, p, tc.want)
 			}
 		})
+	}
+}
+
+// TestSettle: the lines of a run being written wait until its file stops
+// growing for the settle time; a completed run goes at once.
+func TestSettle(t *testing.T) {
+	e := newEnv(t, 5)
+	e.startSettle(1000, 300*time.Millisecond)
+	id := runID(0)
+	if err := e.w.Start(id); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := e.w.Write(disktest.Violation(id, i)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // growing for 400 ms
+	}
+	if got := e.rec.lines(); len(got) != 0 {
+		t.Fatalf("%d lines sent while the run grew", len(got))
+	}
+	e.waitLines(21) // settled
+	if err := e.w.Complete(id); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.waitLines(22); strings.Join(got, "\n") != strings.Join(want(id, 20), "\n") {
+		t.Fatalf("sent:\n%s", strings.Join(got, "\n"))
 	}
 }
