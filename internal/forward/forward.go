@@ -64,8 +64,8 @@ type Options struct {
 	Settle time.Duration
 	// MaxUnsentBytes bounds what Settle holds back (default 16 MiB).
 	MaxUnsentBytes int64
-	Metrics    *Metrics
-	Logger     *slog.Logger
+	Metrics        *Metrics
+	Logger         *slog.Logger
 }
 
 // Forwarder sends the disk driver's runs in order.
