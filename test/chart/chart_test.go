@@ -49,6 +49,7 @@ var valueSets = []valueSet{
 	{name: "custom-connection-channel", set: []string{"audit.enablePubsub=true", "audit.connection=violations-conn", "audit.channel=violations", "config.component=broker"}},
 	{name: "subscriber", set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}},
 	{name: "consumer", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}},
+	{name: "consumer-reports", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true", "consumer.reports.severity=high"}},
 	{name: "consumer-postgres", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store", "consumer.replicas=2", "consumer.appTokenSecret=dapr-app-token", "consumer.deadLetterTopic=audit-dead-letter", "component.scopes={audit}"}},
 	{name: "gatekeeper-v3.13.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.13.0"}},
 	{name: "gatekeeper-v3.19.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.19.0"}},
@@ -610,10 +611,15 @@ func checkConsumer(t *testing.T, vs valueSet, objs []render.Object, channel stri
 		t.Fatalf("ClusterRoles %v", roles)
 	}
 	var want any
-	if err := yaml.Unmarshal([]byte(`
+	rules := `
 - {apiGroups: [constraints.gatekeeper.sh], resources: ["*"], verbs: [get, list, watch]}
 - {apiGroups: [templates.gatekeeper.sh], resources: [constrainttemplates], verbs: [get, list, watch]}
-`), &want); err != nil {
+`
+	if slices.Contains(vs.set, "consumer.reports.enabled=true") {
+		// Exactly what writing the reports needs, no patch or watch.
+		rules += "- {apiGroups: [openreports.io], resources: [reports, clusterreports], verbs: [get, list, create, update, delete]}\n"
+	}
+	if err := yaml.Unmarshal([]byte(rules), &want); err != nil {
 		t.Fatal(err)
 	}
 	if got := roles[0].Obj["rules"]; !reflect.DeepEqual(got, want) {

@@ -16,10 +16,13 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/dynamic"
+
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/metrics"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/receive"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/reconcile"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/reports"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/status"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 )
@@ -46,7 +49,14 @@ type Config struct {
 	// in-cluster account, or none outside a cluster.
 	Kubeconfig string
 	// NoStatus never reads the API server.
-	NoStatus          bool
+	NoStatus bool
+	// Reports writes OpenReports (Report, ClusterReport) of the open
+	// violations after each complete run; it needs the API server.
+	Reports bool
+	// ReportMaxResults splits a namespace's report past this many results.
+	ReportMaxResults int
+	// ReportSeverity is every result's severity.
+	ReportSeverity    string
 	ReconcileInterval time.Duration
 	Retention         time.Duration
 	MaxMessageBytes   int64
@@ -64,12 +74,24 @@ func DefaultConfig() Config {
 		Pubsub: "pubsub", Topic: "audit-channel", Cluster: "default",
 		ResolveAfter: 1, RunGrace: 90 * time.Second, MaxResolveShare: 0.5,
 		ReconcileInterval: 5 * time.Second, Retention: 90 * 24 * time.Hour, MaxMessageBytes: 256 << 10,
+		ReportMaxResults: 500, ReportSeverity: "medium",
 	}
 }
 
 // Validate checks the configuration; its errors name the flag.
 func (c Config) Validate() error {
 	var errs []error
+	if c.Reports && c.NoStatus {
+		errs = append(errs, errors.New("--reports writes OpenReports to the API server, which --no-status keeps away from; drop one"))
+	}
+	if c.ReportMaxResults < 1 || c.ReportMaxResults > 5000 {
+		errs = append(errs, fmt.Errorf("--report-max-results is %d, want 1 to 5000 (a report must stay under etcd's 1.5 MB)", c.ReportMaxResults))
+	}
+	switch c.ReportSeverity {
+	case "critical", "high", "medium", "low", "info":
+	default:
+		errs = append(errs, fmt.Errorf("--report-severity %q: want critical, high, medium, low or info", c.ReportSeverity))
+	}
 	if c.ResolveAfter < 1 {
 		errs = append(errs, fmt.Errorf("--resolve-after is %d, want 1 or more", c.ResolveAfter))
 	}
@@ -125,6 +147,22 @@ func Run(ctx context.Context, c Config) error {
 	m := metrics.New(st, log)
 
 	var src reconcile.StatusSource
+	var writer *reports.Writer
+	if c.Reports {
+		cfg, ok, err := status.Config(c.Kubeconfig)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("--reports writes to the API server: give --kubeconfig or run in a cluster")
+		}
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			return fmt.Errorf("API server client: %w", err)
+		}
+		writer = &reports.Writer{Store: st, Client: dyn, Logger: log,
+			Options: reports.Options{Cluster: c.Cluster, MaxResults: c.ReportMaxResults, Severity: c.ReportSeverity}}
+	}
 	if !c.NoStatus {
 		cfg, ok, err := status.Config(c.Kubeconfig)
 		if err != nil {
@@ -178,6 +216,10 @@ func Run(ctx context.Context, c Config) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); recv.Run(work) }()
 	go func() { defer wg.Done(); rec.Run(work, c.ReconcileInterval) }()
+	if writer != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); writer.Run(work, c.ReconcileInterval) }()
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- serveOn(appSrv, appLn) }()
