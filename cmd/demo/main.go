@@ -40,6 +40,7 @@ func run() int {
 	version := flag.String("gatekeeper", "v3.17.0", "Gatekeeper version: "+strings.Join(cluster.GatekeeperVersions, " or "))
 	n := flag.Int("violations", 5, "ConfigMaps that violate the constraint")
 	verbose := flag.Bool("v", false, "print every process's output as it is written")
+	keep := flag.Bool("keep", false, "keep everything running after the story, to try it, until Ctrl-C or SIGTERM")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -63,6 +64,26 @@ func run() int {
 	if err := demo(ctx, e, *version, *n, step); err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n\nwhat the kubelet stand-in did:\n%s\n", err, e.Kubelet.Events())
 		return 1
+	}
+	if *keep {
+		server, err := e.ConsumerAPI(ctx, consumerNS)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			return 1
+		}
+		fmt.Printf(`
+Everything keeps running (Gatekeeper audits every 10 s). Try:
+
+  export KUBECONFIG=%s
+  kubectl get reports -A            # the consumer's OpenReports (openreports.io)
+  kubectl get k8srequiredlabels %s -o yaml
+  %s list --server %s --state all
+  %s runs --server %s
+  curl -s %s/metrics | grep gatekeeper_violations
+
+Ctrl-C (or SIGTERM) stops everything.
+`, e.Kube.Kubeconfig, cluster.Constraint, filepath.Join(e.Bin, "violations"), server, filepath.Join(e.Bin, "violations"), server, server)
+		<-ctx.Done()
 	}
 	return 0
 }
@@ -93,7 +114,12 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 	values := e.ChartValues(version, 10)
 	// Its own app-id: beside the sample subscriber (app-id subscriber) the
 	// two would share one consumer group and each get part of the messages.
-	values["consumer"] = map[string]any{"enabled": true, "namespace": consumerNS, "createNamespace": false, "runGrace": "2s", "appId": "violations"}
+	values["consumer"] = map[string]any{"enabled": true, "namespace": consumerNS, "createNamespace": false, "runGrace": "2s", "appId": "violations",
+		"reports": map[string]any{"enabled": true}}
+	step("OpenReports' CRDs (Report, ClusterReport) from the reports-api module, as Policy Reporter's chart installs them")
+	if err := e.InstallOpenReportsCRDs(ctx); err != nil {
+		return err
+	}
 	rel, err := e.HelmInstall(ctx, chart, "gatekeeper-pubsub", cluster.GatekeeperNS, values, false)
 	if err != nil {
 		return err

@@ -119,6 +119,34 @@ func (e *Env) installDaprCRDs(ctx context.Context) error {
 	return nil
 }
 
+// OpenReportsVersion is the reports-api module whose CRDs the consumer's
+// reports are written against.
+const OpenReportsVersion = "v0.2.1"
+
+// InstallOpenReportsCRDs applies OpenReports' CRDs (Report, ClusterReport)
+// from the reports-api module, as Policy Reporter's chart would.
+func (e *Env) InstallOpenReportsCRDs(ctx context.Context) error {
+	dir, err := ModuleDir(ctx, "github.com/openreports/reports-api", OpenReportsVersion)
+	if err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "config", "crd", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no CRDs in %s/config/crd (%v)", dir, err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := e.Apply(ctx, b, ""); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return nil
+}
+
 // Helm returns a Helm action configuration for namespace ns, talking to the
 // API server as the admin.
 func (e *Env) Helm(ns string) (*action.Configuration, error) {

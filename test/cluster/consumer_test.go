@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
@@ -38,7 +40,11 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 			ctx := context.Background()
 			values := chartValues(e, version)
 			values["subscriber"] = map[string]any{"enabled": false}
-			values["consumer"] = map[string]any{"enabled": true, "namespace": cluster.SubscriberNS, "createNamespace": false, "runGrace": "2s"}
+			values["consumer"] = map[string]any{"enabled": true, "namespace": cluster.SubscriberNS, "createNamespace": false, "runGrace": "2s",
+				"reports": map[string]any{"enabled": true}}
+			if err := e.InstallOpenReportsCRDs(ctx); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, values, false); err != nil {
 				t.Fatal(err)
 			}
@@ -53,6 +59,9 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 					t.Fatalf("violation %+v is not of the constraint's ConfigMaps", v)
 				}
 			}
+
+			// The consumer's OpenReport of the namespace lists them.
+			waitReport(t, e, n)
 
 			// Fix two objects: the next complete run resolves exactly them.
 			if err := e.FixViolators(ctx, "violator-00000", "violator-00001"); err != nil {
@@ -74,6 +83,7 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 			if got := len(waitViolations(t, e, server, "open", int(total), "")); int64(got) != total {
 				t.Fatalf("%d open, the constraint's status says %d", got, total)
 			}
+			waitReport(t, e, int(total))
 
 			// The CLI against the same API.
 			out := runCLI(t, e, "list", "--server", server, "--state", "all")
@@ -130,6 +140,7 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 			if got := waitViolations(t, e, server, "open", 0, ""); len(got) != 0 {
 				t.Fatalf("%d open after the constraint's deletion", len(got))
 			}
+			waitReport(t, e, 0) // an empty report is deleted
 		})
 	}
 }
@@ -248,4 +259,39 @@ func consumerMetrics(t *testing.T, server string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// waitReport waits until the consumer's OpenReport of the playground
+// namespace lists want results (0: no report), each failing the
+// constraint, from source gatekeeper.
+func waitReport(t *testing.T, e *cluster.Env, want int) {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(e.Kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvr := schema.GroupVersionResource{Group: "openreports.io", Version: "v1alpha1", Resource: "reports"}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		got, detail := 0, "absent"
+		u, err := dyn.Resource(gvr).Namespace(cluster.Playground).Get(context.Background(), "gatekeeper", metav1.GetOptions{})
+		if err == nil {
+			results, _, _ := unstructured.NestedSlice(u.Object, "results")
+			got, detail = len(results), fmt.Sprint(u.Object["summary"])
+			for _, r := range results {
+				m, _ := r.(map[string]any)
+				if m["source"] != "gatekeeper" || (m["result"] != "fail" && m["result"] != "warn") || m["policy"] != "K8sRequiredLabels/"+cluster.Constraint {
+					t.Fatalf("report result %v", m)
+				}
+			}
+		}
+		if got == want && (want > 0) == (err == nil) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Report %s/gatekeeper has %d results (%s, %v), want %d; consumer log:\n%s", cluster.Playground, got, detail, err, want,
+				e.Kubelet.Logs(cluster.SubscriberNS, "violations-", "violations"))
+		}
+		time.Sleep(time.Second)
+	}
 }

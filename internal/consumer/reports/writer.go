@@ -17,13 +17,19 @@ type Writer struct {
 	Client  dynamic.Interface
 	Options Options
 	Logger  *slog.Logger
-	// synced is the newest complete run the reports show.
-	synced time.Time
+	// Resync also syncs this long after the last sync without a newer run
+	// (default 30s): violations are resolved outside runs too (a deleted
+	// constraint), and a report changed or deleted by hand is put back.
+	// An unchanged report is not written.
+	Resync time.Duration
+	// synced is the newest complete run the reports show, syncedAt when.
+	synced   time.Time
+	syncedAt time.Time
 }
 
 // Run looks every interval for a newer complete run and syncs the
-// reports when there is one; a failed sync is tried again at the next
-// tick.
+// reports when there is one (or Resync passed); a failed sync is tried
+// again at the next tick.
 func (w *Writer) Run(ctx context.Context, interval time.Duration) {
 	log := w.Logger
 	if log == nil {
@@ -50,7 +56,11 @@ func (w *Writer) Once(ctx context.Context) error {
 		return err
 	}
 	run, ok := last[w.Options.Cluster]
-	if !ok || !run.After(w.synced) {
+	resync := w.Resync
+	if resync <= 0 {
+		resync = 30 * time.Second
+	}
+	if !ok || (!run.After(w.synced) && time.Since(w.syncedAt) < resync) {
 		return nil
 	}
 	var open []store.Violation
@@ -70,8 +80,8 @@ func (w *Writer) Once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.synced = run
-	if w.Logger != nil {
+	w.synced, w.syncedAt = run, time.Now()
+	if w.Logger != nil && res.Created+res.Updated+res.Deleted > 0 {
 		w.Logger.Info("OpenReports written", "run", run.Format(time.RFC3339), "open", len(open), "reports", res.String())
 	}
 	return nil
