@@ -102,9 +102,14 @@ func (e *Env) installDaprCRDs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "charts", "dapr", "crds", "*.yaml"))
+	return e.applyDir(ctx, filepath.Join(dir, "charts", "dapr", "crds"))
+}
+
+// applyDir applies every *.yaml file of dir, in name order.
+func (e *Env) applyDir(ctx context.Context, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no CRDs in %s/charts/dapr/crds (%v)", dir, err)
+		return fmt.Errorf("no manifests in %s (%v)", dir, err)
 	}
 	sort.Strings(files)
 	for _, f := range files {
@@ -130,21 +135,7 @@ func (e *Env) InstallOpenReportsCRDs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "config", "crd", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no CRDs in %s/config/crd (%v)", dir, err)
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		if err := e.Apply(ctx, b, ""); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-	}
-	return nil
+	return e.applyDir(ctx, filepath.Join(dir, "config", "crd"))
 }
 
 // Helm returns a Helm action configuration for namespace ns, talking to the
