@@ -3,7 +3,9 @@
 // violation it receives as one line of JSON on standard output.
 //
 // Environment: AUDIT_CHANNEL (default audit-channel), PUBSUB_COMPONENT
-// (default pubsub), APP_PORT (default 6002). Flags override them.
+// (default pubsub), APP_PORT (default 6002); flags override them.
+// APP_API_TOKEN (Dapr's dapr.io/app-token-secret), when set, is required of
+// every delivery.
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,15 +28,17 @@ func main() {
 
 func run() int {
 	port := flag.String("port", envOr("APP_PORT", "6002"), "port to listen on (the dapr.io/app-port annotation)")
+	address := flag.String("address", "127.0.0.1", "address to listen on: loopback, as only the pod's daprd calls the app")
 	pubsub := flag.String("pubsub", envOr("PUBSUB_COMPONENT", "pubsub"), "Dapr pubsub component to subscribe through")
 	channel := flag.String("channel", envOr("AUDIT_CHANNEL", connection.DefaultChannel), "topic to subscribe to (Gatekeeper's --audit-channel)")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	s, err := subscriber.New(subscriber.Options{
-		Addr:   ":" + *port,
+		Addr:   net.JoinHostPort(*address, *port),
 		Pubsub: *pubsub,
 		Topic:  *channel,
+		Token:  os.Getenv("APP_API_TOKEN"),
 		Out:    os.Stdout,
 		Logger: logger,
 	})

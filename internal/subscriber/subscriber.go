@@ -1,11 +1,14 @@
-// Package subscriber is the fake subscriber app: a Dapr app (go-sdk HTTP
-// service) that subscribes to the audit channel and writes each violation it
-// receives as one line of JSON.
+// Package subscriber is the fake subscriber app: a Dapr app that subscribes
+// to the audit channel and writes each violation it receives as one line of
+// JSON. It serves with its own net/http server (loopback by default, the
+// app API token checked when set, bodies capped, timeouts set) rather than
+// the Go SDK's service, which has none of these.
 package subscriber
 
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-
-	"github.com/dapr/go-sdk/service/common"
-	daprhttp "github.com/dapr/go-sdk/service/http"
+	"time"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
@@ -35,12 +36,21 @@ const (
 
 // Options configure the subscriber.
 type Options struct {
-	// Addr to listen on, default ":6002" (the dapr.io/app-port of Gatekeeper's pubsub documentation).
+	// Addr to listen on, default "127.0.0.1:6002": daprd calls its app on
+	// loopback (6002 is the dapr.io/app-port of Gatekeeper's pubsub
+	// documentation), so nothing else needs to reach it.
 	Addr string
 	// Pubsub is the Dapr pubsub component, default "pubsub".
 	Pubsub string
 	// Topic is the audit channel, default "audit-channel".
 	Topic string
+	// Token, if set, is Dapr's app API token (APP_API_TOKEN, the
+	// dapr.io/app-token-secret annotation): a delivery without it in the
+	// dapr-api-token header is refused (401).
+	Token string
+	// MaxBodyBytes caps a delivery (default 256 KiB); a larger one is
+	// dropped unread beyond the cap.
+	MaxBodyBytes int64
 	// Out receives one JSON line per violation (required).
 	Out io.Writer
 	// OnViolation, if set, is called for each violation received.
@@ -52,20 +62,26 @@ type Options struct {
 // Subscriber is the running app.
 type Subscriber struct {
 	opts Options
-	svc  common.Service
+	srv  *http.Server
 	mu   sync.Mutex
 }
 
-// New prepares the subscriber and registers its subscription.
+// Route is where daprd delivers.
+const Route = "/violations"
+
+// New prepares the subscriber and its subscription.
 func New(opts Options) (*Subscriber, error) {
 	if opts.Addr == "" {
-		opts.Addr = ":6002"
+		opts.Addr = "127.0.0.1:6002"
 	}
 	if opts.Pubsub == "" {
 		opts.Pubsub = "pubsub"
 	}
 	if opts.Topic == "" {
 		opts.Topic = connection.DefaultChannel
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 256 << 10
 	}
 	if opts.Out == nil {
 		return nil, errors.New("subscriber: Out is required")
@@ -74,18 +90,19 @@ func New(opts Options) (*Subscriber, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Subscriber{opts: opts}
-	s.svc = daprhttp.NewService(opts.Addr)
-	sub := &common.Subscription{PubsubName: opts.Pubsub, Topic: opts.Topic, Route: "/violations"}
-	if err := s.svc.AddTopicEventHandler(sub, s.handle); err != nil {
-		return nil, fmt.Errorf("subscribing to %s/%s: %w", opts.Pubsub, opts.Topic, err)
-	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /dapr/subscribe", s.subscribe)
+	mux.HandleFunc("POST "+Route, s.deliver)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	s.srv = &http.Server{Addr: opts.Addr, Handler: s.authorized(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	return s, nil
 }
 
 // Start serves until Stop; it returns nil after a Stop.
 func (s *Subscriber) Start() error {
-	s.opts.Logger.Info("listening", "addr", s.opts.Addr, "pubsub", s.opts.Pubsub, "topic", s.opts.Topic)
-	err := s.svc.Start()
+	s.opts.Logger.Info("listening", "addr", s.opts.Addr, "pubsub", s.opts.Pubsub, "topic", s.opts.Topic, "appToken", s.opts.Token != "")
+	err := s.srv.ListenAndServe()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -93,12 +110,80 @@ func (s *Subscriber) Start() error {
 }
 
 // Stop shuts the server down.
-func (s *Subscriber) Stop() error { return s.svc.GracefulStop() }
+func (s *Subscriber) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
 
-func (s *Subscriber) handle(_ context.Context, e *common.TopicEvent) (retry bool, err error) {
-	v, format, err := Decode(e.RawData)
+// authorized refuses requests without the app API token when one is set
+// (the health check aside), comparing in constant time.
+func (s *Subscriber) authorized(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Token != "" && r.URL.Path != "/healthz" &&
+			subtle.ConstantTimeCompare([]byte(r.Header.Get("dapr-api-token")), []byte(s.opts.Token)) != 1 {
+			s.opts.Logger.Warn("refusing a request without the app API token", "path", r.URL.Path, "remote", r.RemoteAddr)
+			http.Error(w, "missing or wrong dapr-api-token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Subscriber) subscribe(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode([]map[string]string{{"pubsubname": s.opts.Pubsub, "topic": s.opts.Topic, "route": Route}})
+}
+
+func answer(w http.ResponseWriter, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, `{"status":%q}`, status)
+}
+
+// deliver handles one CloudEvent: SUCCESS once written, DROP for what is
+// not a violation or too large, RETRY when the output fails.
+func (s *Subscriber) deliver(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		s.opts.Logger.Error("dropping a delivery over the size limit", "limit", s.opts.MaxBodyBytes)
+		answer(w, "DROP")
+		return
+	}
 	if err != nil {
-		if ae, ok := DecodeAuditEvent(e.RawData); ok {
+		answer(w, "RETRY")
+		return
+	}
+	var ce struct {
+		ID         string          `json:"id"`
+		Topic      string          `json:"topic"`
+		Data       json.RawMessage `json:"data"`
+		DataBase64 []byte          `json:"data_base64"`
+	}
+	if err := json.Unmarshal(body, &ce); err != nil {
+		s.opts.Logger.Error("dropping a delivery that is not a CloudEvent", "error", err)
+		answer(w, "DROP")
+		return
+	}
+	data := []byte(ce.Data)
+	if len(ce.DataBase64) > 0 {
+		data = ce.DataBase64
+	}
+	retry, err := s.handle(ce.ID, ce.Topic, data)
+	switch {
+	case err == nil:
+		answer(w, "SUCCESS")
+	case retry:
+		answer(w, "RETRY")
+	default:
+		answer(w, "DROP")
+	}
+}
+
+func (s *Subscriber) handle(id, topic string, data []byte) (retry bool, err error) {
+	v, format, err := Decode(data)
+	if err != nil {
+		if ae, ok := DecodeAuditEvent(data); ok {
 			// An audit run's start or end (Gatekeeper v3.20+): shown as
 			// such, one JSON line like the violations.
 			line, _ := json.Marshal(ae)
@@ -108,7 +193,7 @@ func (s *Subscriber) handle(_ context.Context, e *common.TopicEvent) (retry bool
 			s.opts.Logger.Info(ae.Message, "audit_id", ae.ID)
 			return werr != nil, werr
 		}
-		s.opts.Logger.Error("dropping event that is not a violation", "id", e.ID, "topic", e.Topic, "error", err)
+		s.opts.Logger.Error("dropping event that is not a violation", "id", id, "topic", topic, "error", err)
 		return false, err
 	}
 	line, err := json.Marshal(v)

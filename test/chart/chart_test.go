@@ -49,6 +49,7 @@ var valueSets = []valueSet{
 	{name: "custom-connection-channel", set: []string{"audit.enablePubsub=true", "audit.connection=violations-conn", "audit.channel=violations", "config.component=broker"}},
 	{name: "subscriber", set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}},
 	{name: "consumer", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}},
+	{name: "subscriber-app-token", set: []string{"audit.enablePubsub=true", "subscriber.enabled=true", "subscriber.appTokenSecret=dapr-app-token"}},
 	{name: "consumer-reports", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true", "consumer.reports.severity=high"}},
 	{name: "consumer-postgres", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store", "consumer.replicas=2", "consumer.appTokenSecret=dapr-app-token", "consumer.deadLetterTopic=audit-dead-letter", "component.scopes={audit}"}},
 	{name: "gatekeeper-v3.13.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.13.0"}},
