@@ -87,6 +87,9 @@ func RenderChart(ctx context.Context, dir string, opts ChartOptions) (*Rendered,
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
+	if err := checkSymlinks(dir); err != nil {
+		return nil, err
+	}
 	chrt, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading chart %s: %w", dir, err)

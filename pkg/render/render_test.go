@@ -283,3 +283,51 @@ func TestDefaultKubeVersion(t *testing.T) {
 		t.Errorf("DefaultKubeVersion = %s, but go.mod has k8s.io/api v0.%s: set it to %s", DefaultKubeVersion, m[1], want)
 	}
 }
+
+// TestChartSymlinkOutside: a chart whose symlink leads out of it (here to
+// a file beside it, standing for ~/.kube/config) is refused before Helm's
+// loader reads it; a symlink inside the chart is fine.
+func TestChartSymlinkOutside(t *testing.T) {
+	for _, tc := range []struct {
+		name, target string
+		refused      bool
+	}{
+		{"outside", "../secret.txt", true},
+		{"inside", "values.yaml", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			chartDir := filepath.Join(dir, "c")
+			if err := os.MkdirAll(filepath.Join(chartDir, "templates"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			files := map[string]string{
+				filepath.Join(dir, "secret.txt"):                   "token: hunter2\n",
+				filepath.Join(chartDir, "Chart.yaml"):              "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+				filepath.Join(chartDir, "values.yaml"):             "{}\n",
+				filepath.Join(chartDir, "templates", "leak.yaml"): "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\n  annotations:\n    x: {{ .Files.Get \"link\" | quote }}\n",
+			}
+			for p, c := range files {
+				if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(tc.target, filepath.Join(chartDir, "link")); err != nil {
+				t.Fatal(err)
+			}
+			objs, err := Chart(context.Background(), chartDir, ChartOptions{})
+			if !tc.refused {
+				if err != nil {
+					t.Fatalf("chart with an inside symlink refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "link is a symlink to") || !strings.Contains(err.Error(), "outside the chart") {
+				t.Fatalf("objects %v, error %v: want the symlink refused", objs, err)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("the error prints the file: %v", err)
+			}
+		})
+	}
+}
