@@ -302,9 +302,9 @@ func TestChartSymlinkOutside(t *testing.T) {
 				t.Fatal(err)
 			}
 			files := map[string]string{
-				filepath.Join(dir, "secret.txt"):                   "token: hunter2\n",
-				filepath.Join(chartDir, "Chart.yaml"):              "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-				filepath.Join(chartDir, "values.yaml"):             "{}\n",
+				filepath.Join(dir, "secret.txt"):                  "token: hunter2\n",
+				filepath.Join(chartDir, "Chart.yaml"):             "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+				filepath.Join(chartDir, "values.yaml"):            "{}\n",
 				filepath.Join(chartDir, "templates", "leak.yaml"): "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\n  annotations:\n    x: {{ .Files.Get \"link\" | quote }}\n",
 			}
 			for p, c := range files {
