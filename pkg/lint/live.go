@@ -40,19 +40,27 @@ var (
 	gvrComponents  = schema.GroupVersionResource{Group: "dapr.io", Version: "v1alpha1", Resource: "components"}
 )
 
-// LiveRBAC is the ClusterRole rule list live mode needs: read-only.
+// LiveRBAC is the ClusterRole rule list live mode needs: list only (it
+// never calls get), on what it reads across the cluster.
 const LiveRBAC = `- apiGroups: [""]
-  resources: [namespaces, pods, configmaps]
-  verbs: [get, list]
+  resources: [namespaces]
+  verbs: [list]
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list]
+  verbs: [list]
 - apiGroups: [connection.gatekeeper.sh]
   resources: [connections]
-  verbs: [get, list]
+  verbs: [list]
 - apiGroups: [dapr.io]
   resources: [components]
-  verbs: [get, list]`
+  verbs: [list]`
+
+// LiveNamespacedRBAC is the Role rule list live mode needs in each
+// namespace an audit runs in (and gatekeeper-system): its connection
+// ConfigMaps and its Pods, list only.
+const LiveNamespacedRBAC = `- apiGroups: [""]
+  resources: [configmaps, pods]
+  verbs: [list]`
 
 // liveConfig builds the REST config for l.
 func liveConfig(l Live) (*rest.Config, string, error) {
