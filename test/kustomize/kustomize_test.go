@@ -385,34 +385,7 @@ func checkAuditPubsub(t *testing.T, objs []render.Object, connection, channel st
 // Gatekeeper's released audit with another channel: --topic is the settings'
 // channel and the consumer's Component has the audit's spec.
 func TestConsumerComponentFollowsSettings(t *testing.T) {
-	dir := t.TempDir()
-	rel := func(to string) string {
-		abs, err := filepath.Abs(to)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := filepath.Rel(dir, abs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	write(t, filepath.Join(dir, "settings.yaml"), `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: gatekeeper-pubsub-settings
-  annotations:
-    config.kubernetes.io/local-config: "true"
-data:
-  connection: audit-connection
-  channel: violations
-`)
-	write(t, filepath.Join(dir, "kustomization.yaml"), "resources: ["+rel(filepath.Join(testdata, "gatekeeper"))+", settings.yaml]\n"+
-		"components: ["+rel(component)+", "+rel(filepath.Join(kustDir, "components", "consumer"))+"]\n")
-	objs, err := render.Kustomize(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := buildOnGatekeeper(t, "audit-connection", "violations", "consumer", "")
 	var d render.Object
 	for _, o := range objs {
 		if o.Kind() == "Deployment" && o.Namespace() == "gatekeeper-violations" && o.Name() == "violations" {
@@ -458,35 +431,7 @@ data:
 // pubsub-forward reads the settings' channel from the disk path, on the
 // volume the manager writes to.
 func TestExportDiskComponentFollowsSettings(t *testing.T) {
-	dir := t.TempDir()
-	rel := func(to string) string {
-		abs, err := filepath.Abs(to)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := filepath.Rel(dir, abs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	write(t, filepath.Join(dir, "settings.yaml"), `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: gatekeeper-pubsub-settings
-  annotations:
-    config.kubernetes.io/local-config: "true"
-data:
-  connection: violations-conn
-  channel: violations
-`)
-	write(t, filepath.Join(dir, "kustomization.yaml"), "resources: ["+rel(filepath.Join(testdata, "gatekeeper"))+", settings.yaml]\n"+
-		"components: ["+rel(component)+", "+rel(filepath.Join(kustDir, "components", "export-disk"))+"]\n"+
-		"images: [{name: openpolicyagent/gatekeeper, newTag: v3.23.1}]\n")
-	objs, err := render.Kustomize(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := buildOnGatekeeper(t, "violations-conn", "violations", "export-disk", "images: [{name: openpolicyagent/gatekeeper, newTag: v3.23.1}]\n")
 	var kinds []string
 	for _, o := range objs {
 		if o.Kind() == "ConfigMap" || o.Kind() == "Connection" {
@@ -660,4 +605,40 @@ func lookupSlice(t *testing.T, o render.Object, path ...string) []any {
 		t.Fatalf("%s: %s is not a list", o, strings.Join(path, "."))
 	}
 	return s
+}
+
+// buildOnGatekeeper builds Gatekeeper's released audit (testdata) with the
+// audit-pubsub component and kustomize/components/<extra>, the settings
+// naming the connection and channel, plus more kustomization lines.
+func buildOnGatekeeper(t *testing.T, connection, channel, extra, more string) []render.Object {
+	t.Helper()
+	dir := t.TempDir()
+	rel := func(to string) string {
+		abs, err := filepath.Abs(to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := filepath.Rel(dir, abs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	write(t, filepath.Join(dir, "settings.yaml"), `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gatekeeper-pubsub-settings
+  annotations:
+    config.kubernetes.io/local-config: "true"
+data:
+  connection: `+connection+`
+  channel: `+channel+`
+`)
+	write(t, filepath.Join(dir, "kustomization.yaml"), "resources: ["+rel(filepath.Join(testdata, "gatekeeper"))+", settings.yaml]\n"+
+		"components: ["+rel(component)+", "+rel(filepath.Join(kustDir, "components", extra))+"]\n"+more)
+	objs, err := render.Kustomize(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
 }
