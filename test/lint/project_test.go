@@ -30,6 +30,7 @@ func TestProjectIsClean(t *testing.T) {
 		{"chart pubsub", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true"}}},
 		{"chart pubsub and subscriber", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}}},
 		{"chart pubsub and consumer", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}}},
+		{"chart consumer with reports", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true"}}},
 		{"chart consumer with postgres, replicas and scopes", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
 			"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store",
 			"consumer.replicas=3", "component.scopes={audit}"}}},
