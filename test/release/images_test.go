@@ -42,7 +42,8 @@ func TestImages(t *testing.T) {
 		module string
 	}{
 		{"pubsub-send", "github.com/dapr/go-sdk"},
-		{"fake-subscriber", "github.com/dapr/go-sdk"},
+		// Its own net/http server now; the connection schemas it links.
+		{"fake-subscriber", "github.com/santhosh-tekuri/jsonschema/v6"},
 		{"pubsub-lint", "helm.sh/helm/v3"},
 		{"violations", "modernc.org/sqlite"},
 		{"pubsub-forward", "github.com/dapr/go-sdk"},
