@@ -2,6 +2,9 @@ package procs
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -73,4 +76,22 @@ func StartPostgresT(t testing.TB, opts PostgresOptions) *Postgres {
 		p.Stop()
 	})
 	return p
+}
+
+// MainWithBuild is a TestMain body for tests that run one of the project's
+// commands as a process: it builds pkg (like "./cmd/violations") into a
+// temporary directory, points *bin at the binary, runs the tests and
+// removes the directory. It returns the exit code for os.Exit.
+func MainWithBuild(m *testing.M, pkg string, bin *string) int {
+	dir, err := os.MkdirTemp("", "procs-bin-")
+	if err == nil {
+		err = GoBuild(context.Background(), dir, pkg)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	*bin = filepath.Join(dir, filepath.Base(pkg))
+	return m.Run()
 }

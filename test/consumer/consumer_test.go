@@ -28,21 +28,7 @@ import (
 
 var violationsBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "violations-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	violationsBin = filepath.Join(dir, "violations")
-	if err := procs.GoBuild(context.Background(), dir, "./cmd/violations"); err != nil {
-		fmt.Fprintln(os.Stderr, "building cmd/violations:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(procs.MainWithBuild(m, "./cmd/violations", &violationsBin)) }
 
 const component = `apiVersion: dapr.io/v1alpha1
 kind: Component

@@ -30,20 +30,7 @@ import (
 
 var forwardBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pubsub-forward-bin-")
-	if err == nil {
-		err = procs.GoBuild(context.Background(), dir, "./cmd/pubsub-forward")
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "building cmd/pubsub-forward:", err)
-		os.Exit(1)
-	}
-	forwardBin = filepath.Join(dir, "pubsub-forward")
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(procs.MainWithBuild(m, "./cmd/pubsub-forward", &forwardBin)) }
 
 // delivery is one CloudEvent the subscriber's daprd delivered.
 type delivery struct {
