@@ -19,7 +19,7 @@ help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: tools-dapr tools-kube tools-gatekeeper tools-release redis postgres ca-certificates pre-commit ## build every tool the tests run (cached by version outside the checkout) and install redis-server, PostgreSQL and ca-certificates
+tools: tools-dapr tools-kube tools-gatekeeper tools-release redis postgres chromium ca-certificates pre-commit ## build every tool the tests run (cached by version outside the checkout) and install redis-server, PostgreSQL, Chromium and ca-certificates
 
 # Tools are built from source, each in its own module under tools/, by
 # tools/build.sh into $(TOOLS_CACHE) (keyed by tool, version and the module's
@@ -85,6 +85,10 @@ postgres: ## install Debian's postgresql if it is missing (the consumer's store 
 	@# The package starts a system cluster; the tests start their own.
 	@$(APT_INSTALL) postgresql "ls /usr/lib/postgresql/*/bin/postgres" \
 		"systemctl disable --now postgresql >/dev/null 2>&1 || service postgresql stop >/dev/null 2>&1"
+
+.PHONY: chromium
+chromium: ## install Debian's chromium if it is missing (test/consumer's TestPage drives it headless; CHROMIUM=/path/to/chrome uses another)
+	@$(APT_INSTALL) chromium "command -v chromium"
 
 .PHONY: build
 build: ## build the commands into bin/

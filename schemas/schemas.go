@@ -34,6 +34,9 @@ const (
 	Component = "component"
 	// Violation describes the message that the audit publishes.
 	Violation = "violation"
+	// AlertWebhook describes the body the violations consumer POSTs to a
+	// webhook alert route.
+	AlertWebhook = "alert-webhook"
 	// connectionConfigPrefix prefixes per-provider connection config schemas.
 	connectionConfigPrefix = "connection-config."
 	// pubsubDir holds one metadata schema per Dapr pubsub type.

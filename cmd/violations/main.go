@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/alerts"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/client"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/serve"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
@@ -27,7 +29,7 @@ import (
 const usage = `violations keeps Gatekeeper's audit violations and their history.
 
 Usage:
-  violations serve [flags]      the Dapr app: receive, reconcile runs, store, serve the API
+  violations serve [flags]      the Dapr app: receive, reconcile runs, store, serve the API and the page
   violations list [flags]       list violations (open by default)
   violations runs [flags]       list audit runs, newest first
   violations show KEY [flags]   one violation and its timeline
@@ -139,16 +141,29 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.NoStatus, "no-status", false, "never read the constraints' status (runs complete on v3.20+ markers alone)")
 	fs.BoolVar(&c.Reports, "reports", false, "write OpenReports (openreports.io Report per namespace, ClusterReport) of the open violations after each complete run, for Policy Reporter and kubectl")
 	fs.IntVar(&c.ReportMaxResults, "report-max-results", c.ReportMaxResults, "results per report; a namespace's report is split past it")
-	fs.StringVar(&c.ReportSeverity, "report-severity", c.ReportSeverity, "severity of every report result: critical, high, medium, low or info")
+	fs.StringVar(&c.ReportSeverity, "report-severity", c.ReportSeverity, "severity of a report result whose constraint has no valid --report-severity-key: critical, high, medium, low or info")
+	fs.StringVar(&c.ReportSeverityKey, "report-severity-key", c.ReportSeverityKey, "constraint label (else annotation) holding a result's severity (critical, high, medium, low or info); empty reads none")
+	fs.BoolVar(&c.ReportResourceUIDs, "report-resource-uids", false, "look up each violating resource's metadata.uid for its report subject (needs get and list on those kinds)")
+	fs.StringVar(&c.ReportLeaseNamespace, "report-lease-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the Lease electing the one replica that writes reports (default $POD_NAMESPACE, else the kubeconfig's or the pod's namespace)")
+	fs.StringVar(&c.ReportLeaseName, "report-lease-name", "", "name of that Lease (default violations-reports-<--cluster>)")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval, "how often runs are judged and the constraints' status read")
 	fs.DurationVar(&c.Retention, "retention", c.Retention, "delete resolved violations and runs older than this (0 keeps them)")
 	fs.Int64Var(&c.MaxMessageBytes, "max-message-bytes", c.MaxMessageBytes, "messages larger than this are dropped")
+	apiTokenFile := fs.String("api-token-file", "", "file holding a bearer token (a mounted Secret) that the page, the API and /metrics then require; /healthz and /readyz stay open")
+	alertsConfig := fs.String("alerts-config", "", "file of alert routes (webhook, Slack) told what each complete run changed; see schemas/alert-webhook.schema.json")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if *alertsConfig != "" {
+		ac, err := alerts.Load(*alertsConfig)
+		if err != nil {
+			return usageError{err}
+		}
+		c.Alerts = &ac
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -158,6 +173,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.Store, err = serve.StoreURL(*storeFlag, *storeFile, os.Getenv("VIOLATIONS_STORE")); err != nil {
 		return usageError{err}
 	}
+	if *apiTokenFile != "" {
+		if c.APIToken, err = api.ReadTokenFile("--api-token-file", *apiTokenFile); err != nil {
+			return usageError{err}
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -166,14 +186,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return serve.Run(ctx, c)
 }
 
-func clientFlags(fs *flag.FlagSet) (server, output *string) {
+func clientFlags(fs *flag.FlagSet) (server, output, tokenFile *string) {
 	server = fs.String("server", envOr("VIOLATIONS_SERVER", "http://127.0.0.1:8080"), "URL of `violations serve`'s API (default $VIOLATIONS_SERVER)")
 	output = fs.String("o", "table", "output format: table, json or yaml")
 	fs.StringVar(output, "output", "table", "output format: table, json or yaml")
-	return server, output
+	tokenFile = fs.String("token-file", "", "file holding the bearer token of `violations serve --api-token-file`")
+	return server, output, tokenFile
 }
 
-func newClient(server, output string) (*client.Client, error) {
+func newClient(server, output, tokenFile string) (*client.Client, error) {
 	if err := client.CheckFormat(output); err != nil {
 		return nil, usageError{err}
 	}
@@ -181,12 +202,17 @@ func newClient(server, output string) (*client.Client, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
+	if tokenFile != "" {
+		if c.Token, err = api.ReadTokenFile("--token-file", tokenFile); err != nil {
+			return nil, usageError{err}
+		}
+	}
 	return c, nil
 }
 
 func listCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("list", "list [flags]", stdout)
-	server, output := clientFlags(fs)
+	server, output, tokenFile := clientFlags(fs)
 	var o client.ListOptions
 	fs.StringVar(&o.State, "state", "open", "open, resolved or all")
 	fs.StringVar(&o.Cluster, "cluster", "", "only this cluster")
@@ -196,6 +222,7 @@ func listCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.ConstraintName, "constraint", "", "only the constraint of this name")
 	fs.StringVar(&o.ResourceKind, "resource-kind", "", "only resources of this kind")
 	fs.StringVar(&o.EnforcementAction, "enforcement-action", "", "only this enforcement action (deny, warn, dryrun)")
+	fs.StringVar(&o.Search, "search", "", "only violations whose message, resource name or namespace, or constraint name contains this text (ignoring case)")
 	fs.IntVar(&o.Limit, "limit", 0, "at most this many (0: all)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -211,7 +238,7 @@ func listCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("list takes no arguments, got %q", fs.Args())}
 	}
-	c, err := newClient(*server, *output)
+	c, err := newClient(*server, *output, *tokenFile)
 	if err != nil {
 		return err
 	}
@@ -224,7 +251,7 @@ func listCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 func runsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("runs", "runs [flags]", stdout)
-	server, output := clientFlags(fs)
+	server, output, tokenFile := clientFlags(fs)
 	cluster := fs.String("cluster", "", "only this cluster")
 	limit := fs.Int("limit", 20, "at most this many runs (1-1000)")
 	if err := parse(fs, args, stderr); err != nil {
@@ -236,7 +263,7 @@ func runsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("runs takes no arguments, got %q", fs.Args())}
 	}
-	c, err := newClient(*server, *output)
+	c, err := newClient(*server, *output, *tokenFile)
 	if err != nil {
 		return err
 	}
@@ -249,7 +276,7 @@ func runsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 func showCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("show", "show KEY [flags]", stdout)
-	server, output := clientFlags(fs)
+	server, output, tokenFile := clientFlags(fs)
 	// The key may come before the flags, as kubectl allows.
 	var key string
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
@@ -268,7 +295,7 @@ func showCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !store.ValidKey(key) {
 		return usageError{fmt.Errorf("violation key %q: want the 32 hexadecimal characters of the KEY column of `violations list`", key)}
 	}
-	c, err := newClient(*server, *output)
+	c, err := newClient(*server, *output, *tokenFile)
 	if err != nil {
 		return err
 	}

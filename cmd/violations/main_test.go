@@ -30,6 +30,12 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"serve", "--max-resolve-share", "2", "--store", "sqlite:///tmp/x.db"}, 2, "", "--max-resolve-share is 2"},
 		{[]string{"serve", "--store", "x", "--store-file", "y"}, 2, "", "--store and --store-file both given"},
 		{[]string{"serve", "--topic", "t", "--dead-letter-topic", "t", "--store", "sqlite:///tmp/x.db"}, 2, "", "--dead-letter-topic is the subscribed topic"},
+		{[]string{"serve", "-h"}, 0, "-report-resource-uids", ""},
+		{[]string{"serve", "--report-severity-key", "team severity", "--store", "sqlite:///tmp/x.db"}, 2, "", `--report-severity-key "team severity" is not a label key`},
+		{[]string{"serve", "--report-severity", "urgent", "--store", "sqlite:///tmp/x.db"}, 2, "", `--report-severity "urgent"`},
+		{[]string{"serve", "--reports", "--cluster", "Prod_EU", "--store", "sqlite:///tmp/x.db"}, 2, "", `"violations-reports-Prod_EU" is not a Lease name`},
+		{[]string{"serve", "--report-lease-name", "a b", "--store", "sqlite:///tmp/x.db"}, 2, "", `--report-lease-name "a b" is not a Lease name`},
+		{[]string{"serve", "--report-lease-namespace", "Team_A", "--store", "sqlite:///tmp/x.db"}, 2, "", `--report-lease-namespace "Team_A" is not a namespace name`},
 		{[]string{"list", "--server", "http://127.0.0.1:1"}, 1, "", "connection refused"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

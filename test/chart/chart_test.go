@@ -51,6 +51,9 @@ var valueSets = []valueSet{
 	{name: "consumer", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}},
 	{name: "subscriber-app-token", set: []string{"audit.enablePubsub=true", "subscriber.enabled=true", "subscriber.appTokenSecret=dapr-app-token"}},
 	{name: "consumer-reports", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true", "consumer.reports.severity=high"}},
+	{name: "consumer-reports-uids", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true", "consumer.reports.resourceUIDs=true"},
+		files: []string{filepath.Join("testdata", "values-consumer-reports-uids.yaml")}},
+	{name: "consumer-alerts", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}, files: []string{filepath.Join("testdata", "values-consumer-alerts.yaml")}},
 	{name: "consumer-postgres", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store", "consumer.replicas=2", "consumer.appTokenSecret=dapr-app-token", "consumer.deadLetterTopic=audit-dead-letter", "component.scopes={audit}"}},
 	{name: "gatekeeper-v3.13.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.13.0"}},
 	{name: "gatekeeper-v3.19.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.19.0"}},
@@ -296,7 +299,14 @@ func TestConsistency(t *testing.T) {
 					t.Errorf("pubsub off but the audit pod has Dapr annotations %v", ann)
 				}
 			}
-			configMaps := find(objs, "ConfigMap")
+			// The connection config is in the release namespace (the
+			// consumer's alert routes are a ConfigMap of its own).
+			var configMaps []render.Object
+			for _, o := range find(objs, "ConfigMap") {
+				if o.Namespace() == namespace {
+					configMaps = append(configMaps, o)
+				}
+			}
 			conns := find(objs, "Connection")
 			if !pubsub {
 				if len(configMaps)+len(conns)+len(find(objs, "Component")) != 0 {
@@ -616,10 +626,17 @@ func checkConsumer(t *testing.T, vs valueSet, objs []render.Object, channel stri
 - {apiGroups: [constraints.gatekeeper.sh], resources: ["*"], verbs: [get, list, watch]}
 - {apiGroups: [templates.gatekeeper.sh], resources: [constrainttemplates], verbs: [get, list, watch]}
 `
-	if slices.Contains(vs.set, "consumer.reports.enabled=true") {
+	reportsOn, uids := slices.Contains(vs.set, "consumer.reports.enabled=true"), slices.Contains(vs.set, "consumer.reports.resourceUIDs=true")
+	if reportsOn {
 		// Exactly what writing the reports needs, no patch or watch.
 		rules += "- {apiGroups: [openreports.io], resources: [reports, clusterreports], verbs: [get, list, create, update, delete]}\n"
 	}
+	if reportsOn && uids {
+		// Get and list on exactly the kinds listed
+		// (testdata/values-consumer-reports-uids.yaml), nothing wider.
+		rules += "- {apiGroups: [\"\"], resources: [configmaps, pods], verbs: [get, list]}\n- {apiGroups: [apps], resources: [deployments], verbs: [get, list]}\n"
+	}
+	checkConsumerReports(t, reportsOn, uids, objs, c)
 	if err := yaml.Unmarshal([]byte(rules), &want); err != nil {
 		t.Fatal(err)
 	}
@@ -717,6 +734,10 @@ func TestBadValues(t *testing.T) {
 		{name: "unknown securityContext field", set: []string{"audit.securityContext.runAsUsr=1"}, want: []string{"runAsUsr"}},
 		{name: "consumer in release namespace", set: []string{"consumer.enabled=true", "consumer.namespace=" + namespace}, want: []string{"consumer.namespace gatekeeper-system is the release namespace"}},
 		{name: "consumer dead letters on its own topic", set: []string{"consumer.enabled=true", "consumer.deadLetterTopic=audit-channel"}, want: []string{"consumer.deadLetterTopic audit-channel is the channel"}},
+		{name: "reports with a cluster name that names no Lease", set: []string{"consumer.enabled=true", "consumer.reports.enabled=true", "consumer.cluster=Prod_EU"}, want: []string{"consumer.cluster Prod_EU", "Lease violations-reports-Prod_EU"}},
+		{name: "resource UIDs without kinds", set: []string{"consumer.enabled=true", "consumer.reports.enabled=true", "consumer.reports.resourceUIDs=true"}, want: []string{"consumer.reports.resourceUIDs needs consumer.reports.resourceUIDKinds"}},
+		{name: "resource UID kind without resources", values: "consumer: {enabled: true, reports: {enabled: true, resourceUIDs: true, resourceUIDKinds: [{apiGroups: ['']}]}}\n", want: []string{"/consumer/reports/resourceUIDKinds/0", "resources"}},
+		{name: "severity key not a label key", set: []string{"consumer.enabled=true", "consumer.reports.severityKey=team severity"}, want: []string{"/consumer/reports/severityKey"}},
 		{name: "consumer shares the subscriber's app-id", set: []string{"consumer.enabled=true", "subscriber.enabled=true"}, want: []string{"consumer.appId subscriber is also subscriber.appId", "consumer.appId=violations"}},
 		{name: "unknown consumer key", set: []string{"consumer.replica=2"}, want: []string{"/consumer", "replica"}},
 		{name: "disk export before v3.20", set: []string{"audit.enablePubsub=true", "audit.exportBackend=disk"}, want: []string{"audit.exportBackend=disk needs gatekeeperVersion v3.20.0 or later", "gatekeeperVersion is v3.18.3", "audit.exportBackend=dapr"}},

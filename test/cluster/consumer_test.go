@@ -62,6 +62,15 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 
 			// The consumer's OpenReport of the namespace lists them.
 			waitReport(t, e, n)
+			// Written by the holder of the reports Lease, the consumer's pod
+			// (the chart's Role allows it that Lease, POD_NAME names it).
+			lease, err := e.Kube.Client.CoordinationV1().Leases(cluster.SubscriberNS).Get(ctx, "violations-reports-default", metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("the reports Lease: %v", err)
+			}
+			if pod := podOf(t, e, cluster.SubscriberNS, "violations"); lease.Spec.HolderIdentity == nil || !strings.HasPrefix(*lease.Spec.HolderIdentity, pod.Name+"_") {
+				t.Fatalf("the reports Lease is held by %v, want the pod %s", lease.Spec.HolderIdentity, pod.Name)
+			}
 
 			// Fix two objects: the next complete run resolves exactly them.
 			if err := e.FixViolators(ctx, "violator-00000", "violator-00001"); err != nil {

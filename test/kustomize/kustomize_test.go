@@ -42,6 +42,7 @@ var overlayCases = []struct {
 	{overlay: "quickstart-tls", namespace: "gatekeeper-system"},
 	{overlay: "production-kafka", namespace: "policy-system"},
 	{overlay: "consumer", namespace: "gatekeeper-system"},
+	{overlay: "consumer-alerts", namespace: "gatekeeper-system"},
 	{overlay: "export-disk", namespace: "gatekeeper-system"},
 }
 

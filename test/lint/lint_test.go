@@ -111,7 +111,7 @@ var cases = []struct {
 	{"assumed-audit/bad", []string{"connection-wrong-namespace"}},
 	{"assumed-audit/good", nil},
 	// Fixtures of the violations consumer (`violations serve`): its store,
-	// its app-id, and the scopes of its Component.
+	// its app-id, the scopes of its Component, and its alert routes.
 	{"consumer-sqlite-replicas/bad", []string{"consumer-sqlite-replicas"}},
 	{"consumer-sqlite-replicas/good", nil},
 	{"consumer-store-plaintext/bad", []string{"consumer-store-plaintext"}},
@@ -119,6 +119,10 @@ var cases = []struct {
 	{"consumer-app-id-shared/bad", []string{"consumer-app-id-shared"}},
 	{"consumer-app-id-shared/good", nil},
 	{"component-scopes/consumer", []string{"component-scopes"}},
+	{"consumer-alert-url-plain/bad", []string{"consumer-alert-url-plain"}},
+	{"consumer-alert-url-plain/good", nil},
+	{"consumer-alerts-config-unmounted/bad", []string{"consumer-alerts-config-unmounted"}},
+	{"consumer-alerts-config-unmounted/good", nil},
 	// Fixtures of the disk export with pubsub-forward beside the audit's
 	// manager: the forwarder's path, volume, topic and the runs the driver
 	// keeps, and the Dapr checks, which apply to the forwarder's daprd.

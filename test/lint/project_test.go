@@ -30,6 +30,12 @@ func TestProjectIsClean(t *testing.T) {
 		{"chart pubsub", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true"}}},
 		{"chart pubsub and subscriber", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}}},
 		{"chart pubsub and consumer", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}}},
+		// Alert routes: the ConfigMap, its projected volume with the
+		// Secrets' keys, and --alerts-config (consumer-alert-*).
+		{"chart consumer with alerts", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
+			"audit.enablePubsub=true", "consumer.enabled=true", "consumer.alerts.routes[0].name=chat", "consumer.alerts.routes[0].slack.urlSecret.name=alert-slack",
+			"consumer.alerts.routes[0].slack.urlSecret.key=url", "consumer.alerts.routes[1].name=hook", "consumer.alerts.routes[1].webhook.url=https://hooks.example/v",
+			"consumer.alerts.routes[1].webhook.tokenSecret.name=alert-webhooks", "consumer.alerts.routes[1].webhook.tokenSecret.key=token"}}},
 		{"chart consumer with reports", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true"}}},
 		{"chart consumer with postgres, replicas and scopes", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
 			"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store",

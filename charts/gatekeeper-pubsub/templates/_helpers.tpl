@@ -243,3 +243,67 @@ volumeMounts:
   - name: {{ include "gatekeeper-pubsub.diskVolume" . }}
     mountPath: {{ include "gatekeeper-pubsub.diskMount" . }}
 {{- end -}}
+
+{{/*
+The violations consumer's alerts (consumer.alerts.routes): the directory
+of the projected volume holding the routes file (alerts.yaml, from the
+ConfigMap NAME-alerts) and each route's Secret keys (ROUTE/url,
+ROUTE/token).
+*/}}
+{{- define "gatekeeper-pubsub.consumerAlertsDir" -}}/etc/violations/alerts{{- end -}}
+
+{{/*
+The routes file `violations serve --alerts-config` reads
+(internal/consumer/alerts.Config), from consumer.alerts.routes: a plain
+webhook url is written as is, a Secret's key becomes urlFile or tokenFile
+under the alerts directory. Empty without routes. The ConfigMap holds it
+with a final newline; the pod's checksum/alerts-config annotation is the
+SHA-256 of that.
+*/}}
+{{- define "gatekeeper-pubsub.consumerAlertsConfig" -}}
+{{- $dir := include "gatekeeper-pubsub.consumerAlertsDir" . -}}
+{{- with .Values.consumer.alerts.routes -}}
+routes:
+{{- range $r := . }}
+  - name: {{ $r.name }}
+    {{- with $r.match }}
+    match:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with $r.webhook }}
+    webhook:
+      {{- if .url }}
+      url: {{ .url | toJson }}
+      {{- else }}
+      urlFile: {{ printf "%s/%s/url" $dir $r.name }}
+      {{- end }}
+      {{- if .tokenSecret }}
+      tokenFile: {{ printf "%s/%s/token" $dir $r.name }}
+      {{- end }}
+    {{- end }}
+    {{- with $r.slack }}
+    slack:
+      urlFile: {{ printf "%s/%s/url" $dir $r.name }}
+    {{- end }}
+    {{- with $r.maxItems }}
+    maxItems: {{ int . }}
+    {{- end }}
+    {{- with $r.timeout }}
+    timeout: {{ . }}
+    {{- end }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A Go duration ("1m30s", "250ms") in milliseconds, as a float.
+*/}}
+{{- define "gatekeeper-pubsub.durationMs" -}}
+{{- $unit := dict "ns" 0.000001 "us" 0.001 "µs" 0.001 "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0 -}}
+{{- $ms := 0.0 -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)" (toString .) -1 -}}
+{{- $n := regexFind "^[0-9]+(\\.[0-9]+)?" . | float64 -}}
+{{- $ms = addf $ms (mulf $n (get $unit (regexReplaceAll "^[0-9]+(\\.[0-9]+)?" . ""))) -}}
+{{- end -}}
+{{- $ms -}}
+{{- end -}}

@@ -43,6 +43,9 @@ type Error struct {
 	Error string `json:"error"`
 }
 
+// MaxSearch bounds the text of a search (?search=), in bytes.
+const MaxSearch = 256
+
 // Options configure the API.
 type Options struct {
 	Store store.Store
@@ -127,13 +130,18 @@ func limitParam(q url.Values, def int) (int, error) {
 
 func (a *api) violations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if err := checkParams(q, "state", "cluster", "namespace", "constraintKind", "constraintName", "resourceKind", "enforcementAction", "limit", "continue"); err != nil {
+	if err := checkParams(q, "state", "cluster", "namespace", "constraintKind", "constraintName", "resourceKind", "enforcementAction", "search", "limit", "continue"); err != nil {
 		badRequest(w, "%v", err)
 		return
 	}
 	f := store.Filter{
 		Cluster: q.Get("cluster"), Namespace: q.Get("namespace"), ConstraintKind: q.Get("constraintKind"),
 		ConstraintName: q.Get("constraintName"), ResourceKind: q.Get("resourceKind"), EnforcementAction: q.Get("enforcementAction"),
+		Search: q.Get("search"),
+	}
+	if len(f.Search) > MaxSearch {
+		badRequest(w, "query parameter \"search\" is %d bytes, want at most %d", len(f.Search), MaxSearch)
+		return
 	}
 	switch st := q.Get("state"); st {
 	case "", "all":

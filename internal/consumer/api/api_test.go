@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,6 +42,11 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/violations", 200, `\u003cscript\u003e`}, // escaped, never raw HTML
 		{"/api/v1/violations?state=open&namespace=nginx&constraintKind=K8sRequiredLabels", 200, key},
 		{"/api/v1/violations?state=resolved", 200, `"items": []`},
+		{"/api/v1/violations?search=SCRIPT", 200, key},
+		{"/api/v1/violations?search=" + url.QueryEscape("alert(1)</"), 200, key},
+		{"/api/v1/violations?search=%25", 200, `"items": []`}, // % is literal
+		{"/api/v1/violations?search=nomatch", 200, `"items": []`},
+		{"/api/v1/violations?search=" + strings.Repeat("x", api.MaxSearch+1), 400, `query parameter \"search\"`},
 		{"/api/v1/violations?limit=1", 200, `"continue": "1"`},
 		{"/api/v1/violations?continue=1", 200, `"items": []`},
 		{"/api/v1/violations?state=closed", 400, `query parameter \"state\" is \"closed\"`},

@@ -26,6 +26,8 @@ const maxResponse = 64 << 20
 type Client struct {
 	Base string
 	HTTP *http.Client
+	// Token, if set, is sent as a bearer token (serve --api-token-file).
+	Token string
 }
 
 // New checks the server URL.
@@ -45,6 +47,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, into any) e
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -74,6 +79,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, into any) e
 // ListOptions select violations.
 type ListOptions struct {
 	State, Cluster, Namespace, ConstraintKind, ConstraintName, ResourceKind, EnforcementAction string
+	// Search keeps violations whose message, resource name or namespace or
+	// constraint name contains it (ignoring case).
+	Search string
 	// Limit caps how many are returned (0: all).
 	Limit int
 }
@@ -82,7 +90,7 @@ type ListOptions struct {
 func (c *Client) Violations(ctx context.Context, o ListOptions) ([]store.Violation, error) {
 	q := url.Values{}
 	for k, v := range map[string]string{"state": o.State, "cluster": o.Cluster, "namespace": o.Namespace, "constraintKind": o.ConstraintKind,
-		"constraintName": o.ConstraintName, "resourceKind": o.ResourceKind, "enforcementAction": o.EnforcementAction} {
+		"constraintName": o.ConstraintName, "resourceKind": o.ResourceKind, "enforcementAction": o.EnforcementAction, "search": o.Search} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -42,6 +42,9 @@ type Metrics struct {
 	RunsHeld *prometheus.CounterVec
 	// Batch observes the size of the batches committed together.
 	Batch prometheus.Histogram
+	// AlertsSent counts alerts their receiver accepted, by route;
+	// AlertsFailed the attempts that failed, by route and reason.
+	AlertsSent, AlertsFailed *prometheus.CounterVec
 }
 
 // New makes the metrics and a registry holding them, the Go and process
@@ -71,8 +74,12 @@ func New(st store.Store, logger *slog.Logger) *Metrics {
 			Help: "Complete runs held because they would resolve more than --max-resolve-share of the open violations."}, []string{"cluster"}),
 		Batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "violations_commit_batch_size",
 			Help: "Messages committed in one store transaction.", Buckets: prometheus.ExponentialBuckets(1, 4, 7)}),
+		AlertsSent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "violations_alerts_sent_total",
+			Help: "Alerts accepted by their receiver, by route."}, []string{"route"}),
+		AlertsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "violations_alert_attempts_failed_total",
+			Help: "Attempts to send an alert that failed (it is tried again), by route and reason (status code, timeout, error)."}, []string{"route", "reason"}),
 	}
-	m.Registry.MustRegister(m.Received, m.Dropped, m.Ignored, m.New, m.Resolved, m.Reopened, m.Runs, m.RunsHeld, m.Batch,
+	m.Registry.MustRegister(m.Received, m.Dropped, m.Ignored, m.New, m.Resolved, m.Reopened, m.Runs, m.RunsHeld, m.Batch, m.AlertsSent, m.AlertsFailed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
 		m.Registry.MustRegister(&storeCollector{st: st, logger: logger})
@@ -87,6 +94,8 @@ var (
 	lastCompleteDesc = prometheus.NewDesc("violations_last_complete_run_timestamp_seconds",
 		"Start time of the newest complete audit run, by cluster.", []string{"cluster"}, nil)
 	storeUpDesc = prometheus.NewDesc("violations_store_up", "1 when the store answered this scrape.", nil, nil)
+	pendingDesc = prometheus.NewDesc("violations_alerts_pending",
+		"Alerts in the outbox not accepted by their receiver yet, by route.", []string{"route"}, nil)
 )
 
 // storeCollector reads the gauges from the store at each scrape, so every
@@ -100,6 +109,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- openDesc
 	ch <- lastCompleteDesc
 	ch <- storeUpDesc
+	ch <- pendingDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -123,6 +133,15 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for cluster, t := range last {
 		ch <- prometheus.MustNewConstMetric(lastCompleteDesc, prometheus.GaugeValue, float64(t.Unix()), cluster)
+	}
+	pending, err := c.st.PendingAlerts(ctx)
+	if err != nil {
+		c.logger.Error("metrics: counting pending alerts", "error", err)
+		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	for route, n := range pending {
+		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(n), route)
 	}
 	ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 1)
 }

@@ -12,7 +12,11 @@
 //     by template;
 //   - result: deny fail, warn warn, dryrun warn (the violation is real, the
 //     cluster does not act on it), anything else (scoped actions) fail;
-//   - severity: Options.Severity (default medium);
+//   - severity: the constraint's label (else annotation)
+//     Options.SeverityKey when it is one of Severities, else
+//     Options.Severity (default medium);
+//   - subjects: the resource, with its UID when Options.ResourceUIDs and
+//     the consumer may read it;
 //   - timestamp: first seen, so Policy Reporter does not alert again after
 //     a restart; properties.resultID: the violation's key, stable across
 //     runs and message-independent enough to not notify again.
@@ -47,8 +51,16 @@ type Options struct {
 	// MaxResults per report (default 500: results are about 1 KB, so a
 	// report stays near half a megabyte, well under etcd's 1.5 MB).
 	MaxResults int
-	// Severity of every result (default medium).
+	// Severity of a result whose constraint has no valid severity under
+	// SeverityKey (default medium).
 	Severity string
+	// SeverityKey is the constraint label (else annotation) a result's
+	// severity is read from (DefaultSeverityKey in `violations serve`);
+	// empty reads none.
+	SeverityKey string
+	// ResourceUIDs looks up each violating resource's metadata.uid for its
+	// result's subject.
+	ResourceUIDs bool
 }
 
 func (o Options) withDefaults() Options {
@@ -80,7 +92,9 @@ func (o Object) Kind() string {
 // Build makes the reports for the open violations: per namespace ("" for
 // cluster-scoped resources), sorted by resource then constraint, cut into
 // reports of at most MaxResults named gatekeeper, gatekeeper-2, ...
-func Build(vs []store.Violation, opts Options) []Object {
+// facts gives the constraints' severities and the resources' UIDs read at
+// this sync (the zero Facts: Options.Severity, no UIDs).
+func Build(vs []store.Violation, opts Options, facts Facts) []Object {
 	opts = opts.withDefaults()
 	byNS := map[string][]store.Violation{}
 	for _, v := range vs {
@@ -106,7 +120,7 @@ func Build(vs []store.Violation, opts Options) []Object {
 			}
 			r := openreports.Report{Source: Source}
 			for _, v := range chunk {
-				res := result(v, opts)
+				res := result(v, opts, facts)
 				r.Results = append(r.Results, res)
 				switch res.Result {
 				case "fail":
@@ -126,7 +140,7 @@ func sortKey(v store.Violation) string {
 	return strings.Join([]string{r.Kind, r.Name, r.Group, c.Kind, c.Name, v.Message, v.Key}, "\x00")
 }
 
-func result(v store.Violation, opts Options) openreports.ReportResult {
+func result(v store.Violation, opts Options, facts Facts) openreports.ReportResult {
 	outcome := openreports.Result("fail")
 	switch v.EnforcementAction {
 	case "warn", "dryrun":
@@ -136,15 +150,20 @@ func result(v store.Violation, opts Options) openreports.ReportResult {
 	if v.Resource.Group != "" {
 		apiVersion = v.Resource.Group + "/" + v.Resource.Version
 	}
+	severity := opts.Severity
+	if s, ok := facts.Severity[v.Constraint]; ok {
+		severity = s
+	}
 	return openreports.ReportResult{
-		Source:      Source,
-		Policy:      v.Constraint.Kind + "/" + v.Constraint.Name,
-		Rule:        v.Constraint.Kind,
-		Category:    "Gatekeeper",
-		Severity:    openreports.ResultSeverity(opts.Severity),
-		Timestamp:   metav1.Timestamp{Seconds: v.FirstSeen.Unix()},
-		Result:      outcome,
-		Subjects:    []corev1.ObjectReference{{APIVersion: apiVersion, Kind: v.Resource.Kind, Namespace: v.Resource.Namespace, Name: v.Resource.Name}},
+		Source:    Source,
+		Policy:    v.Constraint.Kind + "/" + v.Constraint.Name,
+		Rule:      v.Constraint.Kind,
+		Category:  "Gatekeeper",
+		Severity:  openreports.ResultSeverity(severity),
+		Timestamp: metav1.Timestamp{Seconds: v.FirstSeen.Unix()},
+		Result:    outcome,
+		Subjects: []corev1.ObjectReference{{APIVersion: apiVersion, Kind: v.Resource.Kind, Namespace: v.Resource.Namespace, Name: v.Resource.Name,
+			UID: facts.UID[v.Resource]}},
 		Description: v.Message,
 		Properties: map[string]string{
 			"resultID":          v.Key,

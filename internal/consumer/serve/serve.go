@@ -16,8 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/dynamic"
-
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/alerts"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/metrics"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/receive"
@@ -25,6 +24,8 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/reports"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/status"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/web"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
 )
 
 // DefaultStore is where the SQLite store lives without --store.
@@ -34,7 +35,7 @@ const DefaultStore = "sqlite:///var/lib/violations/violations.db"
 type Config struct {
 	// AppListen is where daprd delivers (only the sidecar reaches it).
 	AppListen string
-	// Listen is where the API, health and metrics are served.
+	// Listen is where the page, the API, health and metrics are served.
 	Listen string
 	// Store is the store's URL.
 	Store string
@@ -55,13 +56,31 @@ type Config struct {
 	Reports bool
 	// ReportMaxResults splits a namespace's report past this many results.
 	ReportMaxResults int
-	// ReportSeverity is every result's severity.
-	ReportSeverity    string
+	// ReportSeverity is a result's severity when its constraint has no
+	// valid one under ReportSeverityKey.
+	ReportSeverity string
+	// ReportSeverityKey is the constraint label (else annotation) a
+	// result's severity is read from; empty reads none.
+	ReportSeverityKey string
+	// ReportResourceUIDs looks up each violating resource's UID for its
+	// result's subject.
+	ReportResourceUIDs bool
+	// ReportLeaseNamespace and ReportLeaseName name the Lease that elects
+	// the one replica writing reports (default $POD_NAMESPACE, else the
+	// kubeconfig's or the pod's namespace; violations-reports-<cluster>).
+	ReportLeaseNamespace, ReportLeaseName string
+
 	ReconcileInterval time.Duration
 	Retention         time.Duration
 	MaxMessageBytes   int64
+	// Alerts, when set, are the alert routes told what each complete run
+	// changed.
+	Alerts *alerts.Config
 	// AppToken is Dapr's app API token (APP_API_TOKEN).
 	AppToken string
+	// APIToken, if set, is the bearer token the page, the API and /metrics
+	// require (--api-token-file).
+	APIToken string
 	Logger   *slog.Logger
 	// Ready, if set, receives the two listeners' addresses once serving.
 	Ready func(app, api net.Addr)
@@ -74,7 +93,7 @@ func DefaultConfig() Config {
 		Pubsub: "pubsub", Topic: "audit-channel", Cluster: "default",
 		ResolveAfter: 1, RunGrace: 90 * time.Second, MaxResolveShare: 0.5,
 		ReconcileInterval: 5 * time.Second, Retention: 90 * 24 * time.Hour, MaxMessageBytes: 256 << 10,
-		ReportMaxResults: 500, ReportSeverity: "medium",
+		ReportMaxResults: 500, ReportSeverity: "medium", ReportSeverityKey: reports.DefaultSeverityKey,
 	}
 }
 
@@ -87,11 +106,7 @@ func (c Config) Validate() error {
 	if c.ReportMaxResults < 1 || c.ReportMaxResults > 5000 {
 		errs = append(errs, fmt.Errorf("--report-max-results is %d, want 1 to 5000 (a report must stay under etcd's 1.5 MB)", c.ReportMaxResults))
 	}
-	switch c.ReportSeverity {
-	case "critical", "high", "medium", "low", "info":
-	default:
-		errs = append(errs, fmt.Errorf("--report-severity %q: want critical, high, medium, low or info", c.ReportSeverity))
-	}
+	errs = append(errs, c.validateReports()...)
 	if c.ResolveAfter < 1 {
 		errs = append(errs, fmt.Errorf("--resolve-after is %d, want 1 or more", c.ResolveAfter))
 	}
@@ -148,20 +163,11 @@ func Run(ctx context.Context, c Config) error {
 
 	var src reconcile.StatusSource
 	var writer *reports.Writer
+	var lease reports.Lease
 	if c.Reports {
-		cfg, ok, err := status.Config(c.Kubeconfig)
-		if err != nil {
+		if writer, lease, err = reportWriter(c, st, log); err != nil {
 			return err
 		}
-		if !ok {
-			return fmt.Errorf("--reports writes to the API server: give --kubeconfig or run in a cluster")
-		}
-		dyn, err := dynamic.NewForConfig(cfg)
-		if err != nil {
-			return fmt.Errorf("API server client: %w", err)
-		}
-		writer = &reports.Writer{Store: st, Client: dyn, Logger: log,
-			Options: reports.Options{Cluster: c.Cluster, MaxResults: c.ReportMaxResults, Severity: c.ReportSeverity}}
 	}
 	if !c.NoStatus {
 		cfg, ok, err := status.Config(c.Kubeconfig)
@@ -193,6 +199,13 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
+	var alerter *alerts.Alerter
+	if c.Alerts != nil {
+		if alerter, err = alerts.New(alerts.Options{Config: *c.Alerts, Cluster: c.Cluster, Store: st, Metrics: m, Logger: log,
+			UserAgent: "violations/" + version.ModuleVersion()}); err != nil {
+			return err
+		}
+	}
 	appLn, err := net.Listen("tcp", c.AppListen)
 	if err != nil {
 		return fmt.Errorf("--app-listen %s: %w", c.AppListen, err)
@@ -203,12 +216,12 @@ func Run(ctx context.Context, c Config) error {
 		return fmt.Errorf("--listen %s: %w", c.Listen, err)
 	}
 	appSrv := newServer(recv.Handler())
-	apiSrv := newServer(api.Handler(api.Options{Store: st, Registry: m.Registry, Logger: log, Ready: func() string {
+	apiSrv := newServer(routes(c.APIToken, web.Handler(web.Options{Store: st, Logger: log}), api.Handler(api.Options{Store: st, Registry: m.Registry, Logger: log, Ready: func() string {
 		if !recv.Subscribed() {
 			return "daprd has not read the subscription yet"
 		}
 		return ""
-	}}))
+	}})))
 
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -216,16 +229,26 @@ func Run(ctx context.Context, c Config) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); recv.Run(work) }()
 	go func() { defer wg.Done(); rec.Run(work, c.ReconcileInterval) }()
+	if alerter != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); alerter.Run(work) }()
+	}
 	if writer != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); writer.Run(work, c.ReconcileInterval) }()
+		// Only the holder of the Lease writes; it is released on shutdown.
+		go func() {
+			defer wg.Done()
+			if err := writer.RunElected(work, c.ReconcileInterval, lease); err != nil {
+				log.Error("not writing OpenReports", "error", err)
+			}
+		}()
 	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- serveOn(appSrv, appLn) }()
 	go func() { errc <- serveOn(apiSrv, apiLn) }()
 	log.Info("serving", "app", appLn.Addr().String(), "api", apiLn.Addr().String(), "pubsub", c.Pubsub, "topic", c.Topic,
-		"cluster", c.Cluster, "store", store.Redact(c.Store), "appToken", c.AppToken != "")
+		"cluster", c.Cluster, "store", store.Redact(c.Store), "appToken", c.AppToken != "", "apiToken", c.APIToken != "")
 	if c.Ready != nil {
 		c.Ready(appLn.Addr(), apiLn.Addr())
 	}

@@ -586,6 +586,11 @@ func scanViolation(sc interface{ Scan(...any) error }) (Violation, error) {
 	return v, nil
 }
 
+// likeEscaper escapes LIKE's wildcards with the ESCAPE character '!' (not a
+// backslash, which PostgreSQL reads differently without
+// standard_conforming_strings).
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+
 // Violations implements Store.
 func (s *sqlStore) Violations(ctx context.Context, f Filter) ([]Violation, error) {
 	var (
@@ -605,6 +610,15 @@ func (s *sqlStore) Violations(ctx context.Context, f Filter) ([]Violation, error
 	add("c_name", f.ConstraintName)
 	add("r_kind", f.ResourceKind)
 	add("enforcement_action", f.EnforcementAction)
+	if f.Search != "" {
+		// A substring, not a pattern: the user's wildcards are escaped.
+		// The database's lower() on both sides makes it case-insensitive
+		// in PostgreSQL (whose LIKE is not) as in SQLite, and folds both
+		// alike (SQLite's folds ASCII letters only).
+		pattern := "%" + likeEscaper.Replace(f.Search) + "%"
+		where = append(where, `(lower(message) LIKE lower(?) ESCAPE '!' OR lower(r_name) LIKE lower(?) ESCAPE '!' OR lower(r_namespace) LIKE lower(?) ESCAPE '!' OR lower(c_name) LIKE lower(?) ESCAPE '!')`)
+		args = append(args, pattern, pattern, pattern, pattern)
+	}
 	where = append(where, "id > ?")
 	args = append(args, f.After)
 	limit := f.Limit
@@ -719,6 +733,9 @@ func (s *sqlStore) Prune(ctx context.Context, t time.Time) (int, error) {
 		}
 		if _, err := s.exec(ctx, tx, s.q(`DELETE FROM runs WHERE run < ? AND state <> ?`), cut, RunPending); err != nil {
 			return fmt.Errorf("pruning runs: %w", err)
+		}
+		if _, err := s.exec(ctx, tx, s.q(`DELETE FROM alert_outbox WHERE sent_at < ?`), cut); err != nil {
+			return fmt.Errorf("pruning sent alerts: %w", err)
 		}
 		return nil
 	})

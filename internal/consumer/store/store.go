@@ -164,6 +164,10 @@ type Filter struct {
 	ConstraintName    string
 	ResourceKind      string
 	EnforcementAction string
+	// Search, when set, keeps the violations whose message, resource name,
+	// resource namespace or constraint name contains it, ignoring case
+	// (SQLite folds ASCII letters only). % and _ match themselves.
+	Search string
 	// After is the cursor: only violations ordered after it.
 	After int64
 	// Limit is the page size (1..1000).
@@ -216,11 +220,12 @@ type Store interface {
 	// LastComplete returns the time of the newest finalized run per cluster.
 	LastComplete(ctx context.Context) (map[string]time.Time, error)
 	// Prune deletes resolved violations resolved before t, with their
-	// events, and runs older than t.
+	// events, runs older than t and alerts sent before t.
 	Prune(ctx context.Context, t time.Time) (int, error)
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
+	Alerts
 }
 
 // Key is a violation's identity: cluster, constraint, resource and message,

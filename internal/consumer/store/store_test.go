@@ -336,6 +336,48 @@ var storeCases = []struct {
 			t.Fatalf("open counts %+v (%v), want two groups", counts, err)
 		}
 	}},
+	{"search: case-insensitive substring, wildcards literal", func(t *testing.T, s store.Store) {
+		db := viol(runAt(0), "K8sRequiredProbes", "probes", "db", "no readiness probe!")
+		db.Violation.ResourceNamespace = "Payments"
+		record(t, s, "c", []store.Message{
+			viol(runAt(0), "K8sRequiredLabels", "must-have-owner", "web-1", "Missing OWNER label"),
+			viol(runAt(0), "K8sContainerLimits", "cpu-limits", "batch_job", "uses 100% of the CPU"),
+			viol(runAt(0), "K8sContainerLimits", "cpu-limits", "batchXjob", "uses 1000 millicores"),
+			viol(runAt(0), "K8sNames", "names", "cafe", "Émile's café"),
+			db,
+		})
+		for _, tc := range []struct {
+			f    store.Filter
+			want string
+		}{
+			{store.Filter{Search: "owner"}, "[web-1]"},                    // message and constraint name, once
+			{store.Filter{Search: "OWNER label"}, "[web-1]"},              // case
+			{store.Filter{Search: "100%"}, "[batch_job]"},                 // % is literal ("1000" does not match)
+			{store.Filter{Search: "%"}, "[batch_job]"},                    // not everything
+			{store.Filter{Search: "_"}, "[batch_job]"},                    // _ is literal (batchXjob does not match)
+			{store.Filter{Search: "!"}, "[db]"},                           // the escape character itself
+			{store.Filter{Search: "payments"}, "[db]"},                    // resource namespace, case
+			{store.Filter{Search: "cpu-LIMITS"}, "[batch_job batchXjob]"}, // constraint name
+			{store.Filter{Search: "web-1"}, "[web-1]"},                    // resource name
+			{store.Filter{Search: "o'brien"}, "[]"},                       // a quote is data
+			{store.Filter{Search: "Émile's CAFé"}, "[cafe]"},              // non-ASCII as written (SQLite folds ASCII only)
+			{store.Filter{Search: "uses", Namespace: "ns"}, "[batch_job batchXjob]"},
+			{store.Filter{Search: "uses", Namespace: "Payments"}, "[]"},
+			{store.Filter{Search: "job", Limit: 1}, "[batch_job]"},
+		} {
+			vs, err := s.Violations(context.Background(), tc.f)
+			if err != nil {
+				t.Fatalf("%+v: %v", tc.f, err)
+			}
+			var got []string
+			for _, v := range vs {
+				got = append(got, v.Resource.Name)
+			}
+			if g := fmt.Sprint(got); g != tc.want {
+				t.Errorf("search %+v: %s, want %s", tc.f, g, tc.want)
+			}
+		}
+	}},
 	{"prune drops old resolved history", func(t *testing.T, s store.Store) {
 		record(t, s, "c", audit(runAt(0), "a", "b"))
 		finalize(t, s, "c", runAt(0), 1, 1)

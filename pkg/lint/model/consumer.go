@@ -27,7 +27,7 @@ const (
 )
 
 // consumerBoolFlags are serve's flags that take no separate value.
-var consumerBoolFlags = map[string]bool{"no-status": true, "reports": true, "h": true, "help": true}
+var consumerBoolFlags = map[string]bool{"no-status": true, "reports": true, "report-resource-uids": true, "h": true, "help": true}
 
 // Consumer is a container running the violations consumer, `violations
 // serve` (image .../violations): its flags as Go's flag package reads them.

@@ -64,6 +64,7 @@ func TestParseConsumer(t *testing.T) {
 		{"serve in command", image, []string{"/violations", "serve"}, []string{"--store=sqlite:///x.db"}, map[string]string{"store": "sqlite:///x.db"}, DefaultConsumerTopic, "spec.containers[0].args[0]"},
 		{"the last occurrence wins", image, nil, []string{"serve", "--topic=a", "--topic", "b"}, map[string]string{"topic": "b"}, "b", "spec.containers[0].args[3]"},
 		{"a boolean flag takes no value", image, nil, []string{"serve", "--no-status", "--pubsub", "p"}, map[string]string{"no-status": "", "pubsub": "p"}, DefaultConsumerTopic, "spec.containers[0].args[3]"},
+		{"report-resource-uids takes no value", image, nil, []string{"serve", "--reports", "--report-resource-uids", "--topic", "t"}, map[string]string{"reports": "", "report-resource-uids": "", "topic": "t"}, "t", "spec.containers[0].args[4]"},
 		{"a value that looks like a flag", image, nil, []string{"serve", "--cluster", "--topic=x"}, map[string]string{"cluster": "--topic=x"}, DefaultConsumerTopic, "spec.containers[0].args[2]"},
 		{"stops at a non-flag", image, nil, []string{"serve", "--topic=a", "extra", "--topic=b"}, map[string]string{"topic": "a"}, "a", "spec.containers[0].args[1]"},
 		{"stops at --", image, nil, []string{"serve", "--", "--topic=b"}, map[string]string{}, DefaultConsumerTopic, "spec.containers[0].args[2]"},

@@ -1,0 +1,26 @@
+-- Alerts on change: the cursor of each cluster (the newest complete run
+-- whose changes are in the outbox) and the outbox the senders drain.
+CREATE TABLE alert_cursor (
+    cluster      TEXT    PRIMARY KEY,
+    run          INTEGER NOT NULL,
+    finalized_at INTEGER NOT NULL
+);
+
+CREATE TABLE alert_outbox (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    route         TEXT    NOT NULL,
+    cluster       TEXT    NOT NULL,
+    run           INTEGER NOT NULL,
+    idem_key      TEXT    NOT NULL UNIQUE,
+    body          TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       INTEGER NOT NULL,
+    claimed_until INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT    NOT NULL DEFAULT '',
+    sent_at       INTEGER
+);
+CREATE INDEX alert_outbox_route ON alert_outbox (route, sent_at, id);
+
+-- The changes of a run are read by run.
+CREATE INDEX events_run ON events (run);
