@@ -2,8 +2,10 @@
 // PostgreSQL side by side in one run:
 //
 //   - consume-throughput: violations per second through the Dapr app's
-//     HTTP handler (10 deliveries in flight, as daprd's Redis workers) into
-//     the store, each acked after its commit;
+//     HTTP handler into the store, each acked after its commit, with 10
+//     deliveries in flight (daprd's Redis workers by default) and with 100
+//     (the Component's concurrency metadata raised, as the chart does for
+//     the consumer);
 //
 //   - reconcile: the time to finalise a run of 100,000 open violations
 //     (1% of them absent, so resolved).
@@ -35,9 +37,11 @@ import (
 
 const (
 	delivered = 20000
-	inFlight  = 10
 	openN     = 100000
 )
+
+// inFlights are the deliveries in flight measured side by side.
+var inFlights = []int{10, 100}
 
 func stores(b *testing.B) map[string]func(name string) store.Store {
 	pg := procs.StartPostgresT(b, procs.PostgresOptions{})
@@ -79,69 +83,76 @@ func BenchmarkConsume(b *testing.B) {
 	for i := range bodies {
 		bodies[i] = body(run, i)
 	}
-	results, batches := map[string]float64{}, map[string]float64{}
+	type result struct{ perS, perCommit float64 }
+	results := map[string]result{}
 	for _, name := range []string{"sqlite", "postgres"} {
 		open := stores(b)[name]
-		b.Run("store="+name, func(b *testing.B) {
-			st := open("throughput")
-			m := metrics.New(st, nil)
-			r, err := receive.New(receive.Options{Pubsub: "pubsub", Topic: "audit-channel", Cluster: "bench", Store: st, Metrics: m})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go r.Run(ctx)
-			srv := httptest.NewServer(r.Handler())
-			defer srv.Close()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			next := make(chan []byte)
-			for range inFlight {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for body := range next {
-						resp, err := client.Post(srv.URL+"/violations", "application/cloudevents+json", bytes.NewReader(body))
-						if err != nil {
-							b.Error(err)
-							return
+		for _, inFlight := range inFlights {
+			b.Run(fmt.Sprintf("store=%s/in_flight=%d", name, inFlight), func(b *testing.B) {
+				st := open(fmt.Sprintf("throughput%d", inFlight))
+				m := metrics.New(st, nil)
+				r, err := receive.New(receive.Options{Pubsub: "pubsub", Topic: "audit-channel", Cluster: "bench", Store: st, Metrics: m})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go r.Run(ctx)
+				srv := httptest.NewServer(r.Handler())
+				defer srv.Close()
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
+				b.ResetTimer()
+				start := time.Now()
+				var wg sync.WaitGroup
+				next := make(chan []byte)
+				for range inFlight {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for body := range next {
+							resp, err := client.Post(srv.URL+"/violations", "application/cloudevents+json", bytes.NewReader(body))
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							got, _ := io.ReadAll(resp.Body)
+							resp.Body.Close()
+							if !bytes.Contains(got, []byte("SUCCESS")) {
+								b.Errorf("answer %s", got)
+								return
+							}
 						}
-						got, _ := io.ReadAll(resp.Body)
-						resp.Body.Close()
-						if !bytes.Contains(got, []byte("SUCCESS")) {
-							b.Errorf("answer %s", got)
-							return
-						}
-					}
-				}()
-			}
-			for _, body := range bodies {
-				next <- body
-			}
-			close(next)
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			vs, err := st.Violations(context.Background(), store.Filter{Limit: 1000})
-			if err != nil || len(vs) != 1000 {
-				b.Fatalf("stored %d (%v)", len(vs), err)
-			}
-			results[name] = float64(delivered) / elapsed.Seconds()
-			b.ReportMetric(results[name], "violations/s")
-			var h dto.Metric
-			if err := m.Batch.Write(&h); err != nil {
-				b.Fatal(err)
-			}
-			batches[name] = h.GetHistogram().GetSampleSum() / float64(h.GetHistogram().GetSampleCount())
-			b.ReportMetric(batches[name], "msgs/commit")
-		})
+					}()
+				}
+				for _, body := range bodies {
+					next <- body
+				}
+				close(next)
+				wg.Wait()
+				elapsed := time.Since(start)
+				b.StopTimer()
+				vs, err := st.Violations(context.Background(), store.Filter{Limit: 1000})
+				if err != nil || len(vs) != 1000 {
+					b.Fatalf("stored %d (%v)", len(vs), err)
+				}
+				var h dto.Metric
+				if err := m.Batch.Write(&h); err != nil {
+					b.Fatal(err)
+				}
+				res := result{float64(delivered) / elapsed.Seconds(), h.GetHistogram().GetSampleSum() / float64(h.GetHistogram().GetSampleCount())}
+				results[fmt.Sprintf("%s/%d", name, inFlight)] = res
+				b.ReportMetric(res.perS, "violations/s")
+				b.ReportMetric(res.perCommit, "msgs/commit")
+			})
+		}
 	}
-	fmt.Printf("consume-throughput: store=sqlite handler_per_s=%.0f msgs_per_commit=%.1f\n", results["sqlite"], batches["sqlite"])
-	fmt.Printf("consume-throughput: store=postgres handler_per_s=%.0f msgs_per_commit=%.1f ratio_postgres_to_sqlite=%.2f\n",
-		results["postgres"], batches["postgres"], results["postgres"]/results["sqlite"])
+	for _, name := range []string{"sqlite", "postgres"} {
+		for _, inFlight := range inFlights {
+			r := results[fmt.Sprintf("%s/%d", name, inFlight)]
+			fmt.Printf("consume-throughput: store=%s in_flight=%d handler_per_s=%.0f msgs_per_commit=%.1f ratio_to_sqlite_10=%.2f\n",
+				name, inFlight, r.perS, r.perCommit, r.perS/results["sqlite/10"].perS)
+		}
+	}
 }
 
 func BenchmarkReconcile(b *testing.B) {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,7 @@ func resources(l alerts.List) string {
 	for _, it := range l.Items {
 		out = append(out, it.Resource.Name)
 	}
+	sort.Strings(out) // daprd delivers concurrently: the store's order is not the run's
 	return strings.Join(out, ",")
 }
 
