@@ -24,9 +24,9 @@ tools: tools-dapr tools-kube tools-gatekeeper tools-release redis postgres chrom
 # Tools are built from source, each in its own module under tools/, by
 # tools/build.sh into $(TOOLS_CACHE) (keyed by tool, version and the module's
 # go.sum) and linked into bin/. The first build prints progress; a clean clone
-# reuses what is cached and compiles nothing. Cold, on 2 cores: daprd 15-20
-# minutes, kube-apiserver with kube-controller-manager 6-8, etcd 1-2, each
-# Gatekeeper 2-4; the injector and Sentry share most packages with daprd.
+# reuses what is cached and compiles nothing. How long a cold build takes,
+# per tool, is said once, in README.md (the paragraph on `make tools`); the
+# injector and Sentry share most packages with daprd.
 export TOOLS_CACHE ?= $(HOME)/.cache/gatekeeper-pubsub/tools
 BUILD_TOOL := tools/build.sh
 DAPR_LDFLAGS := -s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VER)
@@ -127,7 +127,7 @@ bench: tools ## benchmarks; the summary lines (publish-throughput, lint-throughp
 	@grep -hE '^gatekeeper-audit(-cost)?:' .tmp/bench.out
 
 .PHONY: schemas
-schemas: ## regenerate schemas/ from the committed facts (schemas/facts)
+schemas: ## regenerate schemas/ from the committed facts (schemas/facts), and the chart's templates/_sensitive.tpl from their sensitive marks
 	$(GO) run ./cmd/schemagen -from-facts -out schemas
 
 .PHONY: schemas-from-data
@@ -145,11 +145,15 @@ VERSION   := $(shell cat $(VERSION_FILE))
 # `make registry` serves that storage again on the same address.
 REGISTRY  ?=
 LOCAL_REGISTRY ?= 127.0.0.1:5001
+# The Gatekeeper image REPOSITORY:TAG (TAG the chart's gatekeeperVersion)
+# whose digest the packaged chart pins; required with a REGISTRY, optional
+# for the local one (then the chart keeps the tag alone).
+GATEKEEPER_IMAGE ?=
 
 .PHONY: release
 release: tools-release ca-certificates ## build and push the images (ko, multi-arch, SBOM) and the chart (OCI, images pinned by digest) to REGISTRY (default: a local registry it starts and stops)
 	@echo ">> release $(VERSION) to $(if $(REGISTRY),$(REGISTRY),the local registry on $(LOCAL_REGISTRY))"
-	REGISTRY=$(REGISTRY) $(GO) run ./cmd/release -local-addr $(LOCAL_REGISTRY) $(RELEASE_ARGS)
+	REGISTRY=$(REGISTRY) GATEKEEPER_IMAGE=$(GATEKEEPER_IMAGE) $(GO) run ./cmd/release -local-addr $(LOCAL_REGISTRY) $(RELEASE_ARGS)
 
 .PHONY: registry
 registry: tools-release ## serve the local registry of make release (.tmp/registry) on LOCAL_REGISTRY until Ctrl-C

@@ -122,9 +122,9 @@ func run(b *testing.B, backend string, sizes []int) []result {
 	vals := e.ChartValues(version, interval(b))
 	pubsub := backend != "off"
 	if pubsub {
-		vals["audit"] = map[string]any{"enablePubsub": true, "exportBackend": backend}
+		vals["audit"] = map[string]any{"enablePubsub": true, "deploy": true, "exportBackend": backend}
 	} else {
-		vals["audit"] = map[string]any{"enablePubsub": false}
+		vals["audit"] = map[string]any{"enablePubsub": false, "deploy": true}
 		vals["subscriber"] = map[string]any{"enabled": false}
 	}
 	if _, err := e.HelmInstall(ctx, chart, "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {

@@ -61,7 +61,15 @@ func run() int {
 		step("stopping everything")
 		e.Stop()
 	}()
-	if err := demo(ctx, e, *version, *n, step); err != nil {
+	// An alert route to a webhook receiver in this process: the consumer
+	// tells it what each complete run changed.
+	hook, err := startHook()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	defer hook.Close()
+	if err := demo(ctx, e, hook, *version, *n, step); err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n\nwhat the kubelet stand-in did:\n%s\n", err, e.Kubelet.Events())
 		return 1
 	}
@@ -81,8 +89,11 @@ Everything keeps running (Gatekeeper audits every 10 s). Try:
   %s runs --server %s
   curl -s %s/metrics | grep gatekeeper_violations
 
+The consumer's page (open violations, runs, their history): %s/
+Alerts the consumer sent to the demo's webhook so far: %d
+
 Ctrl-C (or SIGTERM) stops everything.
-`, e.Kube.Kubeconfig, cluster.Constraint, filepath.Join(e.Bin, "violations"), server, filepath.Join(e.Bin, "violations"), server, server)
+`, e.Kube.Kubeconfig, cluster.Constraint, filepath.Join(e.Bin, "violations"), server, filepath.Join(e.Bin, "violations"), server, server, server, hook.count())
 		<-ctx.Done()
 	}
 	return 0
@@ -91,7 +102,7 @@ Ctrl-C (or SIGTERM) stops everything.
 // consumerNS is where the demo runs the violations consumer.
 const consumerNS = "gatekeeper-violations"
 
-func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(string)) error {
+func demo(ctx context.Context, e *cluster.Env, hook *hook, version string, n int, step func(string)) error {
 	step("namespaces gatekeeper-system, fake-subscriber, " + consumerNS + " and " + cluster.Playground + " (PodSecurity restricted); Secret redis in the first three")
 	if err := e.PrepareNamespaces(ctx); err != nil {
 		return err
@@ -110,12 +121,13 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 	if err != nil {
 		return err
 	}
-	step("helm install gatekeeper-pubsub charts/gatekeeper-pubsub --set audit.enablePubsub=true --set subscriber.enabled=true --set consumer.enabled=true")
+	step("helm install gatekeeper-pubsub charts/gatekeeper-pubsub --set audit.deploy=true --set audit.enablePubsub=true --set subscriber.enabled=true --set consumer.enabled=true")
 	values := e.ChartValues(version, 10)
 	// Its own app-id: beside the sample subscriber (app-id subscriber) the
 	// two would share one consumer group and each get part of the messages.
 	values["consumer"] = map[string]any{"enabled": true, "namespace": consumerNS, "createNamespace": false, "runGrace": "2s", "appId": "violations",
-		"reports": map[string]any{"enabled": true}}
+		"reports": map[string]any{"enabled": true},
+		"alerts":  map[string]any{"routes": []any{map[string]any{"name": "demo", "webhook": map[string]any{"url": hook.url}, "maxItems": 3}}}}
 	step("OpenReports' CRDs (Report, ClusterReport) from the reports-api module, as Policy Reporter's chart installs them")
 	if err := e.InstallOpenReportsCRDs(ctx); err != nil {
 		return err
@@ -154,7 +166,7 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 			for _, l := range got {
 				fmt.Println("  " + l)
 			}
-			if err := consume(ctx, e, n, step); err != nil {
+			if err := consume(ctx, e, n, hook, step); err != nil {
 				return err
 			}
 			printResources()
@@ -173,7 +185,7 @@ func demo(ctx context.Context, e *cluster.Env, version string, n int, step func(
 
 // consume shows the violations consumer: what it keeps, two objects fixed
 // and their violations resolved by the next complete audit run.
-func consume(ctx context.Context, e *cluster.Env, n int, step func(string)) error {
+func consume(ctx context.Context, e *cluster.Env, n int, hook *hook, step func(string)) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	server, err := e.ConsumerAPI(ctx, consumerNS)
@@ -191,6 +203,12 @@ func consume(ctx context.Context, e *cluster.Env, n int, step func(string)) erro
 	if err := waitCount(ctx, server, "resolved", 2); err != nil {
 		return err
 	}
+	step("the alert the consumer sent to the demo's webhook (" + hook.url + ") for that run: 2 resolved (routes get one message per run that changed something)")
+	body, err := hook.waitResolved(ctx, 2)
+	if err != nil {
+		return err
+	}
+	fmt.Println(body)
 	for _, args := range [][]string{{"list", "--state", "all"}, {"runs", "--limit", "5"}} {
 		step("violations " + strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, filepath.Join(e.Bin, "violations"), append(args, "--server", server)...)

@@ -3,15 +3,20 @@
 // violation it receives as one line of JSON on standard output.
 //
 // Environment: AUDIT_CHANNEL (default audit-channel), PUBSUB_COMPONENT
-// (default pubsub), APP_PORT (default 6002); flags override them.
+// (default pubsub), APP_PORT (default 6002), HEALTH_PORT (default none: a
+// port serving only /healthz on every interface, for the kubelet's probes);
+// flags override them.
 // APP_API_TOKEN (Dapr's dapr.io/app-token-secret), when set, is required of
-// every delivery.
+// every delivery. It takes flags only (a stray argument is exit 2) and logs
+// "listening" with the addresses once they are bound.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -23,27 +28,53 @@ import (
 )
 
 func main() {
-	os.Exit(run())
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run() int {
-	port := flag.String("port", envOr("APP_PORT", "6002"), "port to listen on (the dapr.io/app-port annotation)")
-	address := flag.String("address", "127.0.0.1", "address to listen on: loopback, as only the pod's daprd calls the app")
-	pubsub := flag.String("pubsub", envOr("PUBSUB_COMPONENT", "pubsub"), "Dapr pubsub component to subscribe through")
-	channel := flag.String("channel", envOr("AUDIT_CHANNEL", connection.DefaultChannel), "topic to subscribe to (Gatekeeper's --audit-channel)")
-	flag.Parse()
+// run is the command: exit 0 after SIGTERM or Ctrl-C, 1 when it cannot
+// serve, 2 on a usage error (a bad flag, a stray argument). Help goes to
+// stdout with exit 0.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fake-subscriber", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	port := fs.String("port", envOr("APP_PORT", "6002"), "port to listen on (the dapr.io/app-port annotation)")
+	address := fs.String("address", "127.0.0.1", "address to listen on: loopback, as only the pod's daprd calls the app")
+	healthPort := fs.String("health-port", os.Getenv("HEALTH_PORT"), "port serving only GET /healthz, on -health-address, for the kubelet's probes; empty: none")
+	healthAddress := fs.String("health-address", "", "address of -health-port; empty: every interface (the kubelet probes the pod's IP)")
+	pubsub := fs.String("pubsub", envOr("PUBSUB_COMPONENT", "pubsub"), "Dapr pubsub component to subscribe through")
+	channel := fs.String("channel", envOr("AUDIT_CHANNEL", connection.DefaultChannel), "topic to subscribe to (Gatekeeper's --audit-channel)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: fake-subscriber [flags]\n\nA Dapr app that subscribes to the audit channel and prints each violation as a line of JSON.\nEnvironment: AUDIT_CHANNEL, PUBSUB_COMPONENT, APP_PORT, HEALTH_PORT, APP_API_TOKEN (flags override them).\n\nflags:")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintln(stderr, "Run 'fake-subscriber --help' for usage.")
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fake-subscriber: unexpected arguments %q: it takes flags only (--port, --channel, ...)\n", fs.Args())
+		return 2
+	}
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	var healthAddr string
+	if *healthPort != "" {
+		healthAddr = net.JoinHostPort(*healthAddress, *healthPort)
+	}
 	s, err := subscriber.New(subscriber.Options{
-		Addr:   net.JoinHostPort(*address, *port),
-		Pubsub: *pubsub,
-		Topic:  *channel,
-		Token:  os.Getenv("APP_API_TOKEN"),
-		Out:    os.Stdout,
-		Logger: logger,
+		Addr:       net.JoinHostPort(*address, *port),
+		HealthAddr: healthAddr,
+		Pubsub:     *pubsub,
+		Topic:      *channel,
+		Token:      os.Getenv("APP_API_TOKEN"),
+		Out:        stdout,
+		Logger:     logger,
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "fake-subscriber:", err)
+		fmt.Fprintln(stderr, "fake-subscriber:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,7 +84,7 @@ func run() int {
 		_ = s.Stop()
 	}()
 	if err := s.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "fake-subscriber:", err)
+		fmt.Fprintln(stderr, "fake-subscriber:", err)
 		return 1
 	}
 	return 0

@@ -112,3 +112,63 @@ func TestRefusesWhatDaprdWouldNotSend(t *testing.T) {
 		t.Fatalf("output:\n%s\nwant the real violation and no forged one", out)
 	}
 }
+
+// TestHealthPort: with HEALTH_PORT the kubelet's probes reach /healthz on
+// every interface, while that port serves nothing else (the app port stays
+// loopback).
+func TestHealthPort(t *testing.T) {
+	dir := t.TempDir()
+	if err := procs.GoBuild(context.Background(), dir, "./cmd/fake-subscriber"); err != nil {
+		t.Fatal(err)
+	}
+	port, err := procs.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	health, err := procs.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := procs.StartAppWith(procs.AppOptions{Name: "fake-subscriber", Path: filepath.Join(dir, "fake-subscriber"),
+		Args: []string{"--port", fmt.Sprint(port)}, Env: []string{fmt.Sprintf("HEALTH_PORT=%d", health), "APP_API_TOKEN=s3cret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Stop)
+	base := fmt.Sprintf("http://127.0.0.1:%d", health)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /healthz on the health port: %s", resp.Status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fake-subscriber's health port not serving: %v\n%s", err, app.Logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The log shows the bound address: every interface is [::] (or
+	// 0.0.0.0 without IPv6).
+	if logs := app.Logs(); !strings.Contains(logs, fmt.Sprintf("healthAddr=[::]:%d", health)) && !strings.Contains(logs, fmt.Sprintf("healthAddr=0.0.0.0:%d", health)) {
+		t.Errorf("the health port does not listen on every interface:\n%s", app.Logs())
+	}
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodPost, "/violations"},
+		{http.MethodGet, "/dapr/subscribe"},
+	} {
+		req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader("{}"))
+		req.Header.Set("dapr-api-token", "s3cret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Errorf("%s %s on the health port: %s, want it refused", tc.method, tc.path, resp.Status)
+		}
+	}
+}

@@ -3,18 +3,25 @@
 // subscriber) before it reaches a cluster:
 //
 //	pubsub-lint [flags] PATH...
-//	pubsub-lint rules
+//	pubsub-lint rules [ID...] [-o text|json|markdown]
+//	pubsub-lint version [-o text|json]
+//	pubsub-lint help [rules|version]
 //
 // PATH is a YAML/JSON file, a directory (recursive), a Helm chart, a
 // kustomization or "-" for stdin. Charts take Helm's flags: -n/--namespace,
 // -f/--values, --set, --set-string, --set-file and --kube-version. Each
-// input is read up to --max-input-bytes (default 64Mi). Exit status: 0
-// clean, 1 a finding reaches --fail-on, 2 usage or input error (an input
-// that cannot be loaded is reported, with the findings on all the others).
+// input is read up to --max-input-bytes (default 64Mi). -o/--format
+// FORMAT[=FILE] (repeatable) writes several formats in one run; --output
+// FILE is where the format without a file goes (default standard output).
+// --enable and --disable turn rules on and off, --exclude leaves paths out.
+// Help goes to standard output. Exit status: 0 clean, 1 a finding reaches
+// --fail-on, 2 usage or input error (an input that cannot be loaded is
+// reported, with the findings on all the others).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -67,14 +74,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			code = 2
 		}
 	}()
-	if len(args) > 0 && args[0] == "rules" {
-		return listRules(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "rules":
+			return listRules(args[1:], stdout, stderr)
+		case "version":
+			return printVersion(args[1:], stdout, stderr)
+		case "help":
+			// "help" is "--help"; "help rules" is "rules --help".
+			if len(args) > 2 || len(args) == 2 && args[1] != "rules" && args[1] != "version" {
+				return usage(stderr, "help %s: want help, help rules or help version", strings.Join(args[1:], " "))
+			}
+			return run(ctx, append(args[1:], "--help"), stdin, stdout, stderr)
+		}
 	}
-	if len(args) > 0 && args[0] == "version" {
-		return printVersion(args[1:], stdout, stderr)
-	}
-	fs := flag.NewFlagSet("pubsub-lint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("pubsub-lint", stderr)
 	var opts lint.Options
 	var values list
 	fs.Var(&values, "f", "Helm values file for charts (repeatable; same as --values)")
@@ -92,23 +106,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	auditConnection := fs.String("audit-connection", def.Assume.AuditConnection, "the audit's --audit-connection when its Deployment is not among the inputs")
 	auditChannel := fs.String("audit-channel", def.Assume.AuditChannel, "the audit's --audit-channel when its Deployment is not among the inputs")
 	dropAll := fs.Bool("dapr-drop-all-capabilities", def.Assume.DropAllCapabilities, "the Dapr injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (when its Deployment is not among the inputs)")
-	format := fs.String("format", "text", "output format: "+strings.Join(output.Formats(), ", "))
+	var formats, enable, disable, exclude list
+	fs.Var(&formats, "format", "output format, "+strings.Join(output.Formats(), ", ")+", optionally =FILE to write it to a file (repeatable: several formats in one run, e.g. -o text -o sarif=results.sarif; default text)")
+	fs.Var(&formats, "o", "output format[=FILE] (same as --format)")
+	outFile := fs.String("output", "", "write the format given without =FILE to this file instead of standard output")
+	fs.Var(&enable, "enable", "rule IDs to run that the config file disables (comma-separated, repeatable)")
+	fs.Var(&disable, "disable", "rule IDs not to run (comma-separated, repeatable; pubsub-lint rules lists them)")
+	fs.Var(&exclude, "exclude", "glob of paths not to read (repeatable): with a slash it matches a path or a directory it is under (deploy/tests), without one a file or directory name anywhere (*_test.yaml)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least: error, warning or none")
 	config := fs.String("config", "", "config file to disable rules or change severities (default "+lint.DefaultConfigFile+" if present)")
 	var live lint.Live
 	liveOn := fs.Bool("live", false, "lint what is deployed in the cluster of the current kubeconfig context (or the in-cluster config), read-only")
 	fs.StringVar(&live.Kubeconfig, "kubeconfig", "", "lint what is deployed in the cluster of this kubeconfig (implies --live)")
 	fs.StringVar(&live.Context, "context", "", "kubeconfig context for --live (implies --live)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pubsub-lint [flags] PATH...\n       pubsub-lint --live|--kubeconfig FILE [--context NAME] [flags] [PATH...]\n       pubsub-lint rules [--format text|markdown]\n\nPATH is a YAML/JSON file, a directory, a Helm chart, a kustomization or - (stdin).\nIn directories only regular files (or links to one) are read; others are skipped with a note.\n\nflags:")
-		fs.PrintDefaults()
-	}
+	help := "usage: pubsub-lint [flags] PATH...\n       pubsub-lint --live|--kubeconfig FILE [--context NAME] [flags] [PATH...]\n       pubsub-lint rules [ID...] [-o text|json|markdown]\n       pubsub-lint version [-o text|json]\n\nPATH is a YAML/JSON file, a directory, a Helm chart, a kustomization or - (stdin).\nIn directories only regular files (or links to one) are read; others are skipped with a note.\n\nExit status: 0 clean, 1 a finding at --fail-on or above, 2 usage or input error.\n\nflags:"
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return parseError(fs, err, help, stdout, stderr)
+	}
+	if *showVersion {
+		return printVersion(nil, stdout, stderr)
 	}
 	// Assumptions given as flags win over the config file's; those not
 	// given are left to it (and then to the defaults).
@@ -130,9 +148,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return usage(stderr, "--fail-on: %v", err)
 	}
-	if !slices.Contains(output.Formats(), *format) {
-		return usage(stderr, "--format %q: want one of %s", *format, strings.Join(output.Formats(), ", "))
+	dests, err := destinations(formats, *outFile)
+	if err != nil {
+		return usage(stderr, "%v", err)
 	}
+	if err := lint.CheckExclude(exclude); err != nil {
+		return usage(stderr, "%v", err)
+	}
+	opts.Exclude = exclude
 	if *liveOn || live.Kubeconfig != "" || live.Context != "" {
 		opts.Live = &live
 	}
@@ -150,6 +173,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return usage(stderr, "%v", err)
 		}
 	}
+	if len(enable)+len(disable) > 0 {
+		if opts.Config, err = opts.Config.WithRules(splitIDs(enable), splitIDs(disable)); err != nil {
+			return usage(stderr, "--enable/--disable: %v", err)
+		}
+	}
 	res, err := lint.Run(ctx, opts)
 	if res == nil {
 		if errors.Is(err, lint.ErrNoChart) {
@@ -164,14 +192,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "pubsub-lint: %v\n", err)
 		return 2
 	}
-	if err := output.Write(*format, stdout, res); err != nil {
-		fmt.Fprintf(stderr, "pubsub-lint: writing output: %v\n", err)
+	if err := writeOutputs(dests, stdout, res); err != nil {
+		fmt.Fprintf(stderr, "pubsub-lint: %v\n", err)
 		return 2
 	}
 	if len(res.Errors) > 0 {
 		// The text output lists them already; other formats are for
 		// machines, so people get them on stderr too.
-		if *format != "text" {
+		if !slices.Contains(dests, destination{format: "text"}) {
 			for _, e := range res.Errors {
 				fmt.Fprintf(stderr, "pubsub-lint: %v\n", e)
 			}
@@ -208,27 +236,85 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// listRules is `pubsub-lint rules [ID...] [-o text|json|markdown]`: every
+// rule (input-error included), or those named.
 func listRules(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pubsub-lint rules", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "text or markdown")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	fs := newFlagSet("pubsub-lint rules", stderr)
+	format := fs.String("format", "text", "text, json or markdown (docs/rules.md)")
+	fs.StringVar(format, "o", "text", "same as --format")
+	ids, err := parseInterspersed(fs, args)
+	if err != nil {
+		return parseError(fs, err, "usage: pubsub-lint rules [ID...] [-o text|json|markdown]\n\nDescribes every rule, or the rules named.\n\nflags:", stdout, stderr)
+	}
+	var sel []lint.RuleInfo
+	for _, id := range ids {
+		r, ok := lint.Rule(id)
+		if !ok {
+			return usage(stderr, "rules: unknown rule %q; pubsub-lint rules lists them", id)
 		}
-		return 2
+		sel = append(sel, r)
+	}
+	if len(ids) == 0 {
+		sel = lint.Rules()
 	}
 	switch *format {
 	case "markdown":
+		if len(ids) > 0 {
+			return usage(stderr, "rules --format markdown is the whole of docs/rules.md: leave out the rule IDs")
+		}
 		_, _ = stdout.Write(lint.RulesMarkdown())
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sel); err != nil {
+			fmt.Fprintf(stderr, "pubsub-lint: writing rules: %v\n", err)
+			return 2
+		}
 	case "text":
-		for _, r := range rules.All() {
-			fmt.Fprintf(stdout, "%s [%s] (%s)\n  %s\n\n%s\n\n  Remediation: %s\n\n", r.ID, r.Severity, r.Category, r.Summary, indent(r.Doc), r.Remediation)
+		for _, r := range sel {
+			fmt.Fprintf(stdout, "%s [%s] (%s)\n  %s\n\n%s\n\n  Remediation: %s\n  Documentation: %s\n\n", r.ID, r.Severity, r.Category, r.Summary, indent(r.Doc), r.Remediation, r.HelpURI)
 		}
 	default:
-		return usage(stderr, "rules --format %q: want text or markdown", *format)
+		return usage(stderr, "rules --format %q: want text, json or markdown", *format)
 	}
 	return 0
+}
+
+// newFlagSet is a flag set whose errors go to stderr and whose help
+// parseError prints on stdout.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // parseError prints it
+	return fs
+}
+
+// parseError handles an error of fs.Parse (the flag package printed it):
+// -h/--help print help and the flags on stdout and exit 0, as kubectl and
+// helm do; any other error points at --help and exits 2.
+func parseError(fs *flag.FlagSet, err error, help string, stdout, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, help)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+		return 0
+	}
+	fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", fs.Name())
+	return 2
+}
+
+// splitIDs splits comma-separated rule IDs.
+func splitIDs(l list) []string {
+	var out []string
+	for _, v := range l {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
 }
 
 // flagName is how a flag is written: -f, --values.

@@ -56,7 +56,9 @@ func TestExitCodes(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"clean", []string{qs}, "", 0, "0 errors, 0 warnings in 4 files (5 objects)", ""},
+		// The quick start: no error; its Redis has no TLS.
+		{"warnings pass", []string{qs}, "", 0, "0 errors, 2 warnings in 4 files (5 objects)", ""},
+		{"the quick start's Redis without TLS", []string{qs, "--fail-on", "warning"}, "", 1, "warning redis-no-tls: pubsub.redis Component \"pubsub\" has no enableTLS", ""},
 		{"error", []string{badConn}, "", 1, "error connection-provider-unknown", ""},
 		{"flags after paths", []string{badConn, "--fail-on", "none"}, "", 0, "connection-provider-unknown", ""},
 		{"warning passes", []string{warnOnly}, "", 0, "warning audit-pubsub-disabled", ""},

@@ -32,7 +32,8 @@ import (
 //
 // Placeholders: paths in the README that stand for the reader's own files
 // are mapped to files the test writes, all holding the quick start in Gatekeeper's pubsub documentation
-// (test/lint/testdata/quickstart, which lints clean):
+// (test/lint/testdata/quickstart, which has no error: only redis-no-tls
+// warnings):
 //
 //	manifests/, manifests  a copy of the quick-start directory
 //	rendered.yaml          the quick-start files in one YAML stream

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -44,16 +42,13 @@ func currentVersion() versionInfo {
 	return v
 }
 
-// printVersion is `pubsub-lint version [--format text|json]`.
+// printVersion is `pubsub-lint version [-o|--format text|json]` (and --version).
 func printVersion(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pubsub-lint version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("pubsub-lint version", stderr)
 	format := fs.String("format", "text", "text or json")
+	fs.StringVar(format, "o", "text", "same as --format")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return parseError(fs, err, "usage: pubsub-lint version [-o text|json]\n\nPrints the version and the Dapr and Gatekeeper releases the rules know.\n\nflags:", stdout, stderr)
 	}
 	if fs.NArg() > 0 {
 		return usage(stderr, "version takes no arguments, got %q", fs.Args())

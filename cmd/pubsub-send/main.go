@@ -2,14 +2,19 @@
 // pubsub setup end to end:
 //
 //	pubsub-send --connection PATH --channel NAME [--count N] [--file violations.json]
+//	pubsub-send --driver dapr --config '{"component":"pubsub"}' [flags]
 //
 // PATH is a YAML or JSON file holding a connection ConfigMap or (Gatekeeper
 // v3.20+) a Connection, or a mounted ConfigMap directory (files provider or
-// driver, and config). --provider with --config gives the same inline. Without --file it sends the
+// driver, and config). --driver (or --provider) with --config gives the same inline. Without --file it sends the
 // documentation's example violation. The Dapr sidecar is found as the Dapr
-// SDK finds it (DAPR_GRPC_ENDPOINT, DAPR_GRPC_PORT, DAPR_API_TOKEN). It
-// waits until every message is accepted or has failed, reports the counts
-// and the rate, and exits 1 when any was lost, 2 on bad input.
+// SDK finds it (DAPR_GRPC_ENDPOINT, DAPR_GRPC_PORT, DAPR_API_TOKEN); when
+// nothing accepts connections there within --sidecar-wait (20s) it fails,
+// naming the address. --file is checked against
+// schemas/violation.schema.json. It waits until every message is accepted
+// or has failed, reports the counts and the rate, and exits 1 when any was
+// lost or the sidecar was not there, 2 on bad input (an unknown driver, a
+// missing --config, stray arguments).
 package main
 
 import (

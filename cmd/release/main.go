@@ -4,7 +4,12 @@
 // those images pinned by digest, pushed as an OCI artifact. It prints what
 // it pushed.
 //
-//	release [-registry HOST[:PORT][/PATH]] [-out DIR]
+//	release [-registry HOST[:PORT][/PATH]] [-gatekeeper-image REPOSITORY:TAG] [-out DIR]
+//
+// The packaged chart pins every image by digest: the project's, pushed
+// here, and the Gatekeeper image the audit runs, whose digest is read from
+// -gatekeeper-image's registry (its tag is the chart's gatekeeperVersion;
+// required unless the registry is on loopback).
 //
 // Without -registry (make release REGISTRY=) it starts the local registry
 // (bin/registry, CNCF distribution) on -local-addr with its storage in
@@ -46,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("release", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	reg := fs.String("registry", os.Getenv("REGISTRY"), "registry HOST[:PORT][/PATH] to push to (default $REGISTRY; empty: the local registry on -local-addr)")
+	gatekeeper := fs.String("gatekeeper-image", os.Getenv("GATEKEEPER_IMAGE"), "the Gatekeeper image REPOSITORY:TAG (TAG the chart's gatekeeperVersion) whose digest the packaged chart pins (default $GATEKEEPER_IMAGE; required unless the registry is on loopback)")
 	localAddr := fs.String("local-addr", "127.0.0.1:5001", "address of the local registry used when -registry is empty")
 	localDir := fs.String("local-dir", ".tmp/registry", "storage of the local registry")
 	out := fs.String("out", ".tmp/release", "directory for the packaged chart and release.json")
@@ -106,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	res, err := release.Run(ctx, release.Options{
 		Registry: *reg, Version: version.Version, Root: root, Ko: *ko, OutDir: outDir,
-		License: *license, Revision: revision(ctx, root), Created: created,
+		License: *license, Revision: revision(ctx, root), Created: created, GatekeeperImage: *gatekeeper,
 		Log: &prefixed{progress: progress, all: logw},
 	})
 	if err != nil {

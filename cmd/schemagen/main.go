@@ -14,7 +14,8 @@
 // reads that file and writes schemas/component.schema.json,
 // schemas/connection-config.<driver>.schema.json and
 // schemas/pubsub/*.schema.json, removing pubsub schemas that the facts no
-// longer describe.
+// longer describe, and -chart's templates/_sensitive.tpl: the metadata names
+// those schemas mark sensitive, which the chart refuses as plain values.
 package main
 
 import (
@@ -38,11 +39,12 @@ func main() {
 	sourceVersion := flag.String("source-version", "", "the module version in -source (default: from the directory name, module@version)")
 	modcache := flag.String("modcache", "", "GOMODCACHE, to read constants of the module's dependencies (default: go env GOMODCACHE)")
 	out := flag.String("out", "schemas", "the schemas directory")
+	chart := flag.String("chart", "charts/gatekeeper-pubsub", "the chart directory that gets "+schemagen.ChartSensitiveFile+" (stage 2; empty: none)")
 	factsOnly := flag.Bool("facts-only", false, "only extract the facts (stage 1)")
 	fromFacts := flag.Bool("from-facts", false, "only generate schemas from the committed facts (stage 2)")
 	flag.Parse()
 	opts := options{data: *data, version: *version, source: *source, sourceVersion: *sourceVersion, modcache: *modcache,
-		out: *out, factsOnly: *factsOnly, fromFacts: *fromFacts}
+		out: *out, chart: *chart, factsOnly: *factsOnly, fromFacts: *fromFacts}
 	if err := run(opts); err != nil {
 		slog.Error("schemagen failed", "err", err)
 		os.Exit(1)
@@ -51,7 +53,10 @@ func main() {
 
 type options struct {
 	data, version, source, sourceVersion, modcache, out string
-	factsOnly, fromFacts                                bool
+	// chart is the chart directory that gets ChartSensitiveFile; empty
+	// writes none.
+	chart                string
+	factsOnly, fromFacts bool
 }
 
 func run(o options) error {
@@ -97,6 +102,15 @@ func run(o options) error {
 	}
 	for _, name := range schemagen.Files(facts) {
 		if err := write(filepath.Join(o.out, filepath.FromSlash(name)), files[name]); err != nil {
+			return err
+		}
+	}
+	if o.chart != "" {
+		tpl, err := schemagen.SensitiveTemplate(files)
+		if err != nil {
+			return err
+		}
+		if err := write(filepath.Join(o.chart, filepath.FromSlash(schemagen.ChartSensitiveFile)), tpl); err != nil {
 			return err
 		}
 	}

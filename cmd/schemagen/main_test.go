@@ -47,9 +47,10 @@ func TestRunOptions(t *testing.T) {
 	}
 }
 
-// TestFromFacts: stage 2 writes exactly the committed schemas.
+// TestFromFacts: stage 2 writes exactly the committed schemas and the
+// chart's generated list of sensitive metadata names.
 func TestFromFacts(t *testing.T) {
-	out := t.TempDir()
+	out, chart := t.TempDir(), t.TempDir()
 	facts, err := os.ReadFile(filepath.Join("..", "..", "schemas", filepath.FromSlash(schemagen.FactsFile)))
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,7 @@ func TestFromFacts(t *testing.T) {
 	if err := write(filepath.Join(out, filepath.FromSlash(schemagen.FactsFile)), facts); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(options{out: out, fromFacts: true}); err != nil {
+	if err := run(options{out: out, chart: chart, fromFacts: true}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := schemagen.UnmarshalFacts(facts)
@@ -76,5 +77,17 @@ func TestFromFacts(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs from the committed schema", name)
 		}
+	}
+	rel := filepath.FromSlash(schemagen.ChartSensitiveFile)
+	got, err := os.ReadFile(filepath.Join(chart, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "charts", "gatekeeper-pubsub", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("charts/gatekeeper-pubsub/%s differs from what schemagen writes; run `make schemas`", schemagen.ChartSensitiveFile)
 	}
 }

@@ -107,7 +107,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	e.stops = append(e.stops, func() { os.RemoveAll(e.Bin) })
-	images[SubscriberImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "fake-subscriber"), ListenFlags: map[string]string{"port": "$(APP_PORT)"}}
+	images[SubscriberImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "fake-subscriber"), ListenFlags: map[string]string{"port": "$(APP_PORT)", "health-port": "$(HEALTH_PORT)"}}
 	images[ConsumerImage] = kubelet.Image{Binary: filepath.Join(e.Bin, "violations"),
 		ListenFlags: map[string]string{"app-listen": "127.0.0.1:6002", "listen": ":8080"}}
 	// The audit reads the disk driver's path from its ConfigMap, which the

@@ -226,6 +226,34 @@ func (e *Env) InstallGatekeeper(ctx context.Context, version string, vals map[st
 	return rel, e.FillWebhookCert(ctx)
 }
 
+// UpgradeGatekeeper upgrades the release of Gatekeeper's own chart that
+// InstallGatekeeper made, with GatekeeperChartValues merged with vals (as
+// `helm upgrade` with those values), and waits for nothing.
+func (e *Env) UpgradeGatekeeper(ctx context.Context, version string, vals map[string]any) (*release.Release, error) {
+	dir, err := ModuleDir(ctx, "github.com/open-policy-agent/gatekeeper/v3", version)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := e.Helm(GatekeeperNS)
+	if err != nil {
+		return nil, err
+	}
+	chartDir := filepath.Join(dir, "charts", "gatekeeper")
+	chrt, err := loader.Load(chartDir)
+	if err != nil {
+		return nil, fmt.Errorf("loading chart %s: %w", chartDir, err)
+	}
+	all := GatekeeperChartValues()
+	MergeValues(all, vals)
+	up := action.NewUpgrade(cfg)
+	up.Namespace, up.DisableHooks, up.Timeout = GatekeeperNS, true, 2*time.Minute
+	rel, err := up.RunWithContext(ctx, "gatekeeper", chrt, all)
+	if err != nil {
+		return nil, fmt.Errorf("helm upgrade gatekeeper %s -n %s: %w", chartDir, GatekeeperNS, err)
+	}
+	return rel, nil
+}
+
 // FillWebhookCert writes a self-signed serving certificate for
 // gatekeeper-webhook-service into the Secret gatekeeper-webhook-server-cert
 // (created, empty, by Gatekeeper's chart), as Gatekeeper's cert rotator

@@ -55,13 +55,14 @@ func (e *Env) PrepareNamespaces(ctx context.Context) error {
 }
 
 // ChartValues are our chart's values for this environment: pubsub on, the
-// subscriber on (its namespace made by PrepareNamespaces), the Component
+// audit run by our chart (audit.deploy=true: Gatekeeper's chart is installed
+// here with disableAudit=true), the subscriber on (its namespace made by PrepareNamespaces), the Component
 // pointed at the environment's Redis, an audit every auditInterval seconds.
 func (e *Env) ChartValues(version string, auditInterval int) map[string]any {
 	return map[string]any{
 		"gatekeeperVersion": version,
 		"auditInterval":     auditInterval,
-		"audit":             map[string]any{"enablePubsub": true},
+		"audit":             map[string]any{"enablePubsub": true, "deploy": true},
 		"component": map[string]any{"metadata": []any{
 			map[string]any{"name": "redisHost", "value": e.Redis.Addr},
 			map[string]any{"name": "redisPassword", "secretKeyRef": map[string]any{"name": "redis", "key": "redis-password"}},

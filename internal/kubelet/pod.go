@@ -510,34 +510,19 @@ func (p *pod) mounts(ctx context.Context, c corev1.Container) (map[string]string
 				return nil, err
 			}
 		case v.ConfigMap != nil:
-			cm, err := p.k.client.CoreV1().ConfigMaps(p.obj.Namespace).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
+			data, err := p.configMapData(ctx, m.Name, v.ConfigMap.Name, ptr.Deref(v.ConfigMap.Optional, false))
 			if err != nil {
-				if ptr.Deref(v.ConfigMap.Optional, false) {
-					cm = &corev1.ConfigMap{}
-				} else {
-					return nil, &waitError{fmt.Errorf("volume %s: ConfigMap %s/%s: %w", m.Name, p.obj.Namespace, v.ConfigMap.Name, err)}
-				}
-			}
-			data := map[string][]byte{}
-			for k, s := range cm.Data {
-				data[k] = []byte(s)
-			}
-			for k, b := range cm.BinaryData {
-				data[k] = b
+				return nil, err
 			}
 			if err := writeFiles(host, data, v.ConfigMap.Items); err != nil {
 				return nil, err
 			}
 		case v.Secret != nil:
-			s, err := p.k.client.CoreV1().Secrets(p.obj.Namespace).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
+			data, err := p.secretData(ctx, m.Name, v.Secret.SecretName, ptr.Deref(v.Secret.Optional, false))
 			if err != nil {
-				if ptr.Deref(v.Secret.Optional, false) {
-					s = &corev1.Secret{}
-				} else {
-					return nil, &waitError{fmt.Errorf("volume %s: Secret %s/%s: %w", m.Name, p.obj.Namespace, v.Secret.SecretName, err)}
-				}
+				return nil, err
 			}
-			if err := writeFiles(host, s.Data, v.Secret.Items); err != nil {
+			if err := writeFiles(host, data, v.Secret.Items); err != nil {
 				return nil, err
 			}
 		case v.PersistentVolumeClaim != nil:
@@ -549,9 +534,11 @@ func (p *pod) mounts(ctx context.Context, c corev1.Container) (map[string]string
 				return nil, err
 			}
 		case v.Projected != nil:
-			// The service account token volume: the credentials are in
-			// KUBECONFIG; the directory holds the namespace, as in a pod.
-			if err := writeFiles(host, map[string][]byte{"namespace": []byte(p.obj.Namespace)}, nil); err != nil {
+			data, err := p.projectedData(ctx, m.Name, v.Projected)
+			if err != nil {
+				return nil, err
+			}
+			if err := writeFiles(host, data, nil); err != nil {
 				return nil, err
 			}
 		default:
@@ -561,6 +548,82 @@ func (p *pod) mounts(ctx context.Context, c corev1.Container) (map[string]string
 			host = filepath.Join(host, m.SubPath)
 		}
 		out[m.MountPath] = host
+	}
+	return out, nil
+}
+
+func (p *pod) configMapData(ctx context.Context, volume, name string, optional bool) (map[string][]byte, error) {
+	cm, err := p.k.client.CoreV1().ConfigMaps(p.obj.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		if optional {
+			return map[string][]byte{}, nil
+		}
+		return nil, &waitError{fmt.Errorf("volume %s: ConfigMap %s/%s: %w", volume, p.obj.Namespace, name, err)}
+	}
+	data := map[string][]byte{}
+	for k, s := range cm.Data {
+		data[k] = []byte(s)
+	}
+	for k, b := range cm.BinaryData {
+		data[k] = b
+	}
+	return data, nil
+}
+
+func (p *pod) secretData(ctx context.Context, volume, name string, optional bool) (map[string][]byte, error) {
+	s, err := p.k.client.CoreV1().Secrets(p.obj.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		if optional {
+			return map[string][]byte{}, nil
+		}
+		return nil, &waitError{fmt.Errorf("volume %s: Secret %s/%s: %w", volume, p.obj.Namespace, name, err)}
+	}
+	return s.Data, nil
+}
+
+// projectedData gathers a projected volume's files: ConfigMap and Secret
+// keys (items selected and renamed) and the downward API's namespace. A
+// service account token is not written: the pod's credentials are in
+// KUBECONFIG. The token volume's kube-root-ca.crt is optional here (the
+// stand-in's clients do not read it).
+func (p *pod) projectedData(ctx context.Context, volume string, v *corev1.ProjectedVolumeSource) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	add := func(data map[string][]byte, items []corev1.KeyToPath) {
+		if len(items) == 0 {
+			maps.Copy(out, data)
+			return
+		}
+		for _, it := range items {
+			if b, ok := data[it.Key]; ok {
+				out[it.Path] = b
+			}
+		}
+	}
+	for _, src := range v.Sources {
+		switch {
+		case src.ConfigMap != nil:
+			optional := ptr.Deref(src.ConfigMap.Optional, false) || src.ConfigMap.Name == "kube-root-ca.crt"
+			data, err := p.configMapData(ctx, volume, src.ConfigMap.Name, optional)
+			if err != nil {
+				return nil, err
+			}
+			add(data, src.ConfigMap.Items)
+		case src.Secret != nil:
+			data, err := p.secretData(ctx, volume, src.Secret.Name, ptr.Deref(src.Secret.Optional, false))
+			if err != nil {
+				return nil, err
+			}
+			add(data, src.Secret.Items)
+		case src.DownwardAPI != nil:
+			for _, it := range src.DownwardAPI.Items {
+				if it.FieldRef != nil && it.FieldRef.FieldPath == "metadata.namespace" {
+					out[it.Path] = []byte(p.obj.Namespace)
+				}
+			}
+		}
+	}
+	if len(v.Sources) == 0 || (len(out) == 0 && v.Sources[0].ServiceAccountToken != nil) {
+		out["namespace"] = []byte(p.obj.Namespace)
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -35,12 +36,25 @@ func CheckChartVersion(chartDir, version string) error {
 // "tag@digest" (the chart writes repository:tag, so the image becomes
 // repository:tag@sha256:..., which a runtime pulls by digest), and the
 // subscriber, consumer and forwarder pulled (their source default Never is
-// for images loaded by hand).
+// for images loaded by hand); and the Gatekeeper image (Name
+// GatekeeperImageName) as image.registry, image.repository, image.release
+// and image.digest, which the chart writes registry/repository:tag@digest.
+// Every repository is the pushed one, with its registry's host.
 func ChartPins(images []Image) map[string]string {
 	pins := map[string]string{}
 	for _, img := range images {
 		var key string
 		switch img.Name {
+		case GatekeeperImageName:
+			registry, repository, _ := strings.Cut(img.Repository, "/")
+			if r, err := name.NewRepository(img.Repository); err == nil {
+				registry, repository = r.RegistryStr(), r.RepositoryStr()
+			}
+			pins["image.registry"] = registry
+			pins["image.repository"] = repository
+			pins["image.release"] = img.Tag
+			pins["image.digest"] = img.Digest
+			continue
 		case "pubsub-send":
 			key = "tests.image"
 		case "fake-subscriber":
@@ -59,6 +73,20 @@ func ChartPins(images []Image) map[string]string {
 		pins[key+".tag"] = img.Tag + "@" + img.Digest
 	}
 	return pins
+}
+
+// ChartGatekeeperVersion is the gatekeeperVersion of the chart's
+// values.yaml: the Gatekeeper release the chart runs by default.
+func ChartGatekeeperVersion(chartDir string) (string, error) {
+	vals, err := chartutil.ReadValuesFile(filepath.Join(chartDir, chartutil.ValuesfileName))
+	if err != nil {
+		return "", fmt.Errorf("reading the chart's gatekeeperVersion: %w", err)
+	}
+	v, _ := vals["gatekeeperVersion"].(string)
+	if v == "" {
+		return "", fmt.Errorf("%s/%s has no gatekeeperVersion", chartDir, chartutil.ValuesfileName)
+	}
+	return "v" + strings.TrimPrefix(v, "v"), nil
 }
 
 // PinValues sets each dotted key of pins in a values.yaml document to its

@@ -81,8 +81,13 @@ func TestChartPins(t *testing.T) {
 		{Name: "pubsub-lint", Repository: "r/gatekeeper-pubsub/pubsub-lint", Tag: "1.0.0", Digest: "sha256:cc"},
 		{Name: "violations", Repository: "r/gatekeeper-pubsub/violations", Tag: "1.0.0", Digest: "sha256:dd"},
 		{Name: "pubsub-forward", Repository: "r/gatekeeper-pubsub/pubsub-forward", Tag: "1.0.0", Digest: "sha256:ee"},
+		{Name: GatekeeperImageName, Repository: "mirror.example:5000/hub/openpolicyagent/gatekeeper", Tag: "v3.18.3", Digest: "sha256:ff"},
 	})
 	want := map[string]string{
+		"image.registry":                   "mirror.example:5000",
+		"image.repository":                 "hub/openpolicyagent/gatekeeper",
+		"image.release":                    "v3.18.3",
+		"image.digest":                     "sha256:ff",
 		"tests.image.repository":           "r/gatekeeper-pubsub/pubsub-send",
 		"tests.image.tag":                  "1.0.0@sha256:aa",
 		"subscriber.image.repository":      "r/gatekeeper-pubsub/fake-subscriber",
@@ -115,6 +120,11 @@ func TestPackageChart(t *testing.T) {
 		{Name: "fake-subscriber", Repository: "127.0.0.1:5000/gatekeeper-pubsub/fake-subscriber", Tag: "x", Digest: "sha256:" + strings.Repeat("b", 64)},
 		{Name: "pubsub-forward", Repository: "127.0.0.1:5000/gatekeeper-pubsub/pubsub-forward", Tag: "x", Digest: "sha256:" + strings.Repeat("e", 64)},
 	}
+	gk, err := ChartGatekeeperVersion(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs = append(imgs, Image{Name: GatekeeperImageName, Repository: "127.0.0.1:5000/openpolicyagent/gatekeeper", Tag: gk, Digest: "sha256:" + strings.Repeat("f", 64)})
 	version := chartVersion(t, dir)
 	for _, c := range []struct {
 		name, version, wantErr string

@@ -9,7 +9,10 @@ package release
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
 )
 
 // Repo is the path under the registry that everything is pushed to.
@@ -36,10 +41,19 @@ const (
 	LabelTitle       = "org.opencontainers.image.title"
 	LabelDescription = "org.opencontainers.image.description"
 	LabelRevision    = "org.opencontainers.image.revision"
+	// LabelCACertificates is the Debian package version of the base
+	// image's CA bundle (ca-certificates, as dpkg-query reports it), and
+	// LabelCACertificatesSHA256 the bundle's SHA-256: the base image's
+	// labels, which ko keeps in every image built on it.
+	LabelCACertificates       = "dev.gatekeeper-pubsub.ca-certificates.version"
+	LabelCACertificatesSHA256 = "dev.gatekeeper-pubsub.ca-certificates.sha256"
 )
 
+// CAPackage is the Debian package the base image's CA bundle comes from.
+const CAPackage = "ca-certificates"
+
 // Source is the project's source repository (the module path's home).
-const Source = "https://github.com/gatekeeper-pubsub/gatekeeper-pubsub"
+const Source = version.Repository
 
 // DefaultLicense is the images' org.opencontainers.image.licenses (an SPDX
 // expression).
@@ -76,6 +90,17 @@ type Options struct {
 	Ko string
 	// CACerts is the CA bundle for the base image; default CACertsPath.
 	CACerts string
+	// CACertsVersion is the Debian package version of CACerts, recorded
+	// in the base image (LabelCACertificates) and the result; default:
+	// dpkg-query's version of CAPackage, when CACerts is CACertsPath (the
+	// package's file).
+	CACertsVersion string
+	// GatekeeperImage is the Gatekeeper image the chart's audit runs, as
+	// REPOSITORY:TAG with TAG the chart's gatekeeperVersion: its digest is
+	// read from its registry and the packaged chart pins it (image.registry,
+	// image.repository, image.release, image.digest). Required unless
+	// Registry is on loopback (a local release may leave it unpinned).
+	GatekeeperImage string
 	// OutDir receives the packaged chart and release.json.
 	OutDir string
 	// License is org.opencontainers.image.licenses; default DefaultLicense.
@@ -94,11 +119,25 @@ type Options struct {
 
 // Result is what a release pushed.
 type Result struct {
-	Registry string  `json:"registry"`
-	Version  string  `json:"version"`
-	Base     Image   `json:"base"`
-	Images   []Image `json:"images"`
-	Chart    Chart   `json:"chart"`
+	Registry string `json:"registry"`
+	Version  string `json:"version"`
+	Base     Image  `json:"base"`
+	// CACertificates is the base image's CA bundle.
+	CACertificates CACertificates `json:"caCertificates"`
+	Images         []Image        `json:"images"`
+	// Gatekeeper is the Gatekeeper image the chart pins, when
+	// Options.GatekeeperImage was given.
+	Gatekeeper *Image `json:"gatekeeper,omitempty"`
+	Chart      Chart  `json:"chart"`
+}
+
+// CACertificates is where the base image's CA bundle comes from.
+type CACertificates struct {
+	// Package is the Debian package (CAPackage) and Version its version.
+	Package string `json:"package"`
+	Version string `json:"version"`
+	// SHA256 is the bundle's digest, hex.
+	SHA256 string `json:"sha256"`
 }
 
 // Image is a pushed multi-arch image.
@@ -165,6 +204,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		opts.Created = time.Unix(0, 0)
 	}
 	reg := strings.TrimSuffix(strings.TrimPrefix(opts.Registry, "oci://"), "/")
+	if host, _, _ := strings.Cut(reg, "/"); opts.GatekeeperImage == "" && !IsLoopback(host) {
+		return nil, fmt.Errorf("release to %s: the packaged chart pins every image by digest, the Gatekeeper image too; give the Gatekeeper image as REPOSITORY:TAG (cmd/release -gatekeeper-image), TAG the chart's gatekeeperVersion", reg)
+	}
 	res := &Result{Registry: reg, Version: opts.Version}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("release output directory: %w", err)
@@ -174,17 +216,37 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := CheckChartVersion(chartDir, opts.Version); err != nil {
 		return nil, err
 	}
+	if opts.GatekeeperImage != "" {
+		want, err := ChartGatekeeperVersion(chartDir)
+		if err != nil {
+			return nil, err
+		}
+		gk, err := ResolveGatekeeper(ctx, opts.GatekeeperImage, want)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(opts.Log, ">> gatekeeper image %s\n", gk.Ref())
+		res.Gatekeeper = &gk
+	} else {
+		fmt.Fprintf(opts.Log, ">> gatekeeper image not pinned (a local release; give -gatekeeper-image to pin it)\n")
+	}
 
 	certs, err := os.ReadFile(opts.CACerts)
 	if err != nil {
 		return nil, fmt.Errorf("base image CA certificates: %w (make ca-certificates installs Debian's)", err)
 	}
+	if res.CACertificates, err = caCertificates(ctx, opts, certs); err != nil {
+		return nil, err
+	}
 	labels := map[string]string{LabelSource: Source, LabelVersion: opts.Version, LabelLicenses: opts.License}
 	if opts.Revision != "" {
 		labels[LabelRevision] = opts.Revision
 	}
-	fmt.Fprintf(opts.Log, ">> base image: scratch + %s + user %s (%s)\n", CACertsPath, User, platformList())
-	base, err := BaseIndex(BaseOptions{CACerts: certs, Labels: labels, Created: opts.Created})
+	baseLabels := copyLabels(labels)
+	baseLabels[LabelCACertificates] = res.CACertificates.Version
+	baseLabels[LabelCACertificatesSHA256] = res.CACertificates.SHA256
+	fmt.Fprintf(opts.Log, ">> base image: scratch + %s (%s %s) + user %s (%s)\n", CACertsPath, CAPackage, res.CACertificates.Version, User, platformList())
+	base, err := BaseIndex(BaseOptions{CACerts: certs, Labels: baseLabels, Created: opts.Created})
 	if err != nil {
 		return nil, err
 	}
@@ -218,8 +280,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	fmt.Fprintf(opts.Log, ">> helm package %s with the images pinned by digest\n", chartDir)
-	pins := ChartPins(res.Images)
-	file, err := PackageChart(chartDir, opts.Version, pins, res.Images, opts.OutDir)
+	chartImages := res.Images
+	if res.Gatekeeper != nil {
+		chartImages = append(append([]Image{}, res.Images...), *res.Gatekeeper)
+	}
+	pins := ChartPins(chartImages)
+	file, err := PackageChart(chartDir, opts.Version, pins, chartImages, opts.OutDir)
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +304,69 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	return res, nil
 }
+
+// caCertificates describes the CA bundle: its SHA-256 and the Debian
+// package version, Options.CACertsVersion or, for the package's own file,
+// what dpkg-query says.
+func caCertificates(ctx context.Context, opts Options, certs []byte) (CACertificates, error) {
+	sum := sha256.Sum256(certs)
+	c := CACertificates{Package: CAPackage, Version: opts.CACertsVersion, SHA256: hex.EncodeToString(sum[:])}
+	if c.Version != "" {
+		return c, nil
+	}
+	if filepath.Clean(opts.CACerts) != CACertsPath {
+		return c, fmt.Errorf("base image CA certificates %s: not %s of Debian's %s, so its package version is unknown; give Options.CACertsVersion", opts.CACerts, CACertsPath, CAPackage)
+	}
+	v, err := DebianPackageVersion(ctx, CAPackage)
+	if err != nil {
+		return c, fmt.Errorf("base image CA certificates: %w (make ca-certificates installs Debian's)", err)
+	}
+	c.Version = v
+	return c, nil
+}
+
+// DebianPackageVersion is the installed version of a Debian package, as
+// `dpkg-query -W -f '${Version}' PACKAGE` prints it.
+func DebianPackageVersion(ctx context.Context, pkg string) (string, error) {
+	out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Version}", pkg).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return "", fmt.Errorf("dpkg-query -W %s: %w", pkg, err)
+	}
+	v := strings.TrimSpace(string(out))
+	if v == "" {
+		return "", fmt.Errorf("dpkg-query -W %s: no version: the package is not installed", pkg)
+	}
+	return v, nil
+}
+
+// ResolveGatekeeper reads the digest of the Gatekeeper image ref
+// (REPOSITORY:TAG) from its registry; TAG must be wantTag, the chart's
+// gatekeeperVersion, which the digest is pinned with. The result's
+// Repository is fully qualified (the registry's host included).
+func ResolveGatekeeper(ctx context.Context, ref, wantTag string) (Image, error) {
+	if i := strings.LastIndex(ref, "/"); !strings.Contains(ref[i+1:], ":") || strings.Contains(ref, "@") {
+		return Image{}, fmt.Errorf("gatekeeper image %q: want REPOSITORY:TAG, with the tag and no digest", ref)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return Image{}, fmt.Errorf("gatekeeper image %q: %w", ref, err)
+	}
+	if tag.TagStr() != wantTag {
+		return Image{}, fmt.Errorf("gatekeeper image %s: tag %s, but the chart's gatekeeperVersion is %s; give the image of %s", ref, tag.TagStr(), wantTag, wantTag)
+	}
+	desc, err := remote.Head(tag, remoteOptions(ctx)...)
+	if err != nil {
+		return Image{}, fmt.Errorf("gatekeeper image %s: reading its digest: %w", ref, err)
+	}
+	return Image{Name: GatekeeperImageName, Repository: tag.Context().Name(), Tag: tag.TagStr(), Digest: desc.Digest.String()}, nil
+}
+
+// GatekeeperImageName is the Gatekeeper image's Name in a Result.
+const GatekeeperImageName = "gatekeeper"
 
 func platformList() string {
 	var s []string

@@ -64,6 +64,14 @@ func Print(w io.Writer, r *Result) {
 		for _, s := range img.SBOMs {
 			fmt.Fprintf(w, "          %-15s %s\n", "sbom (spdx)", s)
 		}
+		if kind == "base" && r.CACertificates.Version != "" {
+			fmt.Fprintf(w, "          %-15s %s %s (Debian), sha256:%s\n", "ca bundle", r.CACertificates.Package, r.CACertificates.Version, r.CACertificates.SHA256)
+		}
+	}
+	if r.Gatekeeper != nil {
+		fmt.Fprintf(w, "  %-5s %s\n", "gatekeeper", r.Gatekeeper.Ref())
+	} else {
+		fmt.Fprintf(w, "  gatekeeper image not pinned (a local release without -gatekeeper-image)\n")
 	}
 	fmt.Fprintf(w, "  chart %s:%s@%s  %s (%s)\n", r.Chart.Ref, r.Chart.Tag, r.Chart.Digest, HumanSize(r.Chart.Size), r.Chart.File)
 	for _, k := range sortedKeys(r.Chart.Values) {

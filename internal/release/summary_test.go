@@ -41,7 +41,9 @@ func TestHumanSize(t *testing.T) {
 func TestPrint(t *testing.T) {
 	r := &Result{
 		Registry: "127.0.0.1:5001", Version: "0.1.0",
-		Base: Image{Name: "base", Repository: "127.0.0.1:5001/gatekeeper-pubsub/base", Tag: "0.1.0", Digest: "sha256:b"},
+		Base:           Image{Name: "base", Repository: "127.0.0.1:5001/gatekeeper-pubsub/base", Tag: "0.1.0", Digest: "sha256:b"},
+		CACertificates: CACertificates{Package: "ca-certificates", Version: "20230311+deb12u1", SHA256: "ab12"},
+		Gatekeeper:     &Image{Name: GatekeeperImageName, Repository: "127.0.0.1:5001/openpolicyagent/gatekeeper", Tag: "v3.18.3", Digest: "sha256:g"},
 		Images: []Image{{Name: "pubsub-send", Repository: "127.0.0.1:5001/gatekeeper-pubsub/pubsub-send", Tag: "0.1.0", Digest: "sha256:s",
 			Platforms: []Platform{{Platform: "linux/amd64", Digest: "sha256:a", Size: 9_200_000}},
 			SBOMs:     []string{"127.0.0.1:5001/gatekeeper-pubsub/pubsub-send:sha256-s.sbom"}}},
@@ -52,6 +54,8 @@ func TestPrint(t *testing.T) {
 	Print(&b, r)
 	for _, want := range []string{
 		"image 127.0.0.1:5001/gatekeeper-pubsub/pubsub-send:0.1.0@sha256:s\n",
+		"ca bundle       ca-certificates 20230311+deb12u1 (Debian), sha256:ab12\n",
+		"gatekeeper 127.0.0.1:5001/openpolicyagent/gatekeeper:v3.18.3@sha256:g\n",
 		"linux/amd64     sha256:a     9.2 MB\n",
 		"sbom (spdx)     127.0.0.1:5001/gatekeeper-pubsub/pubsub-send:sha256-s.sbom\n",
 		"chart oci://127.0.0.1:5001/gatekeeper-pubsub/charts/gatekeeper-pubsub:0.1.0@sha256:c  14.6 kB (x.tgz)\n",

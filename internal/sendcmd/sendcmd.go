@@ -10,8 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,13 +24,14 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/queue"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
 type flags struct {
 	connection, connectionName, provider, config string
 	channel, file, policy                        string
 	count, batch, workers                        int
-	timeout                                      time.Duration
+	timeout, sidecarWait                         time.Duration
 	shutdownSidecar, verbose                     bool
 }
 
@@ -38,23 +43,37 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.connection, "connection", "", "connection ConfigMap: a YAML/JSON file or a mounted ConfigMap directory")
 	fs.StringVar(&f.connectionName, "connection-name", "", "connection name (default: the ConfigMap's name, or audit-connection)")
-	fs.StringVar(&f.provider, "provider", "", "provider, instead of --connection (with --config)")
-	fs.StringVar(&f.config, "config", "", `provider config as JSON, instead of --connection, e.g. {"component":"pubsub"}`)
+	fs.StringVar(&f.provider, "driver", "", "driver (Gatekeeper's provider), instead of --connection, with --config: "+strings.Join(pubsub.PublisherDrivers, ", "))
+	fs.StringVar(&f.provider, "provider", "", "same as --driver (Gatekeeper v3.13-v3.18's word)")
+	fs.StringVar(&f.config, "config", "", `driver config as JSON, instead of --connection, e.g. {"component":"pubsub"}`)
 	fs.StringVar(&f.channel, "channel", connection.DefaultChannel, "channel (topic) to publish to, as Gatekeeper's --audit-channel")
 	fs.IntVar(&f.count, "count", 1, "how many times to send each violation (for load)")
 	fs.StringVar(&f.file, "file", "", "JSON file with a violation or a list of violations (default: the documentation's example)")
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "give up after this long")
+	fs.DurationVar(&f.sidecarWait, "sidecar-wait", 20*time.Second, "how long to wait for the Dapr sidecar's address to accept connections before failing (it may be starting)")
 	fs.IntVar(&f.batch, "batch-size", 0, "messages per bulk publish (default 200)")
 	fs.IntVar(&f.workers, "workers", 0, "bulk publishes in flight (default 4)")
 	fs.StringVar(&f.policy, "queue-full", "block", "when the queue is full: block or drop")
 	fs.BoolVar(&f.shutdownSidecar, "shutdown-sidecar", false, "ask the Dapr sidecar to shut down when done (for Jobs and helm test pods)")
 	fs.BoolVar(&f.verbose, "v", false, "log retries and failures")
+	fs.Usage = func() {} // help goes to stdout below; an error names itself
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: pubsub-send --connection FILE|DIR [flags]\n       pubsub-send --driver dapr --config JSON [flags]\n\nSends violations through the Dapr sidecar found as the Dapr SDK finds it ($DAPR_GRPC_ENDPOINT, $DAPR_GRPC_PORT).\nExit status: 0 every violation accepted, 1 any lost or no sidecar, 2 usage or input error.\n\nflags:")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintln(stderr, "Run 'pubsub-send --help' for usage.")
 		return 2
 	}
-	if (f.connection == "") == (f.provider == "") || f.channel == "" || f.count < 1 {
-		fmt.Fprintln(stderr, "pubsub-send: give --connection or --provider with --config; --channel must not be empty; --count at least 1")
-		fs.Usage()
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pubsub-send: unexpected arguments %q: every input is a flag (--connection FILE or --driver with --config)\n", fs.Args())
+		return 2
+	}
+	if err := checkFlags(f); err != nil {
+		fmt.Fprintln(stderr, "pubsub-send:", err)
+		fmt.Fprintln(stderr, "Run 'pubsub-send --help' for usage.")
 		return 2
 	}
 	cc, err := loadConnection(f)
@@ -83,6 +102,10 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := waitForSidecar(ctx, f.sidecarWait); err != nil {
+		fmt.Fprintln(stderr, "pubsub-send:", err)
+		return 1
+	}
 	opts := dapr.Options{Logger: logger, Queue: queue.Options{BatchSize: f.batch, Workers: f.workers, Policy: policy}}
 	sys := pubsub.NewSystem(dapr.Provider(opts))
 	if err := sys.Upsert(ctx, cc); err != nil {
@@ -134,6 +157,9 @@ loop:
 func loadConnection(f flags) (*connection.Connection, error) {
 	var cc *connection.Connection
 	if f.provider != "" {
+		if err := checkDriver(f.provider); err != nil {
+			return nil, err
+		}
 		cfg, err := connection.DecodeConfig(f.provider, []byte(f.config))
 		if err != nil {
 			return nil, fmt.Errorf("--config: %w", err)
@@ -166,12 +192,117 @@ func loadConnection(f flags) (*connection.Connection, error) {
 	return cc, nil
 }
 
+// checkFlags checks the flags that need no file: one of --connection and
+// --driver, --config with --driver only, a channel and a count.
+func checkFlags(f flags) error {
+	switch {
+	case f.connection != "" && (f.provider != "" || f.config != ""):
+		return errors.New("--connection and --driver/--config both given: give one")
+	case f.connection == "" && f.provider == "" && f.config != "":
+		return fmt.Errorf("--config needs --driver, the driver it configures (%s)", strings.Join(pubsub.PublisherDrivers, ", "))
+	case f.connection == "" && f.provider == "":
+		return fmt.Errorf("no connection: give --connection FILE (a connection ConfigMap or Connection) or --driver (%s) with --config", strings.Join(pubsub.PublisherDrivers, ", "))
+	case f.provider != "" && f.config == "":
+		return fmt.Errorf(`--driver %s needs --config, its config as JSON, e.g. --config '{"component":"pubsub"}'`, f.provider)
+	case f.channel == "":
+		return errors.New("--channel must not be empty")
+	case f.count < 1:
+		return fmt.Errorf("--count %d: --count at least 1", f.count)
+	case f.sidecarWait <= 0:
+		return fmt.Errorf("--sidecar-wait %s: must be positive", f.sidecarWait)
+	}
+	return nil
+}
+
+// checkDriver tells an unknown driver from one Gatekeeper knows that
+// pubsub-send cannot publish through.
+func checkDriver(driver string) error {
+	if !slices.Contains(schemas.Providers(), driver) {
+		return fmt.Errorf("--driver %q: unknown driver; Gatekeeper's drivers are %s, and pubsub-send publishes through %s",
+			driver, strings.Join(schemas.Providers(), ", "), strings.Join(pubsub.PublisherDrivers, ", "))
+	}
+	if !slices.Contains(pubsub.PublisherDrivers, driver) {
+		return fmt.Errorf("--driver %s: %w: pubsub-send publishes through %s (with the disk driver the audit writes files, which pubsub-forward sends through dapr)",
+			driver, pubsub.ErrDriverNotSupported, strings.Join(pubsub.PublisherDrivers, ", "))
+	}
+	return nil
+}
+
+// sidecarAddress is the Dapr sidecar's gRPC address as the SDK finds it,
+// and where it came from.
+func sidecarAddress() (addr, from string) {
+	switch {
+	case os.Getenv(dapr.EnvGRPCEndpoint) != "":
+		return os.Getenv(dapr.EnvGRPCEndpoint), "$" + dapr.EnvGRPCEndpoint
+	case os.Getenv(dapr.EnvGRPCPort) != "":
+		return dapr.AddressFromEnv(), "$" + dapr.EnvGRPCPort
+	}
+	return dapr.AddressFromEnv(), "the default; set $" + dapr.EnvGRPCEndpoint + " or $" + dapr.EnvGRPCPort
+}
+
+// dialTarget is the network and address to dial for a sidecar address
+// (host:port, http(s)://host:port, dns:///host:port, unix:///path); ok is
+// false for a form it cannot probe, which is then left to the publisher.
+func dialTarget(addr string) (network, address string, ok bool) {
+	if !strings.Contains(addr, "://") {
+		return "tcp", addr, true
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "", "", false
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Port() == "" {
+			port := "80"
+			if u.Scheme == "https" || u.Query().Get("tls") == "true" {
+				port = "443"
+			}
+			return "tcp", net.JoinHostPort(u.Hostname(), port), true
+		}
+		return "tcp", u.Host, true
+	case "dns":
+		return "tcp", strings.TrimPrefix(u.Path, "/"), true
+	case "unix":
+		return "unix", u.Path, true
+	}
+	return "", "", false
+}
+
+// waitForSidecar fails fast, naming the address, when nothing accepts
+// connections at the sidecar's address within wait (a sidecar starting
+// beside pubsub-send gets that long).
+func waitForSidecar(ctx context.Context, wait time.Duration) error {
+	addr, from := sidecarAddress()
+	network, target, ok := dialTarget(addr)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, network, target)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no Dapr sidecar at %s (%s) after %s: %w; is daprd running beside pubsub-send?", addr, from, wait, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 func loadViolations(path string) ([]violation.Violation, error) {
 	if path == "" {
 		return []violation.Violation{violation.Example(time.Now())}, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
+		return nil, fmt.Errorf("--file: %w", err)
+	}
+	if err := validateViolations(path, b); err != nil {
 		return nil, err
 	}
 	var list []violation.Violation
@@ -190,6 +321,43 @@ func loadViolations(path string) ([]violation.Violation, error) {
 		return nil, fmt.Errorf("%s: not a violation or a list of violations: %w", path, err)
 	}
 	return []violation.Violation{one}, nil
+}
+
+// validateViolations checks a --file against schemas/violation.schema.json:
+// one violation, or each of a list. Syntax errors are left to the decoder,
+// which gives their offset.
+func validateViolations(path string, b []byte) error {
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil
+	}
+	docs := []any{doc}
+	list, isList := doc.([]any)
+	if isList {
+		docs = list
+	}
+	for i, d := range docs {
+		problems, err := schemas.Validate(schemas.Violation, d)
+		if err != nil {
+			return fmt.Errorf("%s: validating: %w", path, err)
+		}
+		if len(problems) == 0 {
+			continue
+		}
+		msgs := make([]string, 0, len(problems))
+		for _, p := range problems {
+			ptr := p.Pointer
+			if isList {
+				ptr = fmt.Sprintf("/%d%s", i, p.Pointer)
+			}
+			if ptr == "" {
+				ptr = "/"
+			}
+			msgs = append(msgs, ptr+": "+p.Message)
+		}
+		return fmt.Errorf("%s: not a violation as schemas/violation.schema.json describes it: %s", path, strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 func mustJSON(v any) string {

@@ -2,10 +2,15 @@ package sendcmd
 
 import (
 	"bytes"
+	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
 // TestBadInput: every mistake exits 2 with a message naming what is wrong,
@@ -28,13 +33,32 @@ func TestBadInput(t *testing.T) {
 	write("mounted/provider", "kafka")
 	write("mounted/config", "{}")
 	notViolation := write("v.json", "[]")
+	badViolationJSON := write("syntax.json", "{")
+	wrongViolation := write("wrong.json", `{"key": "value"}`)
+	example, err := json.Marshal(violation.Example(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongInList := write("list.json", "["+string(example)+`, {"constraint_kind": 7}]`)
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"nothing", nil, "give --connection or --provider"},
-		{"both", []string{"--connection", good, "--provider", "dapr"}, "give --connection or --provider"},
+		{"nothing", nil, "no connection: give --connection FILE"},
+		{"both", []string{"--connection", good, "--provider", "dapr"}, "--connection and --driver/--config both given"},
+		{"stray argument", []string{"--connection", good, "extra"}, `unexpected arguments ["extra"]`},
+		{"bad flag", []string{"--nope"}, "Run 'pubsub-send --help' for usage."},
+		{"config without a driver", []string{"--config", `{"component":"pubsub"}`}, "--config needs --driver, the driver it configures (dapr)"},
+		{"driver without a config", []string{"--driver", "dapr"}, `--driver dapr needs --config`},
+		{"unknown driver", []string{"--driver", "kafka", "--config", "{}"}, `--driver "kafka": unknown driver; Gatekeeper's drivers are dapr, disk, and pubsub-send publishes through dapr`},
+		{"unknown driver spelt provider", []string{"--provider", "Dapr", "--config", "{}"}, `--driver "Dapr": unknown driver`},
+		{"driver pubsub-send cannot publish through", []string{"--driver", "disk", "--config", `{"path":"/tmp/v","maxAuditResults":3}`}, "--driver disk: not supported by this publisher: pubsub-send publishes through dapr"},
+		{"bad sidecar-wait", []string{"--connection", good, "--sidecar-wait", "0s"}, "--sidecar-wait 0s: must be positive"},
+		{"violation file: syntax", []string{"--connection", good, "--file", badViolationJSON}, "invalid JSON at offset"},
+		{"violation file: missing", []string{"--connection", good, "--file", filepath.Join(dir, "none.json")}, "--file: open "},
+		{"violation file fails the schema", []string{"--connection", good, "--file", wrongViolation}, "not a violation as schemas/violation.schema.json describes it: /"},
+		{"violation list fails the schema", []string{"--connection", good, "--file", wrongInList}, "/1"},
 		{"missing file", []string{"--connection", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"invalid config json", []string{"--connection", badJSON}, "bad.yaml: ConfigMap c: data.config: invalid JSON"},
 		{"mounted configmap, unknown provider", []string{"--connection", mounted}, `mounted: ConfigMap mounted: data.provider: unknown provider "kafka"`},
@@ -55,4 +79,74 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHelp: --help prints usage on standard output and exits 0.
+func TestHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "usage: pubsub-send") || !strings.Contains(stdout.String(), "-sidecar-wait") || stderr.Len() > 0 {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+	}
+}
+
+// TestValidViolations: the example violation and lists of it pass the
+// schema check of --file.
+func TestValidViolations(t *testing.T) {
+	v := violation.Example(time.Now())
+	one, _ := json.Marshal(v)
+	v.ResourceKind, v.ResourceLabels = "Namespace", map[string]string{"app": "demo"}
+	list, _ := json.Marshal([]violation.Violation{violation.Example(time.Now()), v})
+	for _, b := range [][]byte{one, list} {
+		if err := validateViolations("v.json", b); err != nil {
+			t.Errorf("%s: %v", b, err)
+		}
+	}
+}
+
+// TestNoSidecar: with nothing listening at the sidecar's address,
+// pubsub-send fails within --sidecar-wait, exit 1, naming the address and
+// where it came from.
+func TestNoSidecar(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	ln.Close() // nothing listens there now
+	good := filepath.Join(t.TempDir(), "conn.yaml")
+	if err := os.WriteFile(good, []byte("kind: ConfigMap\nmetadata: {name: audit-connection}\ndata: {provider: dapr, config: '{\"component\":\"pubsub\"}'}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, env, value, want string
+	}{
+		{"endpoint", "DAPR_GRPC_ENDPOINT", "http://" + addr, "no Dapr sidecar at http://" + addr + " ($DAPR_GRPC_ENDPOINT) after 300ms"},
+		{"port", "DAPR_GRPC_PORT", port, "no Dapr sidecar at 127.0.0.1:" + port + " ($DAPR_GRPC_PORT) after 300ms"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("DAPR_GRPC_ENDPOINT", "")
+			t.Setenv(tt.env, tt.value)
+			var stdout, stderr bytes.Buffer
+			start := time.Now()
+			code := Run([]string{"--connection", good, "--sidecar-wait", "300ms"}, &stdout, &stderr)
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %s: want a fast failure", took)
+			}
+			if code != 1 || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("exit %d, want 1 and %q\nstderr: %s", code, tt.want, stderr.String())
+			}
+		})
+	}
+	t.Run("dial targets", func(t *testing.T) {
+		for in, want := range map[string]string{
+			"127.0.0.1:50001": "tcp 127.0.0.1:50001", "http://localhost:3500": "tcp localhost:3500", "https://dapr.example": "tcp dapr.example:443",
+			"dns:///daprd:50001": "tcp daprd:50001", "unix:///run/dapr.sock": "unix /run/dapr.sock",
+		} {
+			n, a, ok := dialTarget(in)
+			if got := n + " " + a; !ok || got != want {
+				t.Errorf("dialTarget(%q) = %q, %v; want %q", in, got, ok, want)
+			}
+		}
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -40,6 +41,10 @@ type Options struct {
 	// loopback (6002 is the dapr.io/app-port of Gatekeeper's pubsub
 	// documentation), so nothing else needs to reach it.
 	Addr string
+	// HealthAddr, when set, is a second address serving GET /healthz and
+	// nothing else, for the kubelet's probes, which come to the pod's IP
+	// and so cannot reach a loopback Addr.
+	HealthAddr string
 	// Pubsub is the Dapr pubsub component, default "pubsub".
 	Pubsub string
 	// Topic is the audit channel, default "audit-channel".
@@ -61,9 +66,10 @@ type Options struct {
 
 // Subscriber is the running app.
 type Subscriber struct {
-	opts Options
-	srv  *http.Server
-	mu   sync.Mutex
+	opts   Options
+	srv    *http.Server
+	health *http.Server // nil without HealthAddr
+	mu     sync.Mutex
 }
 
 // Route is where daprd delivers.
@@ -93,16 +99,47 @@ func New(opts Options) (*Subscriber, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /dapr/subscribe", s.subscribe)
 	mux.HandleFunc("POST "+Route, s.deliver)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	s.srv = &http.Server{Addr: opts.Addr, Handler: s.authorized(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	healthz := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }
+	mux.HandleFunc("GET /healthz", healthz)
+	s.srv = newServer(opts.Addr, s.authorized(mux))
+	if opts.HealthAddr != "" {
+		hmux := http.NewServeMux()
+		hmux.HandleFunc("GET /healthz", healthz)
+		s.health = newServer(opts.HealthAddr, hmux)
+	}
 	return s, nil
 }
 
-// Start serves until Stop; it returns nil after a Stop.
+// newServer is an HTTP server with timeouts and a header cap.
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+}
+
+// Start serves until Stop; it returns nil after a Stop. It logs
+// "listening" with the addresses once they are bound (a port 0 shows the
+// port it got), so the line means the app can be called.
 func (s *Subscriber) Start() error {
-	s.opts.Logger.Info("listening", "addr", s.opts.Addr, "pubsub", s.opts.Pubsub, "topic", s.opts.Topic, "appToken", s.opts.Token != "")
-	err := s.srv.ListenAndServe()
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.opts.Addr, err)
+	}
+	healthAddr := ""
+	if s.health != nil {
+		hln, err := net.Listen("tcp", s.opts.HealthAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("health listener on %s: %w", s.opts.HealthAddr, err)
+		}
+		healthAddr = hln.Addr().String()
+		go func() {
+			if err := s.health.Serve(hln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.opts.Logger.Error("health listener", "addr", healthAddr, "err", err)
+			}
+		}()
+	}
+	s.opts.Logger.Info("listening", "addr", ln.Addr().String(), "healthAddr", healthAddr, "pubsub", s.opts.Pubsub, "topic", s.opts.Topic, "appToken", s.opts.Token != "")
+	err = s.srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -113,7 +150,11 @@ func (s *Subscriber) Start() error {
 func (s *Subscriber) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	if s.health != nil {
+		err = errors.Join(err, s.health.Shutdown(ctx))
+	}
+	return err
 }
 
 // authorized refuses requests without the app API token when one is set

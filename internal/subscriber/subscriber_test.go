@@ -1,9 +1,15 @@
 package subscriber
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,5 +76,67 @@ func TestDecodeAuditEvent(t *testing.T) {
 				t.Fatalf("DecodeAuditEvent(%s) = %+v, %v; want message %q", tt.data, ae, ok, tt.want)
 			}
 		})
+	}
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLogsBoundAddress: "listening" is logged once the addresses are
+// bound, with the ports they got (port 0 included), and the app answers
+// there at once; an address in use is an error naming it.
+func TestLogsBoundAddress(t *testing.T) {
+	var logs syncBuffer
+	s, err := New(Options{Addr: "127.0.0.1:0", HealthAddr: "127.0.0.1:0", Pubsub: "pubsub", Topic: "audit-channel", Out: io.Discard,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Start() }()
+	re := regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[1-9][0-9]*) healthAddr=(127\.0\.0\.1:[1-9][0-9]*)`)
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; {
+		if m = re.FindStringSubmatch(logs.String()); m == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("no listening line with bound addresses:\n%s", logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, addr := range m[1:] {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatalf("the logged address %s does not answer: %v", addr, err)
+		}
+		resp.Body.Close()
+	}
+	busy, err := New(Options{Addr: m[1], Pubsub: "pubsub", Topic: "audit-channel", Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.Start(); err == nil || !strings.Contains(err.Error(), "listening on "+m[1]) {
+		t.Errorf("Start on a busy address: %v, want an error naming %s", err, m[1])
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Start after Stop: %v", err)
 	}
 }

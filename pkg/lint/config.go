@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -152,4 +153,36 @@ func (c *Config) severity(r *rules.Rule) rules.Severity {
 		return rules.Severity(s)
 	}
 	return r.Severity
+}
+
+// WithRules returns a copy of c (nil: an empty config) with the rules of
+// the command line's --disable added to Disable and those of --enable taken
+// out of it (a rule the config file disables). An unknown rule ID, or one
+// both enabled and disabled, is an error.
+func (c *Config) WithRules(enable, disable []string) (*Config, error) {
+	out := Config{}
+	if c != nil {
+		out = *c
+		out.Disable = slices.Clone(c.Disable)
+	}
+	for _, id := range append(slices.Clone(enable), disable...) {
+		if rules.Get(id) == nil {
+			if id == InputErrorRule {
+				return nil, fmt.Errorf("rule %s cannot be enabled or disabled: an input that cannot be loaded always fails the run", id)
+			}
+			return nil, fmt.Errorf("unknown rule %q (pubsub-lint rules lists them)", id)
+		}
+	}
+	for _, id := range enable {
+		if slices.Contains(disable, id) {
+			return nil, fmt.Errorf("rule %s is both enabled and disabled", id)
+		}
+		out.Disable = slices.DeleteFunc(out.Disable, func(d string) bool { return d == id })
+	}
+	for _, id := range disable {
+		if !slices.Contains(out.Disable, id) {
+			out.Disable = append(out.Disable, id)
+		}
+	}
+	return &out, nil
 }

@@ -19,13 +19,31 @@ import (
 )
 
 // IgnoreAnnotation on an object lists rule IDs (comma-separated) whose
-// findings on that object are dropped.
+// findings on that object are suppressed.
 const IgnoreAnnotation = "pubsub-lint.gatekeeper-pubsub.io/ignore"
+
+// IgnoreRulePrefix followed by a rule ID is an annotation key that
+// suppresses that rule's findings on the object; its value is the reason,
+// kube-linter's convention (ignore-check.kube-linter.io/CHECK: "reason"):
+//
+//	ignore-check.pubsub-lint.gatekeeper-pubsub.io/redis-no-tls: "TLS ends at the mesh's proxy"
+const IgnoreRulePrefix = "ignore-check.pubsub-lint.gatekeeper-pubsub.io/"
+
+// Suppressed is a finding an ignore annotation suppressed, with the
+// annotation and the reason it gives ("" for IgnoreAnnotation's list).
+type Suppressed struct {
+	Finding
+	Annotation string `json:"annotation"`
+	Reason     string `json:"reason,omitempty"`
+}
 
 // Options are the inputs of a lint run, named as the CLI's flags.
 type Options struct {
 	// Paths are files, directories, charts, kustomizations or "-" (stdin).
 	Paths []string
+	// Exclude are globs of paths not to read (--exclude; see excluded):
+	// files, or directories, charts and kustomizations whole.
+	Exclude []string
 	// Stdin is read for "-" (default os.Stdin).
 	Stdin io.Reader
 	// ValueFiles, Set, SetString and SetFile are Helm's -f/--values,
@@ -81,6 +99,9 @@ type Result struct {
 	// naming its path); each is also a finding of InputErrorRule. The
 	// other inputs were linted.
 	Errors []error
+	// Suppressed are the findings an ignore annotation suppressed (not
+	// among Findings; they never fail a run).
+	Suppressed []Suppressed
 }
 
 // Count returns the number of findings of a severity.
@@ -117,6 +138,9 @@ func (r *Result) Fails(failOn rules.Severity) bool {
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Paths) == 0 && opts.Live == nil {
 		return nil, fmt.Errorf("no PATH to lint")
+	}
+	if err := CheckExclude(opts.Exclude); err != nil {
+		return nil, err
 	}
 	// Objects are classified as they are read; those no rule can look at
 	// are dropped, so memory holds only the pubsub setup; they still count
@@ -208,6 +232,9 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 				a.Namespace, a.Connection, a.Channel))
 		}
 	}
+	if need := setup.UnseenSecrets(); len(need) > 0 {
+		notes = append(notes, secretsNote(need))
+	}
 	found := objFound
 	for _, r := range rules.All() {
 		if err := ctx.Err(); err != nil {
@@ -228,12 +255,13 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 	loc := newLocator(copies)
 	res = &Result{Findings: []Finding{}, Notes: notes}
 	for _, f := range found {
-		if ignored(f) {
-			continue
-		}
 		if o := f.Subject; o != nil {
 			f.File, f.Line, f.Column = loc.locate(o, f.Path)
 			f.Object = o.Ref()
+		}
+		if key, reason, ok := ignored(f); ok {
+			res.Suppressed = append(res.Suppressed, Suppressed{Finding: f, Annotation: key, Reason: reason})
+			continue
 		}
 		res.Findings = append(res.Findings, f)
 	}
@@ -282,18 +310,36 @@ func guarded(r *rules.Rule, run func(*rules.Reporter)) (fs []rules.Finding, err 
 	return rep.Findings(), nil
 }
 
-func ignored(f rules.Finding) bool {
+// ignored says whether an annotation of the finding's object suppresses
+// it: IgnoreRulePrefix+rule (with its value, the reason) or the rule in
+// IgnoreAnnotation's list.
+func ignored(f rules.Finding) (key, reason string, ok bool) {
 	if f.Subject == nil {
-		return false
+		return "", "", false
 	}
-	v, ok := f.Subject.Annotations()[IgnoreAnnotation]
+	ann := f.Subject.Annotations()
+	if v, ok := ann[IgnoreRulePrefix+f.Rule]; ok {
+		return IgnoreRulePrefix + f.Rule, strings.TrimSpace(v), true
+	}
+	v, ok := ann[IgnoreAnnotation]
 	if !ok {
-		return false
+		return "", "", false
 	}
 	for _, id := range strings.Split(v, ",") {
 		if strings.TrimSpace(id) == f.Rule {
-			return true
+			return IgnoreAnnotation, "", true
 		}
 	}
-	return false
+	return "", "", false
+}
+
+// secretsNote names every Secret key the Components read that pubsub-lint
+// cannot check (the Secret is not among the inputs).
+func secretsNote(need []model.SecretNeed) string {
+	parts := make([]string, len(need))
+	for i, n := range need {
+		parts[i] = fmt.Sprintf("key %s of Secret %s/%s", n.Key, n.Namespace, n.Name)
+	}
+	return "not checked: Secrets the Components read that are not among the inputs: " + strings.Join(parts, ", ") +
+		"; create them before the pods start, or add their manifests to the inputs"
 }

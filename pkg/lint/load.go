@@ -179,6 +179,7 @@ func load(ctx context.Context, opts Options, rd *reader) (*loadResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	jobs, notes = exclude(jobs, opts.Exclude, notes)
 	valuesErr, err := checkChartFlags(opts, jobs, &notes)
 	if err != nil {
 		return nil, err

@@ -49,6 +49,9 @@ func TestRunDropsOnlyIrrelevantObjects(t *testing.T) {
 			for i := range r.Findings {
 				r.Findings[i].Subject, r.Findings[i].Path = nil, nil
 			}
+			for i := range r.Suppressed {
+				r.Suppressed[i].Subject, r.Suppressed[i].Path = nil, nil
+			}
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: Run = %+v, Check on all objects = %+v", dir, got, want)

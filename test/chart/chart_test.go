@@ -46,6 +46,10 @@ var valueSets = []valueSet{
 	{name: "defaults"},
 	{name: "pubsub", set: []string{"audit.enablePubsub=true"}},
 	{name: "audit-deploy-false", set: []string{"audit.enablePubsub=true", "audit.deploy=false"}},
+	// The default mode, an add-on to an installed Gatekeeper, with the two
+	// versions make test runs: NOTES print what each one's chart reads.
+	{name: "addon-v3.17.0", set: []string{"audit.enablePubsub=true", "audit.deploy=false", "gatekeeperVersion=v3.17.0"}},
+	{name: "addon-v3.23.1", set: []string{"audit.enablePubsub=true", "audit.deploy=false", "gatekeeperVersion=v3.23.1"}},
 	{name: "custom-connection-channel", set: []string{"audit.enablePubsub=true", "audit.connection=violations-conn", "audit.channel=violations", "config.component=broker"}},
 	{name: "subscriber", set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}},
 	{name: "consumer", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}},
@@ -66,6 +70,10 @@ var valueSets = []valueSet{
 		"config.component=broker", "audit.disk.maxAuditResults=3", "audit.forwarder.image.repository=registry.example/pubsub-forward", "audit.forwarder.image.tag=1.2.3",
 		"audit.forwarder.resources.requests.memory=64Mi", "subscriber.enabled=true"}},
 	{name: "export-disk-audit-deploy-false", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.deploy=false"}},
+	// networkPolicy: every value given (the audit and the consumer), and
+	// only enabled (the audit exporting to disk and the subscriber).
+	{name: "networkpolicy", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}, files: []string{filepath.Join("testdata", "values-networkpolicy.yaml")}},
+	{name: "networkpolicy-defaults", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "subscriber.enabled=true", "networkPolicy.enabled=true"}},
 }
 
 // gatekeeperVersion is the value set's gatekeeperVersion (the chart's
@@ -105,11 +113,25 @@ func (vs valueSet) setValue(key, def string) string {
 	return def
 }
 
+// values are the value set's --set expressions. A value set runs the audit
+// from the chart (audit.deploy=true, prepended) unless it sets audit.deploy
+// itself or is "defaults": the chart's default (audit.deploy=false, an
+// add-on to an installed Gatekeeper's audit) has its own value sets.
+func (vs valueSet) values() []string {
+	if vs.name == "defaults" || slices.ContainsFunc(vs.set, func(s string) bool { return strings.HasPrefix(s, "audit.deploy=") }) {
+		return vs.set
+	}
+	return append([]string{"audit.deploy=true"}, vs.set...)
+}
+
+// deploy says whether the value set runs the audit from the chart.
+func (vs valueSet) deploy() bool { return slices.Contains(vs.values(), "audit.deploy=true") }
+
 func (vs valueSet) options(includeTests bool) render.ChartOptions {
 	return render.ChartOptions{
 		ReleaseName:  "gatekeeper-pubsub",
 		Namespace:    namespace,
-		Set:          vs.set,
+		Set:          vs.values(),
 		SetString:    vs.setString,
 		ValueFiles:   vs.files,
 		IncludeTests: includeTests,
@@ -249,7 +271,7 @@ func TestConsistency(t *testing.T) {
 			objs := renderSet(t, vs, true).Objects
 			audit := auditDeployment(t, objs)
 			pubsub := slices.Contains(vs.set, "audit.enablePubsub=true") || len(vs.files) > 0
-			deploy := !slices.Contains(vs.set, "audit.deploy=false")
+			deploy := vs.deploy()
 			if deploy != (audit != nil) {
 				t.Fatalf("audit Deployment rendered = %v, want %v", audit != nil, deploy)
 			}
@@ -609,7 +631,9 @@ func checkConsumer(t *testing.T, vs valueSet, objs []render.Object, channel stri
 		if o.Namespace() == ns && o.Name() == component {
 			comp = true
 			scopes, _ := render.Lookup(o.Obj, "scopes")
-			if want := map[bool]any{true: []any{"subscriber"}}[postgres]; !reflect.DeepEqual(scopes, want) {
+			// Scoped to the consumer's app-id by default
+			// (component.allowAllApps=false).
+			if want := []any{"subscriber"}; !reflect.DeepEqual(scopes, want) {
 				t.Errorf("consumer Component scopes %v, want %v", scopes, want)
 			}
 		}
@@ -673,7 +697,7 @@ func TestPodSecurityRestricted(t *testing.T) {
 					t.Errorf("%s (%s) violates PodSecurity restricted: %s", o, o.Position(), res.ForbiddenReason())
 				}
 			}
-			if pods == 0 && vs.name != "audit-deploy-false" {
+			if pods == 0 && vs.deploy() {
 				t.Error("no pods rendered")
 			}
 		})
@@ -748,6 +772,15 @@ func TestBadValues(t *testing.T) {
 		{name: "negative audit runs", set: []string{"audit.exportBackend=disk", "gatekeeperVersion=v3.23.1", "audit.disk.maxAuditResults=-1"}, want: []string{"/audit/disk/maxAuditResults"}},
 		{name: "forwarder without repository", set: []string{"audit.exportBackend=disk", "gatekeeperVersion=v3.23.1", "audit.forwarder.image.repository="}, want: []string{"/audit/forwarder/image/repository"}},
 		{name: "unknown forwarder key", set: []string{"audit.forwarder.port=9096"}, want: []string{"/audit/forwarder", "port"}},
+		{name: "scopes and allowAllApps", set: []string{"audit.enablePubsub=true", "component.scopes={audit}", "component.allowAllApps=true"}, want: []string{"component.allowAllApps=true", "component.scopes is [audit]"}},
+		{name: "unknown networkPolicy key", set: []string{"networkPolicy.enable=true"}, want: []string{"/networkPolicy", "enable"}},
+		{name: "API server CIDR without a prefix length", set: []string{"networkPolicy.enabled=true", "networkPolicy.apiServer.cidrs={10.0.0.1}"}, want: []string{"/networkPolicy/apiServer/cidrs/0"}},
+		{name: "no API server port", values: "networkPolicy: {enabled: true, apiServer: {ports: []}}\n", want: []string{"/networkPolicy/apiServer/ports"}},
+		{name: "metrics peer without a selector", values: "networkPolicy: {enabled: true, metricsFrom: [{}]}\n", want: []string{"/networkPolicy/metricsFrom/0"}},
+		{name: "broker type without known ports", set: []string{"audit.enablePubsub=true", "networkPolicy.enabled=true", "component.type=pubsub.gcp.pubsub", "component.metadata=null"},
+			want: []string{"networkPolicy.broker.ports is empty", "component.type pubsub.gcp.pubsub"}},
+		{name: "Redis port left out of the broker ports", set: []string{"subscriber.enabled=true", "networkPolicy.enabled=true", "component.metadata[0].name=redisHost", "component.metadata[0].value=redis:6380"},
+			want: []string{"component.metadata[0]: redisHost redis:6380 is on port 6380", "networkPolicy.broker.ports [6379]", "add 6380"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

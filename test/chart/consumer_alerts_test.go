@@ -267,9 +267,10 @@ func checkRoute(t *testing.T, r alerts.Route, w wantRoute, files map[string]stri
 		if f.file == "" {
 			continue
 		}
-		rel, ok := strings.CutPrefix(f.file, alertsDir+"/")
-		if !ok || rel != path.Join(w.name, f.base) {
-			t.Errorf("route %s: %s %q, want %s/%s/%s", r.Name, f.field, f.file, alertsDir, w.name, f.base)
+		// Relative to the routes file, which is at the volume's root.
+		rel := f.file
+		if rel != path.Join(w.name, f.base) {
+			t.Errorf("route %s: %s %q, want %s/%s", r.Name, f.field, f.file, w.name, f.base)
 		}
 		if got := files[rel]; got != "secret "+f.secret {
 			t.Errorf("route %s: %s %s comes from %q in the volume, want Secret %s", r.Name, f.field, f.file, got, f.secret)

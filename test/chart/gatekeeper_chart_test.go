@@ -163,3 +163,95 @@ func TestGatekeeperChartWithForwarder(t *testing.T) {
 		t.Errorf("Gatekeeper's audit pod with pubsub-forward violates PodSecurity restricted: %s", res.ForbiddenReason())
 	}
 }
+
+// TestGatekeeperChartReadsNotesValues: for each Gatekeeper release whose
+// chart is at hand (its Go module), the values our NOTES print with
+// audit.deploy=false (the default) and that gatekeeperVersion are all read
+// by that release's chart (each key appears as .Values.<key> in its
+// templates), and Gatekeeper's chart rendered with them gives its audit
+// the flag that version publishes with, our connection and channel, and
+// the Dapr annotations. v3.13-v3.18 read audit.enablePubsub; v3.23.1 reads
+// enableViolationExport and exportBackend and ignores audit.enablePubsub.
+func TestGatekeeperChartReadsNotesValues(t *testing.T) {
+	for _, tc := range []struct{ version, flag string }{
+		{"v3.13.0", "enable-pub-sub"},
+		{"v3.17.0", "enable-pub-sub"},
+		{"v3.18.0", "enable-pub-sub"},
+		{"v3.23.1", "enable-violation-export"},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			r := renderSet(t, valueSet{set: []string{"audit.enablePubsub=true", "audit.deploy=false", "gatekeeperVersion=" + tc.version, "audit.connection=violations-conn", "audit.channel=violations"}}, false)
+			vals := notesValues(t, r.Notes)
+			mod, err := gomod.Download(t.Context(), "github.com/open-policy-agent/gatekeeper/v3", tc.version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(mod.Dir, "charts", "gatekeeper")
+			var templates strings.Builder
+			entries, err := os.ReadDir(filepath.Join(dir, "templates"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				b, err := os.ReadFile(filepath.Join(dir, "templates", e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				templates.Write(b)
+			}
+			var check func(prefix string, m map[string]any)
+			check = func(prefix string, m map[string]any) {
+				for k, v := range m {
+					key := prefix + k
+					if sub, ok := v.(map[string]any); ok && key != "auditPodAnnotations" {
+						check(key+".", sub)
+						continue
+					}
+					if !strings.Contains(templates.String(), ".Values."+key) {
+						t.Errorf("NOTES print %s for Gatekeeper %s, whose chart (%s/templates) never reads .Values.%s", key, tc.version, dir, key)
+					}
+				}
+			}
+			check("", vals)
+
+			block, err := yaml.Marshal(vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "gatekeeper-pubsub-values.yaml")
+			if err := os.WriteFile(file, block, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			objs, err := render.Chart(t.Context(), dir, render.ChartOptions{ReleaseName: "gatekeeper", Namespace: namespace, ValueFiles: []string{file}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var audit *appsv1.Deployment
+			for _, o := range find(objs, "Deployment") {
+				if o.Name() == "gatekeeper-audit" {
+					d := decode[appsv1.Deployment](t, o.Obj)
+					audit = &d
+				}
+			}
+			if audit == nil {
+				t.Fatalf("Gatekeeper %s's chart rendered no gatekeeper-audit Deployment with %v", tc.version, vals)
+			}
+			var args []string
+			for _, c := range audit.Spec.Template.Spec.Containers {
+				if c.Name == "manager" {
+					args = c.Args
+				}
+			}
+			for flag, want := range map[string]string{tc.flag: "true", "audit-connection": "violations-conn", "audit-channel": "violations"} {
+				if got, _ := flagValue(args, flag); got != want {
+					t.Errorf("Gatekeeper %s's audit: --%s=%q, want %q (args %q, values from our NOTES %v)", tc.version, flag, got, want, args, vals)
+				}
+			}
+			for k, v := range map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "audit"} {
+				if got := audit.Spec.Template.Annotations[k]; got != v {
+					t.Errorf("Gatekeeper %s's audit pod annotation %s = %q, want %q", tc.version, k, got, v)
+				}
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ func TestMatchesHelmTemplate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := values.Options{ValueFiles: vs.files, Values: vs.set, StringValues: vs.setString}
+			opts := values.Options{ValueFiles: vs.files, Values: vs.values(), StringValues: vs.setString}
 			vals, err := opts.MergeValues(getter.Providers{})
 			if err != nil {
 				t.Fatal(err)

@@ -25,7 +25,7 @@ func TestHelmLint(t *testing.T) {
 	}
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
-			opts := values.Options{ValueFiles: vs.files, Values: vs.set, StringValues: vs.setString}
+			opts := values.Options{ValueFiles: vs.files, Values: vs.values(), StringValues: vs.setString}
 			vals, err := opts.MergeValues(getter.Providers{})
 			if err != nil {
 				t.Fatal(err)

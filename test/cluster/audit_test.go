@@ -10,6 +10,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
@@ -46,7 +47,9 @@ func TestHelmInstallAuditDelivers(t *testing.T) {
 			if sc := d.SecurityContext; sc == nil || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 				t.Errorf("injected daprd securityContext = %+v, want seccompProfile RuntimeDefault from dapr.io/sidecar-seccomp-profile-type", sc)
 			}
-			sidecar(t, podOf(t, e, cluster.SubscriberNS, "sub"))
+			checkSidecarBounds(t, audit, d)
+			sub := podOf(t, e, cluster.SubscriberNS, "sub")
+			checkSidecarBounds(t, sub, sidecar(t, sub))
 
 			applyPolicy(t, e, version, n)
 			got := waitDelivered(t, e, "cm-must-have-gk-audit", n, 3*time.Minute)
@@ -159,5 +162,26 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkSidecarBounds: the injector gave daprd the requests and limits of
+// the chart's dapr.sidecar.resources (dapr.io/sidecar-* annotations).
+func checkSidecarBounds(t *testing.T, p *corev1.Pod, d corev1.Container) {
+	t.Helper()
+	for _, c := range []struct {
+		list corev1.ResourceList
+		name corev1.ResourceName
+		want string
+	}{
+		{d.Resources.Requests, corev1.ResourceCPU, "50m"},
+		{d.Resources.Requests, corev1.ResourceMemory, "128Mi"},
+		{d.Resources.Limits, corev1.ResourceMemory, "512Mi"},
+	} {
+		q, ok := c.list[c.name]
+		if !ok || q.Cmp(resource.MustParse(c.want)) != 0 {
+			t.Errorf("pod %s/%s: injected daprd %s = %v (set %v), want %s from the dapr.io/sidecar-* annotations %v",
+				p.Namespace, p.Name, c.name, q.String(), ok, c.want, p.Annotations)
+		}
 	}
 }

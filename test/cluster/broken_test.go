@@ -33,7 +33,7 @@ func TestBrokenConnectionNameFailsAlike(t *testing.T) {
 	})
 	ctx := context.Background()
 	ours := repoPath(t, "charts", "gatekeeper-pubsub")
-	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
+	rolledOutAuditPod(t, e)
 	applyPolicy(t, e, version, n)
 
 	// The audit finds the violations...
@@ -162,7 +162,7 @@ func TestV323AuditWithoutGenerateCreatesNoConstraintCRD(t *testing.T) {
 	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
 	prepare(t, e, version, nil)
 	vals := chartValues(e, version)
-	vals["audit"] = map[string]any{"enablePubsub": true, "disableGenerateOperation": true}
+	vals["audit"] = map[string]any{"enablePubsub": true, "deploy": true, "disableGenerateOperation": true}
 	vals["subscriber"] = map[string]any{"enabled": false}
 	ctx := context.Background()
 	if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {

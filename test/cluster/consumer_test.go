@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/alerts"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 )
@@ -40,8 +42,19 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 			ctx := context.Background()
 			values := chartValues(e, version)
 			values["subscriber"] = map[string]any{"enabled": false}
+			// An alert route whose URL (with a token in its query) is in a
+			// Secret: the chart mounts it in a projected volume.
+			hook := newAlertHook(t)
+			if _, err := e.Kube.Client.CoreV1().Secrets(cluster.SubscriberNS).Create(ctx, &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: "alert-hook"},
+				StringData: map[string]string{"url": hook.url + "?token=in-the-secret"},
+			}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
 			values["consumer"] = map[string]any{"enabled": true, "namespace": cluster.SubscriberNS, "createNamespace": false, "runGrace": "2s",
-				"reports": map[string]any{"enabled": true}}
+				"reports": map[string]any{"enabled": true},
+				"alerts": map[string]any{"routes": []any{map[string]any{"name": "cluster-test",
+					"webhook": map[string]any{"urlSecret": map[string]any{"name": "alert-hook", "key": "url"}}}}}}
 			if err := e.InstallOpenReportsCRDs(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -72,6 +85,11 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 				t.Fatalf("the reports Lease is held by %v, want the pod %s", lease.Spec.HolderIdentity, pod.Name)
 			}
 
+			// The route heard of the first complete run: all n new.
+			if a := hook.wait(t, func(a alerts.Alert) bool { return a.New.Count > 0 }); a.New.Count != n || a.Resolved.Count != 0 {
+				t.Fatalf("the first alert: %d new, %d resolved; want %d new", a.New.Count, a.Resolved.Count, n)
+			}
+
 			// Fix two objects: the next complete run resolves exactly them.
 			if err := e.FixViolators(ctx, "violator-00000", "violator-00001"); err != nil {
 				t.Fatal(err)
@@ -83,6 +101,16 @@ func TestConsumerReconcilesGatekeeper(t *testing.T) {
 				}
 				if v.ResolvedAt == nil || v.Reason != store.ReasonAbsent || v.ResolvedAt.Before(v.FirstSeen) {
 					t.Fatalf("resolved %+v: want a resolution time after first seen, reason absent", v)
+				}
+			}
+			// ... and the route hears of exactly those two, once.
+			a := hook.wait(t, func(a alerts.Alert) bool { return a.Resolved.Count > 0 })
+			if a.Resolved.Count != 2 || a.New.Count != 0 {
+				t.Fatalf("the alert of the fixing run: %d new, %d resolved; want 2 resolved", a.New.Count, a.Resolved.Count)
+			}
+			for _, it := range a.Resolved.Items {
+				if it.Resource.Name != "violator-00000" && it.Resource.Name != "violator-00001" {
+					t.Fatalf("the alert resolves %s, not a fixed object", it.Resource.Name)
 				}
 			}
 			total, err := e.TotalViolations(ctx)

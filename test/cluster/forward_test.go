@@ -46,7 +46,7 @@ func TestExportBackends(t *testing.T) {
 			prepare(t, e, version, nil)
 			ctx := context.Background()
 			values := e.ChartValues(version, interval)
-			values["audit"] = map[string]any{"enablePubsub": true, "exportBackend": backend}
+			values["audit"] = map[string]any{"enablePubsub": true, "deploy": true, "exportBackend": backend}
 			values["subscriber"] = map[string]any{"enabled": false}
 			values["consumer"] = map[string]any{"enabled": true, "namespace": cluster.SubscriberNS, "createNamespace": false, "runGrace": "3s"}
 			if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, values, false); err != nil {

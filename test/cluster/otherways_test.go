@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
@@ -15,29 +17,41 @@ import (
 )
 
 // TestGatekeeperChartWithOurNotes: our chart with audit.deploy=false, then
-// Gatekeeper's own chart (v3.17.0) with exactly the values our NOTES print:
-// Gatekeeper's own audit Deployment delivers the violations.
+// Gatekeeper's own chart with exactly the values our NOTES print for its
+// version: Gatekeeper's own audit Deployment delivers the violations.
+// v3.17.0's chart reads audit.enablePubsub (--enable-pub-sub); v3.23.1's
+// reads enableViolationExport (--enable-violation-export) and our chart
+// renders the Connection.
 func TestGatekeeperChartWithOurNotes(t *testing.T) {
-	const version, n = "v3.17.0", 7
-	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
-	installBesideGatekeeperChart(t, e, version, nil)
-	sidecar(t, podOf(t, e, cluster.GatekeeperNS, "gatekeeper-audit"))
-	applyPolicy(t, e, version, n)
-	checkViolations(t, waitDelivered(t, e, "cm-must-have-gk-audit", n, 3*time.Minute), n)
+	for _, version := range cluster.GatekeeperVersions {
+		t.Run(version, func(t *testing.T) {
+			const n = 7
+			e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+			installBesideGatekeeperChart(t, e, version, nil)
+			rolledOutAuditPod(t, e)
+			applyPolicy(t, e, version, n)
+			checkViolations(t, waitDelivered(t, e, "cm-must-have-gk-audit", n, 3*time.Minute), n)
+		})
+	}
 }
 
-// installBesideGatekeeperChart prepares the namespaces, installs our chart
-// with audit.deploy=false, then Gatekeeper's own chart at version with the
-// values our NOTES print (changed by slip, if given; auditing every 5 s).
-// It returns both charts' values.
+// installBesideGatekeeperChart is a user's path: the namespaces prepared,
+// Gatekeeper's own chart at version installed (its audit on, not
+// publishing), our chart installed with audit.deploy left at its default
+// (false), then Gatekeeper's release upgraded with the values our NOTES
+// print (changed by slip, if given; auditing every 5 s). It returns both
+// charts' values.
 func installBesideGatekeeperChart(t *testing.T, e *cluster.Env, version string, slip func(map[string]any)) (ours, gatekeeper map[string]any) {
 	t.Helper()
 	ctx := context.Background()
 	if err := e.PrepareNamespaces(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.InstallGatekeeper(ctx, version, map[string]any{"disableAudit": false, "auditInterval": 5}); err != nil {
+		t.Fatal(err)
+	}
 	ours = chartValues(e, version)
-	ours["audit"] = map[string]any{"enablePubsub": true, "deploy": false}
+	ours["audit"] = map[string]any{"enablePubsub": true}
 	rel, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, ours, true)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +63,7 @@ func installBesideGatekeeperChart(t *testing.T, e *cluster.Env, version string, 
 	}
 	gatekeeper["disableAudit"] = false
 	gatekeeper["auditInterval"] = 5 // Gatekeeper's default is 60 s: not what these tests are about
-	if _, err := e.InstallGatekeeper(ctx, version, gatekeeper); err != nil {
+	if _, err := e.UpgradeGatekeeper(ctx, version, gatekeeper); err != nil {
 		t.Fatal(err)
 	}
 	return ours, gatekeeper
@@ -181,4 +195,24 @@ func rel(t *testing.T, dir, target string) string {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// rolledOutAuditPod waits until the upgrade of Gatekeeper's release has
+// rolled out: a pod of Deployment gatekeeper-audit with the daprd the
+// injector adds for the NOTES' annotations (the pod from before the upgrade
+// has none).
+func rolledOutAuditPod(t *testing.T, e *cluster.Env) {
+	t.Helper()
+	waitFor(t, 90*time.Second, "a gatekeeper-audit pod with daprd after the upgrade with our NOTES' values", func() bool {
+		pods, err := e.Kube.Client.CoreV1().Pods(cluster.GatekeeperNS).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		for i := range pods.Items {
+			if p := &pods.Items[i]; strings.HasPrefix(p.Name, "gatekeeper-audit-") && slices.Contains(containerNames(p), "daprd") {
+				return true
+			}
+		}
+		return false
+	})
 }

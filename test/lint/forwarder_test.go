@@ -43,7 +43,8 @@ func TestGatekeeperChartWithForwarder(t *testing.T) {
 	}
 	ours, err := render.Chart(context.Background(), filepath.Join("..", "..", "charts", "gatekeeper-pubsub"), render.ChartOptions{
 		ReleaseName: "gatekeeper-pubsub", Namespace: "gatekeeper-system",
-		Set: []string{"audit.enablePubsub=true", "audit.deploy=false", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk"},
+		Set:        []string{"audit.enablePubsub=true", "audit.deploy=false", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk"},
+		ValueFiles: []string{redisTLSValues},
 	})
 	if err != nil {
 		t.Fatal(err)

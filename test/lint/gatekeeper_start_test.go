@@ -139,7 +139,7 @@ func TestProjectChartGatekeeperVersions(t *testing.T) {
 	for _, v := range []string{"v3.13.0", "v3.17.0", "v3.18.3", "v3.19.1", "v3.20.1", "v3.23.1"} {
 		t.Run(v, func(t *testing.T) {
 			res, err := lint.Run(context.Background(), lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system",
-				Set: []string{"gatekeeperVersion=" + v, "audit.enablePubsub=true"}})
+				Set: []string{"gatekeeperVersion=" + v, "audit.deploy=true", "audit.enablePubsub=true"}, ValueFiles: []string{redisTLSValues}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestProjectChartGatekeeperVersions(t *testing.T) {
 	}
 	// Leaving generate out is reported from v3.18 on.
 	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system",
-		Set: []string{"gatekeeperVersion=v3.23.1", "audit.disableGenerateOperation=true"}})
+		Set: []string{"gatekeeperVersion=v3.23.1", "audit.deploy=true", "audit.disableGenerateOperation=true"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,16 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 )
 
+// redisTLSValues are chart values with the default Redis over TLS, for the
+// tests that lint the chart about other rules and want no finding at all.
+var redisTLSValues = filepath.Join("testdata", "redis-tls-values.yaml")
+
 // TestProjectIsClean lints what the project ships: the chart with its
 // defaults, with pubsub on, with the subscriber and the consumer, exporting
 // to disk through pubsub-forward, and every kustomize overlay on its own (the linter lints all its paths as one
-// setup, and each overlay is a setup of its own). None may have a finding.
+// setup, and each overlay is a setup of its own). None may have a finding
+// but the redis-no-tls warning on each Component of the default Redis (the
+// quick start's, without TLS): plainRedis of them, no more, no fewer.
 func TestProjectIsClean(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -22,46 +28,55 @@ func TestProjectIsClean(t *testing.T) {
 	}
 	chart := filepath.Join(root, "charts", "gatekeeper-pubsub")
 	type tc struct {
-		name string
-		opts lint.Options
+		name       string
+		opts       lint.Options
+		plainRedis int
 	}
 	tests := []tc{
-		{"chart defaults", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system"}},
-		{"chart pubsub", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true"}}},
-		{"chart pubsub and subscriber", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}}},
-		{"chart pubsub and consumer", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}}},
+		{"chart running the audit", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.deploy=true"}}, 0},
+		{"chart pubsub", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true"}}, 1},
+		{"chart pubsub with Redis over TLS", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations"},
+			ValueFiles: []string{redisTLSValues}}, 0},
+		// networkPolicy.enabled changes no object the linter reads.
+		{"chart pubsub with NetworkPolicies", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true", "networkPolicy.enabled=true"},
+			ValueFiles: []string{redisTLSValues}}, 0},
+		{"chart pubsub and subscriber", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true"}}, 2},
+		{"chart pubsub and consumer", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}}, 2},
 		// Alert routes: the ConfigMap, its projected volume with the
 		// Secrets' keys, and --alerts-config (consumer-alert-*).
 		{"chart consumer with alerts", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
 			"audit.enablePubsub=true", "consumer.enabled=true", "consumer.alerts.routes[0].name=chat", "consumer.alerts.routes[0].slack.urlSecret.name=alert-slack",
 			"consumer.alerts.routes[0].slack.urlSecret.key=url", "consumer.alerts.routes[1].name=hook", "consumer.alerts.routes[1].webhook.url=https://hooks.example/v",
-			"consumer.alerts.routes[1].webhook.tokenSecret.name=alert-webhooks", "consumer.alerts.routes[1].webhook.tokenSecret.key=token"}}},
-		{"chart consumer with reports", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true"}}},
+			"consumer.alerts.routes[1].webhook.tokenSecret.name=alert-webhooks", "consumer.alerts.routes[1].webhook.tokenSecret.key=token"}}, 2},
+		{"chart consumer with reports", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true"}}, 2},
 		{"chart consumer with postgres, replicas and scopes", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
 			"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store",
-			"consumer.replicas=3", "component.scopes={audit}"}}},
+			"consumer.replicas=3", "component.scopes={audit}"}}, 2},
 		// The consumer needs an app-id of its own beside the subscriber
 		// (consumer-app-id-shared; TestProjectChartConsumerAppID).
 		{"chart pubsub, subscriber and consumer", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
-			"audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "component.scopes={audit}"}}},
+			"audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "component.scopes={audit}"}}, 3},
 		// The disk export with pubsub-forward (forwarder-* rules, and the
 		// Dapr rules on the forwarder's daprd).
 		{"chart disk export", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
-			"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk"}}},
+			"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk"}}, 1},
 		{"chart disk export with subscriber, consumer and scopes", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
 			"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.channel=violations", "config.component=broker",
-			"subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "component.scopes={audit}"}}},
+			"subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "component.scopes={audit}"}}, 3},
 		{"chart disk export for Gatekeeper's audit", lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system", Set: []string{
-			"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.deploy=false"}}},
+			"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.deploy=false"}}, 1},
 	}
 	charts := len(tests)
 	overlays, err := filepath.Glob(filepath.Join(root, "kustomize", "overlays", "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The overlays on the quick start's Redis; quickstart-tls and
+	// production-kafka (Kafka) have no plain Redis.
+	plainRedis := map[string]int{"quickstart": 2, "consumer": 2, "consumer-alerts": 2, "export-disk": 1}
 	for _, o := range overlays {
 		if st, err := os.Stat(o); err == nil && st.IsDir() {
-			tests = append(tests, tc{"overlay " + filepath.Base(o), lint.Options{Paths: []string{o}}})
+			tests = append(tests, tc{"overlay " + filepath.Base(o), lint.Options{Paths: []string{o}}, plainRedis[filepath.Base(o)]})
 		}
 	}
 	if len(tests)-charts < 2 {
@@ -76,8 +91,16 @@ func TestProjectIsClean(t *testing.T) {
 			if res.Objects == 0 {
 				t.Fatal("linted no objects")
 			}
+			warned := 0
 			for _, f := range res.Findings {
+				if f.Rule == "redis-no-tls" && f.Severity == "warning" {
+					warned++
+					continue
+				}
 				t.Errorf("%s:%d:%d: %s %s: %s", f.File, f.Line, f.Column, f.Severity, f.Rule, f.Message)
+			}
+			if warned != tt.plainRedis {
+				t.Errorf("%d redis-no-tls warnings, want %d (one per Component of the quick start's Redis, without TLS)", warned, tt.plainRedis)
 			}
 		})
 	}

@@ -112,10 +112,10 @@ func TestChartFromOCI(t *testing.T) {
 		sub     string // the subscriber's image, "" when off
 		subPull corev1.PullPolicy
 	}{
-		{"pinned", map[string]any{"audit": map[string]any{"enablePubsub": true}, "subscriber": map[string]any{"enabled": true},
+		{"pinned", map[string]any{"audit": map[string]any{"enablePubsub": true, "deploy": true}, "subscriber": map[string]any{"enabled": true},
 			"consumer": map[string]any{"enabled": true, "appId": "violations"}},
 			send.Ref(), sub.Ref(), corev1.PullIfNotPresent},
-		{"tag overridden", map[string]any{"audit": map[string]any{"enablePubsub": true}, "tests": map[string]any{"image": map[string]any{"tag": "dev"}}},
+		{"tag overridden", map[string]any{"audit": map[string]any{"enablePubsub": true, "deploy": true}, "tests": map[string]any{"image": map[string]any{"tag": "dev"}}},
 			send.Repository + ":dev", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -386,6 +386,7 @@ func TestReleaseReproducible(t *testing.T) {
 	defer cancel()
 	again, err := release.Run(ctx, release.Options{
 		Registry: f.reg.Addr, Version: version.Version, Root: repoRoot(t), Ko: ko, OutDir: t.TempDir(),
+		GatekeeperImage: f.gatekeeper,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -398,5 +399,11 @@ func TestReleaseReproducible(t *testing.T) {
 		if other.Name != img.Name || other.Digest != img.Digest {
 			t.Errorf("%s: second release %s %s, first %s", img.Name, other.Name, other.Digest, img.Digest)
 		}
+	}
+	if again.Gatekeeper == nil || f.res.Gatekeeper == nil || again.Gatekeeper.Ref() != f.res.Gatekeeper.Ref() {
+		t.Errorf("gatekeeper pinned as %v, first %v", again.Gatekeeper, f.res.Gatekeeper)
+	}
+	if again.CACertificates != f.res.CACertificates {
+		t.Errorf("CA bundle %+v, first %+v", again.CACertificates, f.res.CACertificates)
 	}
 }

@@ -23,6 +23,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
@@ -71,6 +75,9 @@ type releaseFixture struct {
 	res *release.Result
 	reg *procs.Registry
 	log string
+	// gatekeeper is the stand-in Gatekeeper image the release pinned
+	// (Options.GatekeeperImage), pushed to the registry first.
+	gatekeeper string
 }
 
 var theRelease once[*releaseFixture]
@@ -100,10 +107,15 @@ func released(t *testing.T) *releaseFixture {
 		if err != nil {
 			return nil, err
 		}
+		gatekeeper, err := pushGatekeeperStandIn(ctx, reg.Addr, root)
+		if err != nil {
+			return nil, err
+		}
 		var log syncBuffer
 		start := time.Now()
 		res, err := release.Run(ctx, release.Options{
 			Registry: reg.Addr, Version: version.Version, Root: root, Ko: ko, OutDir: out, Log: &log,
+			GatekeeperImage: gatekeeper,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%w\nrelease log (end):\n%s\nregistry log (end):\n%s", err, tailLines(log.String(), 60), tailLines(reg.Logs(), 30))
@@ -111,8 +123,32 @@ func released(t *testing.T) *releaseFixture {
 		var summary bytes.Buffer
 		release.Print(&summary, res)
 		t.Logf("released in %s:\n%s", time.Since(start).Round(time.Second), summary.String())
-		return &releaseFixture{res: res, reg: reg, log: log.String()}, nil
+		return &releaseFixture{res: res, reg: reg, log: log.String(), gatekeeper: gatekeeper}, nil
 	})
+}
+
+// pushGatekeeperStandIn pushes a small random image as the Gatekeeper
+// image of the chart's gatekeeperVersion to the registry at addr (the
+// release reads its digest as a real release reads Gatekeeper's, from the
+// registry that holds it) and returns its REPOSITORY:TAG.
+func pushGatekeeperStandIn(ctx context.Context, addr, root string) (string, error) {
+	gk, err := release.ChartGatekeeperVersion(filepath.Join(root, "charts", "gatekeeper-pubsub"))
+	if err != nil {
+		return "", err
+	}
+	ref := addr + "/openpolicyagent/gatekeeper:" + gk
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return "", err
+	}
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(tag, img, remote.WithContext(ctx)); err != nil {
+		return "", fmt.Errorf("pushing the stand-in Gatekeeper image %s: %w", ref, err)
+	}
+	return ref, nil
 }
 
 // image returns the released image named name.

@@ -101,7 +101,7 @@ func TestVersionFacts(t *testing.T) {
 		{version.GatekeeperMax, true},
 	} {
 		_, err := renderChartDir(t, filepath.Join(repoRoot(t), "charts", "gatekeeper-pubsub"), map[string]any{
-			"gatekeeperVersion": c.gatekeeper, "audit": map[string]any{"enablePubsub": true},
+			"gatekeeperVersion": c.gatekeeper, "audit": map[string]any{"enablePubsub": true, "deploy": true},
 		})
 		if (err == nil) != c.renders {
 			t.Errorf("gatekeeperVersion %s with pubsub: render error %v, want rendering %v", c.gatekeeper, err, c.renders)

@@ -63,10 +63,14 @@ pubsub
 {{- end -}}
 
 {{/*
-The Gatekeeper image reference.
+The Gatekeeper image reference: [registry/]repository:tag[@digest].
 */}}
 {{- define "gatekeeper-pubsub.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.release | default (include "gatekeeper-pubsub.gatekeeperVersion" .)) -}}
+{{- $i := .Values.image -}}
+{{- $ref := printf "%s:%s" $i.repository ($i.release | default (include "gatekeeper-pubsub.gatekeeperVersion" .)) -}}
+{{- with $i.registry }}{{ $ref = printf "%s/%s" . $ref }}{{ end -}}
+{{- with $i.digest }}{{ $ref = printf "%s@%s" $ref . }}{{ end -}}
+{{- $ref -}}
 {{- end -}}
 
 {{/*
@@ -77,8 +81,27 @@ overlaid with auditPodAnnotations, rendered as YAML.
 {{- $dapr := dict -}}
 {{- if .Values.audit.enablePubsub -}}
 {{- $dapr = dict "dapr.io/enabled" "true" "dapr.io/app-id" "audit" "dapr.io/metrics-port" "9999" "dapr.io/sidecar-seccomp-profile-type" "RuntimeDefault" -}}
+{{- $dapr = merge $dapr (include "gatekeeper-pubsub.sidecarResources" . | fromJson) -}}
 {{- end -}}
 {{- include "gatekeeper-pubsub.overlayAnnotations" (list $dapr .Values.auditPodAnnotations) -}}
+{{- end -}}
+
+{{/*
+The daprd sidecar's requests and limits, from dapr.sidecar.resources, as
+the annotations Dapr's injector reads (dapr.io/sidecar-cpu-request,
+-memory-request, -cpu-limit, -memory-limit; dapr/dapr v1.14.0
+pkg/injector/annotations), rendered as JSON. Every pod the chart gives a
+sidecar gets them; its pod annotations override them.
+*/}}
+{{- define "gatekeeper-pubsub.sidecarResources" -}}
+{{- $r := (.Values.dapr.sidecar).resources | default dict -}}
+{{- $out := dict -}}
+{{- range $kind := list "requests" "limits" -}}
+{{- range $res, $q := (get $r $kind | default dict) -}}
+{{- $_ := set $out (printf "dapr.io/sidecar-%s-%s" $res (trimSuffix "s" $kind)) (toString $q) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}
 
 {{/*
@@ -255,13 +278,13 @@ ROUTE/token).
 {{/*
 The routes file `violations serve --alerts-config` reads
 (internal/consumer/alerts.Config), from consumer.alerts.routes: a plain
-webhook url is written as is, a Secret's key becomes urlFile or tokenFile
-under the alerts directory. Empty without routes. The ConfigMap holds it
+webhook url is written as is, a Secret's key becomes urlFile or tokenFile,
+a path relative to the routes file (violations serve reads it so), which
+is in the alerts directory. Empty without routes. The ConfigMap holds it
 with a final newline; the pod's checksum/alerts-config annotation is the
 SHA-256 of that.
 */}}
 {{- define "gatekeeper-pubsub.consumerAlertsConfig" -}}
-{{- $dir := include "gatekeeper-pubsub.consumerAlertsDir" . -}}
 {{- with .Values.consumer.alerts.routes -}}
 routes:
 {{- range $r := . }}
@@ -275,15 +298,15 @@ routes:
       {{- if .url }}
       url: {{ .url | toJson }}
       {{- else }}
-      urlFile: {{ printf "%s/%s/url" $dir $r.name }}
+      urlFile: {{ printf "%s/url" $r.name }}
       {{- end }}
       {{- if .tokenSecret }}
-      tokenFile: {{ printf "%s/%s/token" $dir $r.name }}
+      tokenFile: {{ printf "%s/token" $r.name }}
       {{- end }}
     {{- end }}
     {{- with $r.slack }}
     slack:
-      urlFile: {{ printf "%s/%s/url" $dir $r.name }}
+      urlFile: {{ printf "%s/url" $r.name }}
     {{- end }}
     {{- with $r.maxItems }}
     maxItems: {{ int . }}

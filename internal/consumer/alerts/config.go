@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -60,7 +61,8 @@ type Match struct {
 
 // Endpoint is a sink's address. Its URL comes from a file (a mounted
 // Secret) or an environment variable (set from a Secret); a webhook's URL
-// may be written in the file only when it holds no credential.
+// may be written in the file only when it holds no credential. A relative
+// urlFile or tokenFile is relative to the routes file's directory.
 type Endpoint struct {
 	URL     string `json:"url,omitempty"`
 	URLFile string `json:"urlFile,omitempty"`
@@ -124,7 +126,30 @@ func Load(file string) (Config, error) {
 	if len(b) > maxConfigBytes {
 		return Config{}, fmt.Errorf("--alerts-config %s: over %d bytes", file, maxConfigBytes)
 	}
-	return Parse(file, b)
+	c, err := Parse(file, b)
+	if err != nil {
+		return c, err
+	}
+	c.relativeTo(filepath.Dir(file))
+	return c, nil
+}
+
+// relativeTo makes the relative urlFile and tokenFile paths relative to
+// dir, the routes file's directory: the chart writes them so, beside the
+// file in one mounted volume.
+func (c *Config) relativeTo(dir string) {
+	for _, r := range c.Routes {
+		for _, ep := range []*Endpoint{r.Webhook, r.Slack} {
+			if ep == nil {
+				continue
+			}
+			for _, f := range []*string{&ep.URLFile, &ep.TokenFile} {
+				if *f != "" && !filepath.IsAbs(*f) {
+					*f = filepath.Join(dir, *f)
+				}
+			}
+		}
+	}
 }
 
 // Parse reads a configuration; name is the file it came from, for errors.

@@ -163,3 +163,28 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadRelativePaths: urlFile and tokenFile written relative are read
+// beside the routes file (the chart mounts both in one volume); absolute
+// ones are kept.
+func TestLoadRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "alerts.yaml")
+	cfg := "routes:\n- name: a\n  webhook: {urlFile: a/url, tokenFile: /abs/token}\n- name: b\n  slack: {urlFile: b/url}\n"
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ got, want string }{
+		{c.Routes[0].Webhook.URLFile, filepath.Join(dir, "a", "url")},
+		{c.Routes[0].Webhook.TokenFile, "/abs/token"},
+		{c.Routes[1].Slack.URLFile, filepath.Join(dir, "b", "url")},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("path %q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -31,3 +31,13 @@ const (
 // ModuleVersion is the Go module version of this release ("v0.1.0"), what
 // `go install .../cmd/pubsub-lint@` takes.
 func ModuleVersion() string { return "v" + Version }
+
+// Repository is the project's source repository, the home of the module
+// path: SARIF's informationUri, the images' source label and the base of
+// every link to the documentation (RuleDocURL).
+const Repository = "https://github.com/gatekeeper-pubsub/gatekeeper-pubsub"
+
+// DocURL links to a file of the repository (path relative to its root,
+// with an optional #anchor) at this release's tag, so a link printed by a
+// binary shows the documentation of that binary.
+func DocURL(path string) string { return Repository + "/blob/" + ModuleVersion() + "/" + path }

@@ -18,7 +18,12 @@ type Component struct {
 	Name      string
 	Namespace string
 	Type      string
-	Items     []MetaItem
+	// Version is spec.version as written ("" when absent).
+	Version string
+	// SecretStore is auth.secretStore as written ("" when absent: Dapr
+	// then uses its built-in "kubernetes" store).
+	SecretStore string
+	Items       []MetaItem
 	// Scopes are the app-ids the Component is scoped to; nil when it has
 	// no scopes field (every app may use it).
 	Scopes []string
@@ -35,6 +40,10 @@ type MetaItem struct {
 	HasValue bool
 	Secret   bool
 	Env      bool
+	// SecretName and SecretKey are the secretKeyRef's name and key;
+	// HasSecretKey says whether it has a key field.
+	SecretName, SecretKey string
+	HasSecretKey          bool
 }
 
 func newComponent(o *Object) *Component {
@@ -43,6 +52,10 @@ func newComponent(o *Object) *Component {
 	// Types and metadata keys repeat across Components: one copy of each
 	// is kept.
 	c.Type = intern(spec["type"])
+	c.Version = scalar(spec["version"])
+	if auth, ok := o.Obj["auth"].(map[string]any); ok {
+		c.SecretStore = scalar(auth["secretStore"])
+	}
 	items, _ := spec["metadata"].([]any)
 	c.Items = make([]MetaItem, 0, len(items))
 	for i, it := range items {
@@ -54,7 +67,14 @@ func newComponent(o *Object) *Component {
 		if v, ok := m["value"]; ok {
 			mi.Value, mi.HasValue = metaString(v), true
 		}
-		_, mi.Secret = m["secretKeyRef"]
+		if ref, ok := m["secretKeyRef"]; ok {
+			mi.Secret = true
+			rm, _ := ref.(map[string]any)
+			mi.SecretName = intern(rm["name"])
+			var key any
+			key, mi.HasSecretKey = rm["key"]
+			mi.SecretKey = intern(key)
+		}
 		_, mi.Env = m["envRef"]
 		c.Items = append(c.Items, mi)
 	}
@@ -86,6 +106,20 @@ func metaString(v any) string {
 // HasScopes says whether the Component is scoped to some app-ids: Dapr
 // lets every app load a Component whose scopes are absent or empty.
 func (c *Component) HasScopes() bool { return len(c.Scopes) > 0 }
+
+// SecretStoreName is the secret store Dapr reads the Component's
+// secretKeyRefs from: auth.secretStore, or the built-in "kubernetes".
+func (c *Component) SecretStoreName() string {
+	if c.SecretStore == "" {
+		return BuiltinSecretStore
+	}
+	return c.SecretStore
+}
+
+// BuiltinSecretStore is the secret store every daprd on Kubernetes has
+// (unless dapr.io/disable-builtin-k8s-secret-store), reading the Secrets of
+// the Component's namespace.
+const BuiltinSecretStore = "kubernetes"
 
 // IsPubsub says whether the type is pubsub.*.
 func (c *Component) IsPubsub() bool { return strings.HasPrefix(c.Type, "pubsub.") }
@@ -239,5 +273,48 @@ func (f *TypeFacts) DeprecatedKeys() []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// SecretNeed is a Secret key a Component reads through the built-in
+// kubernetes secret store.
+type SecretNeed struct {
+	Namespace, Name, Key string
+}
+
+// UnseenSecrets lists, sorted and once each, the Secret keys the
+// Components read from Secrets that are not among the inputs: what
+// pubsub-lint cannot check and the user must create.
+func (s *Setup) UnseenSecrets() []SecretNeed {
+	seen := map[SecretNeed]bool{}
+	var out []SecretNeed
+	for _, c := range s.Components {
+		if c.SecretStoreName() != BuiltinSecretStore {
+			continue
+		}
+		for _, it := range c.Items {
+			if !it.Secret || it.SecretName == "" || s.Secret(c.Namespace, it.SecretName) != nil {
+				continue
+			}
+			n := SecretNeed{Namespace: c.Namespace, Name: it.SecretName, Key: it.SecretKey}
+			if n.Key == "" {
+				n.Key = it.SecretName
+			}
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Key < b.Key
+	})
 	return out
 }

@@ -110,6 +110,41 @@ type Setup struct {
 	Injector *Injector
 	// Namespaces are the Namespace objects among the inputs, by name.
 	Namespaces map[string]*Namespace
+	// Secrets are the Secret objects among the inputs, by namespace/name.
+	Secrets map[string]*Secret
+}
+
+// Secret is a Secret among the inputs: which keys it holds (data and
+// stringData), never their values.
+type Secret struct {
+	Obj  *Object
+	Keys []string
+}
+
+// Secret returns the Secret ns/name among the inputs, or nil.
+func (s *Setup) Secret(ns, name string) *Secret { return s.Secrets[ns+"/"+name] }
+
+// SecretsIn lists the names of the Secrets of namespace ns among the
+// inputs.
+func (s *Setup) SecretsIn(ns string) []string {
+	var out []string
+	for _, sec := range s.Secrets {
+		if sec.Obj.NS == ns {
+			out = append(out, sec.Obj.Name())
+		}
+	}
+	return out
+}
+
+func newSecret(o *Object) *Secret {
+	sec := &Secret{Obj: o}
+	for _, f := range []string{"data", "stringData"} {
+		m, _ := o.Obj[f].(map[string]any)
+		for k := range m {
+			sec.Keys = append(sec.Keys, k)
+		}
+	}
+	return sec
 }
 
 // Class is what an object is to the Setup.
@@ -123,6 +158,7 @@ const (
 	ClassComponent
 	ClassNamespace
 	ClassWorkload
+	ClassSecret
 )
 
 // Entry is one input object as the Setup sees it. Classify makes it: the
@@ -142,9 +178,9 @@ type Entry struct {
 // object without metadata.namespace goes. It depends on the object alone,
 // so inputs can be classified as they are read. A workload is relevant when
 // it runs a Gatekeeper manager (an audit or not), is Dapr's sidecar
-// injector, or has a subscriber's AUDIT_CHANNEL; any other workload, and
-// any object that is no workload, ConfigMap, Connection, Component or
-// Namespace, is Irrelevant.
+// injector, has dapr.io/ annotations or a subscriber's AUDIT_CHANNEL; any
+// other workload, and any object that is no workload, ConfigMap,
+// Connection, Component, Namespace or Secret, is Irrelevant.
 func Classify(ro render.Object, defaultNS string) Entry {
 	// Namespaces repeat across objects: one copy of each is kept.
 	o := &Object{Object: ro, NS: unique.Make(ro.Namespace()).Value()}
@@ -161,6 +197,8 @@ func Classify(ro render.Object, defaultNS string) Entry {
 		return Entry{Obj: o, Class: ClassComponent, Component: newComponent(o)}
 	case kind == "Namespace" && api == "v1":
 		return Entry{Obj: o, Class: ClassNamespace}
+	case kind == "Secret" && api == "v1":
+		return Entry{Obj: o, Class: ClassSecret}
 	}
 	if w := newWorkload(o); w != nil && relevantWorkload(w) {
 		return Entry{Obj: o, Class: ClassWorkload, Workload: w}
@@ -174,6 +212,15 @@ func Relevant(ro render.Object) bool { return Classify(ro, "").Class != Irreleva
 func relevantWorkload(w *Workload) bool {
 	if newAudit(w) != nil || newInjector(w) != nil {
 		return true
+	}
+	// A Dapr app (its dapr.io/ annotations are checked), wherever the
+	// annotations were written.
+	for _, m := range []map[string]string{w.Annotations, w.Obj.Annotations()} {
+		for k := range m {
+			if strings.HasPrefix(strings.ToLower(k), "dapr.io/") {
+				return true
+			}
+		}
 	}
 	for _, c := range w.Containers {
 		if _, ok := c.Env["AUDIT_CHANNEL"]; ok {
@@ -225,7 +272,7 @@ func NewSetup(opts Options, objs []render.Object) *Setup {
 // the Setup has an assumed audit (Audit.Assumed) as opts describe it.
 func Build(opts Options, entries []Entry) *Setup {
 	opts = opts.withDefaults()
-	s := &Setup{Options: opts, Objects: make([]*Object, 0, len(entries)), Namespaces: map[string]*Namespace{}}
+	s := &Setup{Options: opts, Objects: make([]*Object, 0, len(entries)), Namespaces: map[string]*Namespace{}, Secrets: map[string]*Secret{}}
 	var configMaps []*Object
 	for _, e := range entries {
 		o := e.Obj
@@ -244,6 +291,10 @@ func Build(opts Options, entries []Entry) *Setup {
 			}
 		case ClassWorkload:
 			s.Workloads = append(s.Workloads, e.Workload)
+		case ClassSecret:
+			if _, dup := s.Secrets[o.NS+"/"+o.Name()]; !dup {
+				s.Secrets[o.NS+"/"+o.Name()] = newSecret(o)
+			}
 		}
 		s.Objects = append(s.Objects, o)
 	}

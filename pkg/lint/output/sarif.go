@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 )
@@ -54,9 +55,11 @@ type sarifTool struct {
 }
 
 type sarifDriver struct {
-	Name           string      `json:"name"`
-	InformationURI string      `json:"informationUri,omitempty"`
-	Rules          []sarifRule `json:"rules"`
+	Name            string      `json:"name"`
+	Version         string      `json:"version,omitempty"`
+	SemanticVersion string      `json:"semanticVersion,omitempty"`
+	InformationURI  string      `json:"informationUri,omitempty"`
+	Rules           []sarifRule `json:"rules"`
 }
 
 type sarifText struct {
@@ -70,6 +73,7 @@ type sarifRule struct {
 	ShortDescription     sarifText      `json:"shortDescription"`
 	FullDescription      sarifText      `json:"fullDescription"`
 	Help                 sarifText      `json:"help"`
+	HelpURI              string         `json:"helpUri,omitempty"`
 	DefaultConfiguration sarifConfig    `json:"defaultConfiguration"`
 	Properties           map[string]any `json:"properties,omitempty"`
 }
@@ -116,18 +120,12 @@ type sarifLogical struct {
 func SARIF(w io.Writer, res *lint.Result) error {
 	all := rules.All()
 	index := map[string]int{}
-	driver := sarifDriver{Name: "pubsub-lint", Rules: make([]sarifRule, 0, len(all))}
+	driver := sarifDriver{Name: "pubsub-lint", Version: version.Version, SemanticVersion: version.Version,
+		InformationURI: version.Repository, Rules: make([]sarifRule, 0, len(all))}
 	for i, r := range all {
 		index[r.ID] = i
-		driver.Rules = append(driver.Rules, sarifRule{
-			ID:                   r.ID,
-			Name:                 ruleName(r.ID),
-			ShortDescription:     sarifText{Text: r.Summary},
-			FullDescription:      sarifText{Text: r.Doc},
-			Help:                 sarifText{Text: r.Remediation, Markdown: r.Remediation},
-			DefaultConfiguration: sarifConfig{Level: level(string(r.Severity))},
-			Properties:           map[string]any{"category": r.Category},
-		})
+		info, _ := lint.Rule(r.ID)
+		driver.Rules = append(driver.Rules, sarifRuleOf(info))
 	}
 	var inv *sarifInvocation
 	if len(res.Notes) > 0 || res.InputErrors() > 0 {
@@ -176,14 +174,21 @@ func SARIF(w io.Writer, res *lint.Result) error {
 }
 
 // inputErrorRule describes lint.InputErrorRule.
-var inputErrorRule = sarifRule{
-	ID:                   lint.InputErrorRule,
-	Name:                 ruleName(lint.InputErrorRule),
-	ShortDescription:     sarifText{Text: "An input could not be read, parsed or rendered."},
-	FullDescription:      sarifText{Text: "A file, standard input, a Helm chart or a kustomization could not be loaded: it does not exist, is not a regular file, is larger than --max-input-bytes, is not valid YAML, or does not render. The other inputs were linted; findings that depend on its objects may be missing or wrong."},
-	Help:                 sarifText{Text: "Fix the input named in the message, or leave it out of the PATHs.", Markdown: "Fix the input named in the message, or leave it out of the PATHs."},
-	DefaultConfiguration: sarifConfig{Level: "error"},
-	Properties:           map[string]any{"category": "input"},
+var inputErrorRule = sarifRuleOf(lint.InputErrorInfo)
+
+// sarifRuleOf is a rule's SARIF metadata; helpUri is its section of
+// docs/rules.md at this release's tag.
+func sarifRuleOf(r lint.RuleInfo) sarifRule {
+	return sarifRule{
+		ID:                   r.ID,
+		Name:                 ruleName(r.ID),
+		ShortDescription:     sarifText{Text: r.Summary},
+		FullDescription:      sarifText{Text: r.Doc},
+		Help:                 sarifText{Text: r.Remediation, Markdown: r.Remediation},
+		HelpURI:              r.HelpURI,
+		DefaultConfiguration: sarifConfig{Level: level(r.Severity)},
+		Properties:           map[string]any{"category": r.Category},
+	}
 }
 
 // physical is a finding's file and position, or nil.

@@ -13,7 +13,8 @@ func init() { register("text", Text) }
 
 // Text writes "file:line:col: severity rule-id: message (Kind ns/name)" per
 // finding (an input that could not be loaded is a finding of rule
-// input-error), "note: ..." per note, and a summary line.
+// input-error), "note: ..." per note, and a summary line (with the count of
+// findings suppressed by ignore annotations, when there are any).
 func Text(w io.Writer, res *lint.Result) error {
 	bw := bufio.NewWriter(w)
 	for _, f := range res.Findings {
@@ -26,8 +27,12 @@ func Text(w io.Writer, res *lint.Result) error {
 	for _, n := range res.Notes {
 		fmt.Fprintf(bw, "note: %s\n", n)
 	}
-	fmt.Fprintf(bw, "%s, %s in %s (%s)\n",
-		plural(res.Count(rules.Error), "error"), plural(res.Count(rules.Warning), "warning"),
+	suppressed := ""
+	if n := len(res.Suppressed); n > 0 {
+		suppressed = fmt.Sprintf(", %d suppressed", n)
+	}
+	fmt.Fprintf(bw, "%s, %s%s in %s (%s)\n",
+		plural(res.Count(rules.Error), "error"), plural(res.Count(rules.Warning), "warning"), suppressed,
 		plural(res.Files, "file"), plural(res.Objects, "object"))
 	return bw.Flush()
 }

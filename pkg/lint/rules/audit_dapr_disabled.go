@@ -1,6 +1,13 @@
 package rules
 
-import "github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
+)
 
 func init() {
 	register(&Rule{
@@ -29,6 +36,22 @@ func checkAuditDaprDisabled(s *model.Setup, r *Reporter) {
 			r.Report(a.Obj, a.AnnotationPath("dapr.io/enabled"), "%s publishes, but dapr.io/enabled is %q, so no daprd sidecar is injected", a.Describe(), v)
 			continue
 		}
-		r.Report(a.Obj, a.AnnotationPath("dapr.io/enabled"), "%s publishes, but its pod template lacks the annotation dapr.io/enabled: \"true\", so no daprd sidecar is injected", a.Describe())
+		r.Report(a.Obj, a.AnnotationPath("dapr.io/enabled"), "%s publishes, but its pod template lacks the annotation dapr.io/enabled: \"true\"%s, so no daprd sidecar is injected", a.Describe(), enabledWritten(a.Workload))
 	}
+}
+
+// enabledWritten says what was written instead of dapr.io/enabled on the
+// pod template: a misspelt key, or the key on the workload itself.
+func enabledWritten(w *model.Workload) Prose {
+	for _, k := range sortedKeys(w.Annotations) {
+		if strings.HasPrefix(k, "dapr.io/") && len(nearest(k, []string{"dapr.io/enabled"})) > 0 && !slices.Contains(schemas.DaprAnnotations(), k) {
+			return Prose(fmt.Sprintf(" (it has %s: %q, a key Dapr does not read)", k, w.Annotations[k]))
+		}
+	}
+	if len(w.Template) > 0 {
+		if v, ok := w.Obj.Annotations()["dapr.io/enabled"]; ok {
+			return Prose(fmt.Sprintf(" (dapr.io/enabled: %q is on the %s itself, not its pod template)", v, w.Obj.Kind()))
+		}
+	}
+	return ""
 }

@@ -17,7 +17,7 @@ func init() {
 		Doc: "Checked from Gatekeeper's sources for the version of the manager's image tag:\n\n" +
 			"- **Flags.** Gatekeeper parses its flags with Go's `flag` package and exits at start on the " +
 			"first one it rejects: a flag the version does not define (\"flag provided but not defined\"; " +
-			"the flags of each version are in `pkg/lint/rules/flags_gatekeeper.go`), a value the flag " +
+			"the flags of each version are in `pkg/lint/model/flags_gatekeeper.go`), a value the flag " +
 			"rejects (a number that does not parse, an `--operation` the version lacks, such as " +
 			"`generate` before v3.18), a flag without its value, bad syntax (`---x`), or `-h`. Malformed " +
 			"pubsub flags are `audit-flag-value`'s.\n" +

@@ -13,7 +13,7 @@ func init() {
 		Summary:  "data.config of a connection ConfigMap is missing or not valid JSON.",
 		Doc: "`data.config` is a string holding a JSON object, for the dapr provider " +
 			"`{\"component\": \"pubsub\"}`. The check decodes it with the publisher's own code " +
-			"(pkg/pubsub), so the linter and the publisher agree; the finding points at the line " +
+			"(`pkg/connection`, which `pkg/pubsub` uses), so the linter and the publisher agree; the finding points at the line " +
 			"and column of the syntax error inside the block.",
 		Remediation: "Fix the JSON (a common mistake is a trailing comma or single quotes); " +
 			"a YAML block scalar (`config: |`) keeps it readable.",

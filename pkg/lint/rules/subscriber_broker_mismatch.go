@@ -51,7 +51,7 @@ func checkSubscriberBrokerMismatch(s *model.Setup, r *Reporter) {
 			if sub.Name != pub.Name || sub.Namespace == a.Namespace {
 				continue
 			}
-			if sub.Type != pub.Type {
+			if !strings.EqualFold(sub.Type, pub.Type) { // daprd reads types in any letter case
 				r.Report(sub.Obj, model.P("spec", "type"), "the subscriber's Component %q is %s, but the publisher's (%s) is %s",
 					sub.Name, sub.Type, pub.Obj.String(), pub.Type)
 				continue
