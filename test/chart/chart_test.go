@@ -58,7 +58,7 @@ var valueSets = []valueSet{
 	{name: "consumer-reports-uids", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.reports.enabled=true", "consumer.reports.resourceUIDs=true"},
 		files: []string{filepath.Join("testdata", "values-consumer-reports-uids.yaml")}},
 	{name: "consumer-alerts", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}, files: []string{filepath.Join("testdata", "values-consumer-alerts.yaml")}},
-	{name: "consumer-postgres", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store", "consumer.replicas=2", "consumer.appTokenSecret=dapr-app-token", "consumer.deadLetterTopic=audit-dead-letter", "component.scopes={audit}"}},
+	{name: "consumer-postgres", set: []string{"audit.enablePubsub=true", "consumer.enabled=true", "consumer.store.type=postgres", "consumer.store.postgres.existingSecret=violations-store", "consumer.replicas=2", "consumer.appTokenSecret=dapr-app-token", "consumer.deadLetterTopic=audit-dead-letter", "component.scopes={audit}", "consumer.apiTokenSecret.name=violations-api-token"}},
 	{name: "gatekeeper-v3.13.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.13.0"}},
 	{name: "gatekeeper-v3.19.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.19.0"}},
 	{name: "gatekeeper-v3.20.0", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.20.0", "subscriber.enabled=true"}},
@@ -584,7 +584,7 @@ func checkConsumer(t *testing.T, vs valueSet, objs []render.Object, channel stri
 		}
 		var secret string
 		for _, v := range pod.Spec.Volumes {
-			if v.Secret != nil {
+			if v.Secret != nil && v.Name == "store" {
 				secret = v.Secret.SecretName
 			}
 		}
