@@ -75,18 +75,18 @@ func TestNetworkPoliciesAccepted(t *testing.T) {
 	}{
 		{
 			name: "every workload, defaults",
-			set:  []string{"audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "networkPolicy.enabled=true"},
+			set:  []string{"audit.deploy=true", "audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations", "networkPolicy.enabled=true"},
 			want: []string{"fake-subscriber/sub", "gatekeeper-system/gatekeeper-audit", "gatekeeper-violations/violations"},
 		},
 		{
 			name:  "every value (test/chart's networkpolicy value set)",
-			set:   []string{"audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations"},
+			set:   []string{"audit.deploy=true", "audit.enablePubsub=true", "subscriber.enabled=true", "consumer.enabled=true", "consumer.appId=violations"},
 			files: []string{repoPath(t, "test", "chart", "testdata", "values-networkpolicy.yaml")},
 			want:  []string{"fake-subscriber/sub", "gatekeeper-system/gatekeeper-audit", "gatekeeper-violations/violations"},
 		},
 		{
 			name: "disk export with pubsub-forward's metrics, Kafka",
-			set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "networkPolicy.enabled=true",
+			set: []string{"audit.deploy=true", "audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "networkPolicy.enabled=true",
 				"networkPolicy.metricsFrom[0].namespaceSelector.matchExpressions[0].key=kubernetes.io/metadata.name",
 				"networkPolicy.metricsFrom[0].namespaceSelector.matchExpressions[0].operator=In",
 				"networkPolicy.metricsFrom[0].namespaceSelector.matchExpressions[0].values={monitoring,observability}",
