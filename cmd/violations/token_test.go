@@ -35,8 +35,8 @@ func TestTokenFiles(t *testing.T) {
 		out, err string
 	}{
 		{[]string{"serve", "--store", "sqlite:///tmp/x.db", "--api-token-file", missing}, 2, "", "--api-token-file: open " + missing},
-		{[]string{"serve", "--store", "sqlite:///tmp/x.db", "--api-token-file", empty}, 2, "", "--api-token-file " + empty + " is empty"},
-		{[]string{"list", "--token-file", empty, "--server", srv.URL}, 2, "", "--token-file " + empty + " is empty"},
+		{[]string{"serve", "--store", "sqlite:///tmp/x.db", "--api-token-file", empty}, 2, "", "--api-token-file: " + empty + " is empty"},
+		{[]string{"list", "--token-file", empty, "--server", srv.URL}, 2, "", "--token-file: " + empty + " is empty"},
 		{[]string{"runs", "--token-file", missing, "--server", srv.URL}, 2, "", "--token-file: open " + missing},
 		{[]string{"list", "--token-file", good, "--search", "100% <b>", "--server", srv.URL}, 0, "No violations found.", ""},
 	} {

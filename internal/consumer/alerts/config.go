@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/secretfile"
 )
 
 // Config is the file --alerts-config names.
@@ -323,22 +325,4 @@ func (e *Endpoint) resolve(getenv func(string) string) (target, error) {
 	return t, nil
 }
 
-func readSecret(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", file, err)
-	}
-	if len(b) > maxSecretBytes {
-		return "", fmt.Errorf("%s: over %d bytes", file, maxSecretBytes)
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("%s is empty", file)
-	}
-	return s, nil
-}
+func readSecret(file string) (string, error) { return secretfile.Read(file, maxSecretBytes) }

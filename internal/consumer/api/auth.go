@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/secretfile"
 )
 
 // maxTokenBytes bounds what is read of a token file.
@@ -19,21 +20,9 @@ const maxTokenBytes = 4096
 // flag in the errors. The token must be printable ASCII without spaces, as
 // an Authorization header carries it.
 func ReadTokenFile(flag, file string) (string, error) {
-	f, err := os.Open(file)
+	tok, err := secretfile.Read(file, maxTokenBytes)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", flag, err)
-	}
-	defer f.Close()
-	buf, err := io.ReadAll(io.LimitReader(f, maxTokenBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("%s %s: %w", flag, file, err)
-	}
-	if len(buf) > maxTokenBytes {
-		return "", fmt.Errorf("%s %s: over %d bytes, not a token", flag, file, maxTokenBytes)
-	}
-	tok := strings.TrimSpace(string(buf))
-	if tok == "" {
-		return "", fmt.Errorf("%s %s is empty", flag, file)
 	}
 	for i := 0; i < len(tok); i++ {
 		if c := tok[i]; c <= ' ' || c > '~' {

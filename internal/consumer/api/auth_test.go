@@ -73,11 +73,11 @@ func TestReadTokenFile(t *testing.T) {
 	}{
 		{"trimmed", write("ok", "  s3cret-Token_1/+=\n"), "s3cret-Token_1/+=", ""},
 		{"missing", filepath.Join(dir, "absent"), "", "--api-token-file: open " + filepath.Join(dir, "absent")},
-		{"empty", write("empty", " \n\t"), "", "--api-token-file " + filepath.Join(dir, "empty") + " is empty"},
+		{"empty", write("empty", " \n\t"), "", "--api-token-file: " + filepath.Join(dir, "empty") + " is empty"},
 		{"too large", write("big", strings.Repeat("a", 5000)), "", "over 4096 bytes"},
 		{"space inside", write("space", "two words"), "", "a space, line break or non-ASCII byte at offset 3"},
 		{"two lines", write("lines", "a\nb\n"), "", "offset 1"},
-		{"a directory", dir, "", "--api-token-file " + dir},
+		{"a directory", dir, "", "--api-token-file: read " + dir},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := api.ReadTokenFile("--api-token-file", tc.file)

@@ -7,11 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +24,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/web"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/secretfile"
 )
 
 // DefaultStore is where the SQLite store lives without --store.
@@ -285,21 +284,9 @@ func StoreURL(flagURL, file, env string) (string, error) {
 		return flagURL, nil
 	}
 	if file != "" {
-		f, err := os.Open(file)
+		u, err := secretfile.Read(file, 4096)
 		if err != nil {
 			return "", fmt.Errorf("--store-file: %w", err)
-		}
-		defer f.Close()
-		buf, err := io.ReadAll(io.LimitReader(f, 4097))
-		if err != nil {
-			return "", fmt.Errorf("--store-file: %w", err)
-		}
-		if len(buf) > 4096 {
-			return "", fmt.Errorf("--store-file %s: over 4096 bytes, not a URL", file)
-		}
-		u := strings.TrimSpace(string(buf))
-		if u == "" {
-			return "", fmt.Errorf("--store-file %s is empty", file)
 		}
 		return u, nil
 	}
