@@ -142,6 +142,26 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := CheckExclude(opts.Exclude); err != nil {
 		return nil, err
 	}
+	if setups := splitSetups(opts.Paths); setups != nil && opts.Live == nil {
+		var res *Result
+		for _, paths := range setups {
+			o := opts
+			o.Paths = paths
+			r, err := Run(ctx, o)
+			if r == nil {
+				return nil, err
+			}
+			// err, if any, is the setup's input errors, also in r.Errors.
+			if res == nil {
+				res = r
+				res.Note("%s holds %d setups (each kustomization deployed on its own, and the other files), linted one by one", opts.Paths[0], len(setups))
+				continue
+			}
+			res.merge(r)
+		}
+		res.inputsAcrossSetups()
+		return res, errors.Join(res.Errors...)
+	}
 	// Objects are classified as they are read; those no rule can look at
 	// are dropped, so memory holds only the pubsub setup; they still count
 	// as linted.

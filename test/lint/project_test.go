@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 )
 
 // redisTLSValues are chart values with the default Redis over TLS, for the
@@ -163,5 +164,58 @@ func TestKustomizePositions(t *testing.T) {
 	want := "testdata/kustomize-origin/connection.yaml:8 connection-config-json"
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("findings %q, want [%q]", got, want)
+	}
+}
+
+// TestProjectKustomizeTree: `pubsub-lint kustomize/` lints each
+// kustomization deployed on its own (the overlays) as its own setup, leaves
+// the components and the base to the overlays that use them, and reports a
+// finding of a file two overlays share once. Linted as one setup, the tree
+// gave 14 errors, 21 warnings (repeated) and 4 inputs that could not load.
+func TestProjectKustomizeTree(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "kustomize")
+	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlays, err := filepath.Glob(filepath.Join(dir, "overlays", "*", "kustomization.yaml"))
+	if err != nil || len(overlays) < 2 {
+		t.Fatalf("overlays %v %v", overlays, err)
+	}
+	if res.InputErrors() != 0 || res.Count(rules.Error) != 0 {
+		for _, f := range res.Findings {
+			t.Errorf("%s:%d: %s %s: %s", f.File, f.Line, f.Severity, f.Rule, f.Message)
+		}
+		t.Fatalf("%d input errors, %d errors", res.InputErrors(), res.Count(rules.Error))
+	}
+	seen := map[string]bool{}
+	plainRedis := 0
+	for _, f := range res.Findings {
+		k := fmt.Sprintf("%s:%d:%d %s %s", f.File, f.Line, f.Column, f.Rule, f.Message)
+		if seen[k] {
+			t.Errorf("reported twice: %s", k)
+		}
+		seen[k] = true
+		if f.Rule == "redis-no-tls" {
+			plainRedis++
+		} else {
+			t.Errorf("%s: %s %s: %s", f.File, f.Severity, f.Rule, f.Message)
+		}
+	}
+	// The components with the quick start's plain Redis, each once.
+	if plainRedis != 3 {
+		t.Errorf("%d redis-no-tls warnings, want 3 (audit-pubsub, subscriber, consumer)", plainRedis)
+	}
+	want := fmt.Sprintf("holds %d setups", len(overlays))
+	found := false
+	for _, n := range res.Notes {
+		found = found || strings.Contains(n, want)
+	}
+	if !found {
+		t.Errorf("no note that the tree %s: %q", want, res.Notes)
 	}
 }
