@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cli"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/subscriber"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
@@ -37,26 +37,15 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fake-subscriber", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {}
 	port := fs.String("port", envOr("APP_PORT", "6002"), "port to listen on (the dapr.io/app-port annotation)")
 	address := fs.String("address", "127.0.0.1", "address to listen on: loopback, as only the pod's daprd calls the app")
 	healthPort := fs.String("health-port", os.Getenv("HEALTH_PORT"), "port serving only GET /healthz, on -health-address, for the kubelet's probes; empty: none")
 	healthAddress := fs.String("health-address", "", "address of -health-port; empty: every interface (the kubelet probes the pod's IP)")
 	pubsub := fs.String("pubsub", envOr("PUBSUB_COMPONENT", "pubsub"), "Dapr pubsub component to subscribe through")
 	channel := fs.String("channel", envOr("AUDIT_CHANNEL", connection.DefaultChannel), "topic to subscribe to (Gatekeeper's --audit-channel)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: fake-subscriber [flags]\n\nA Dapr app that subscribes to the audit channel and prints each violation as a line of JSON.\nEnvironment: AUDIT_CHANNEL, PUBSUB_COMPONENT, APP_PORT, HEALTH_PORT, APP_API_TOKEN (flags override them).\n\nflags:")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintln(stderr, "Run 'fake-subscriber --help' for usage.")
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "fake-subscriber: unexpected arguments %q: it takes flags only (--port, --channel, ...)\n", fs.Args())
-		return 2
+	if code := cli.Parse(fs, args, "usage: fake-subscriber [flags]\n\nA Dapr app that subscribes to the audit channel and prints each violation as a line of JSON.\nEnvironment: AUDIT_CHANNEL, PUBSUB_COMPONENT, APP_PORT, HEALTH_PORT, APP_API_TOKEN (flags override them).",
+		"it takes flags only (--port, --channel, ...)", stdout, stderr); code != cli.Continue {
+		return code
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))

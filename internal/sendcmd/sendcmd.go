@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cli"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
@@ -56,20 +57,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.policy, "queue-full", "block", "when the queue is full: block or drop")
 	fs.BoolVar(&f.shutdownSidecar, "shutdown-sidecar", false, "ask the Dapr sidecar to shut down when done (for Jobs and helm test pods)")
 	fs.BoolVar(&f.verbose, "v", false, "log retries and failures")
-	fs.Usage = func() {} // help goes to stdout below; an error names itself
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: pubsub-send --connection FILE|DIR [flags]\n       pubsub-send --driver dapr --config JSON [flags]\n\nSends violations through the Dapr sidecar found as the Dapr SDK finds it ($DAPR_GRPC_ENDPOINT, $DAPR_GRPC_PORT).\nExit status: 0 every violation accepted, 1 any lost or no sidecar, 2 usage or input error.\n\nflags:")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintln(stderr, "Run 'pubsub-send --help' for usage.")
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pubsub-send: unexpected arguments %q: every input is a flag (--connection FILE or --driver with --config)\n", fs.Args())
-		return 2
+	if code := cli.Parse(fs, args, "usage: pubsub-send --connection FILE|DIR [flags]\n       pubsub-send --driver dapr --config JSON [flags]\n\nSends violations through the Dapr sidecar found as the Dapr SDK finds it ($DAPR_GRPC_ENDPOINT, $DAPR_GRPC_PORT).\nExit status: 0 every violation accepted, 1 any lost or no sidecar, 2 usage or input error.",
+		"every input is a flag (--connection FILE or --driver with --config)", stdout, stderr); code != cli.Continue {
+		return code
 	}
 	if err := checkFlags(f); err != nil {
 		fmt.Fprintln(stderr, "pubsub-send:", err)
