@@ -5,7 +5,9 @@
 //     HTTP handler into the store, each acked after its commit, with 10
 //     deliveries in flight (daprd's Redis workers by default) and with 100
 //     (the Component's concurrency metadata raised, as the chart does for
-//     the consumer);
+//     the consumer), and in bulk requests of 100 one at a time (Dapr's
+//     bulk subscribe, the consumer's default: daprd sends a subscription's
+//     bulk requests one after another);
 //
 //   - reconcile: the time to finalise a run of 100,000 open violations
 //     (1% of them absent, so resolved).
@@ -22,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,8 +43,42 @@ const (
 	openN     = 100000
 )
 
-// inFlights are the deliveries in flight measured side by side.
-var inFlights = []int{10, 100}
+// mode is one way daprd delivers, measured side by side.
+type mode struct {
+	name     string
+	inFlight int // requests in flight at once
+	bulk     int // messages per request; 0 for one message in a CloudEvent
+}
+
+var modes = []mode{{"single", 10, 0}, {"single", 100, 0}, {"bulk", 1, 100}}
+
+func (m mode) String() string {
+	if m.bulk > 0 {
+		return fmt.Sprintf("delivery=bulk%d in_flight=%d", m.bulk, m.inFlight)
+	}
+	return fmt.Sprintf("delivery=single in_flight=%d", m.inFlight)
+}
+
+// requests groups the deliveries as the mode sends them.
+func (m mode) requests(bodies [][]byte) [][]byte {
+	if m.bulk == 0 {
+		return bodies
+	}
+	var out [][]byte
+	for i := 0; i < len(bodies); i += m.bulk {
+		var b bytes.Buffer
+		b.WriteString(`{"id":"b","type":"com.dapr.event.sent.bulk","topic":"audit-channel","pubsubname":"pubsub","metadata":{},"entries":[`)
+		for j, body := range bodies[i:min(i+m.bulk, len(bodies))] {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"entryId":"%d","event":%s,"metadata":{},"contentType":"application/cloudevents+json"}`, i+j, body)
+		}
+		b.WriteString(`]}`)
+		out = append(out, b.Bytes())
+	}
+	return out
+}
 
 func stores(b *testing.B) map[string]func(name string) store.Store {
 	pg := procs.StartPostgresT(b, procs.PostgresOptions{})
@@ -83,15 +120,20 @@ func BenchmarkConsume(b *testing.B) {
 	for i := range bodies {
 		bodies[i] = body(run, i)
 	}
-	type result struct{ perS, perCommit float64 }
+	again := make([][]byte, delivered)
+	for i := range again {
+		again[i] = body(run.Add(time.Minute), i)
+	}
+	type result struct{ perS, steadyPerS, perCommit float64 }
 	results := map[string]result{}
 	for _, name := range []string{"sqlite", "postgres"} {
 		open := stores(b)[name]
-		for _, inFlight := range inFlights {
-			b.Run(fmt.Sprintf("store=%s/in_flight=%d", name, inFlight), func(b *testing.B) {
-				st := open(fmt.Sprintf("throughput%d", inFlight))
+		for i, md := range modes {
+			b.Run(fmt.Sprintf("store=%s/%s", name, strings.ReplaceAll(md.String(), " ", "/")), func(b *testing.B) {
+				st := open(fmt.Sprintf("throughput%d", i))
 				m := metrics.New(st, nil)
-				r, err := receive.New(receive.Options{Pubsub: "pubsub", Topic: "audit-channel", Cluster: "bench", Store: st, Metrics: m})
+				r, err := receive.New(receive.Options{Pubsub: "pubsub", Topic: "audit-channel", Cluster: "bench", Store: st, Metrics: m,
+					Bulk: receive.Bulk{MaxMessages: md.bulk}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -100,36 +142,48 @@ func BenchmarkConsume(b *testing.B) {
 				go r.Run(ctx)
 				srv := httptest.NewServer(r.Handler())
 				defer srv.Close()
-				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
+				url, want := srv.URL+"/violations", []byte("SUCCESS")
+				if md.bulk > 0 {
+					url += receive.BulkRoute
+				}
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: md.inFlight}}
+				// send delivers bodies as the mode does and returns the time taken.
+				send := func(bodies [][]byte) time.Duration {
+					reqs := md.requests(bodies)
+					start := time.Now()
+					var wg sync.WaitGroup
+					next := make(chan []byte)
+					for range md.inFlight {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for body := range next {
+								resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+								if err != nil {
+									b.Error(err)
+									return
+								}
+								got, _ := io.ReadAll(resp.Body)
+								resp.Body.Close()
+								if n := bytes.Count(got, want); n != max(md.bulk, 1) {
+									b.Errorf("%d SUCCESS in the answer %.200s", n, got)
+									return
+								}
+							}
+						}()
+					}
+					for _, body := range reqs {
+						next <- body
+					}
+					close(next)
+					wg.Wait()
+					return time.Since(start)
+				}
 				b.ResetTimer()
-				start := time.Now()
-				var wg sync.WaitGroup
-				next := make(chan []byte)
-				for range inFlight {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for body := range next {
-							resp, err := client.Post(srv.URL+"/violations", "application/cloudevents+json", bytes.NewReader(body))
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							got, _ := io.ReadAll(resp.Body)
-							resp.Body.Close()
-							if !bytes.Contains(got, []byte("SUCCESS")) {
-								b.Errorf("answer %s", got)
-								return
-							}
-						}
-					}()
-				}
-				for _, body := range bodies {
-					next <- body
-				}
-				close(next)
-				wg.Wait()
-				elapsed := time.Since(start)
+				elapsed := send(bodies)
+				// The next audit republishes them all: what the consumer
+				// takes every audit interval from then on.
+				steady := send(again)
 				b.StopTimer()
 				vs, err := st.Violations(context.Background(), store.Filter{Limit: 1000})
 				if err != nil || len(vs) != 1000 {
@@ -139,18 +193,20 @@ func BenchmarkConsume(b *testing.B) {
 				if err := m.Batch.Write(&h); err != nil {
 					b.Fatal(err)
 				}
-				res := result{float64(delivered) / elapsed.Seconds(), h.GetHistogram().GetSampleSum() / float64(h.GetHistogram().GetSampleCount())}
-				results[fmt.Sprintf("%s/%d", name, inFlight)] = res
+				res := result{float64(delivered) / elapsed.Seconds(), float64(delivered) / steady.Seconds(), h.GetHistogram().GetSampleSum() / float64(h.GetHistogram().GetSampleCount())}
+				results[name+" "+md.String()] = res
 				b.ReportMetric(res.perS, "violations/s")
+				b.ReportMetric(res.steadyPerS, "republished/s")
 				b.ReportMetric(res.perCommit, "msgs/commit")
 			})
 		}
 	}
+	base := results["sqlite "+modes[0].String()].perS
 	for _, name := range []string{"sqlite", "postgres"} {
-		for _, inFlight := range inFlights {
-			r := results[fmt.Sprintf("%s/%d", name, inFlight)]
-			fmt.Printf("consume-throughput: store=%s in_flight=%d handler_per_s=%.0f msgs_per_commit=%.1f ratio_to_sqlite_10=%.2f\n",
-				name, inFlight, r.perS, r.perCommit, r.perS/results["sqlite/10"].perS)
+		for _, md := range modes {
+			r := results[name+" "+md.String()]
+			fmt.Printf("consume-throughput: store=%s %s handler_per_s=%.0f republished_per_s=%.0f msgs_per_commit=%.1f ratio_to_sqlite_single_10=%.2f\n",
+				name, md, r.perS, r.steadyPerS, r.perCommit, r.perS/base)
 		}
 	}
 }

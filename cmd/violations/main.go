@@ -149,6 +149,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval, "how often runs are judged and the constraints' status read")
 	fs.DurationVar(&c.Retention, "retention", c.Retention, "delete resolved violations and runs older than this (0 keeps them)")
 	fs.Int64Var(&c.MaxMessageBytes, "max-message-bytes", c.MaxMessageBytes, "messages larger than this are dropped")
+	fs.IntVar(&c.BulkMaxMessages, "bulk-max-messages", c.BulkMaxMessages, "most messages daprd delivers in one request (Dapr's bulk subscribe); 0 delivers them one by one")
+	fs.DurationVar(&c.BulkMaxAwait, "bulk-max-await", c.BulkMaxAwait, "how long daprd collects messages for a bulk request that is not full")
 	apiTokenFile := fs.String("api-token-file", "", "file holding a bearer token (a mounted Secret) that the page, the API and /metrics then require; /healthz and /readyz stay open")
 	alertsConfig := fs.String("alerts-config", "", "file of alert routes (webhook, Slack) told what each complete run changed; see schemas/alert-webhook.schema.json")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")

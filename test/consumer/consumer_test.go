@@ -277,17 +277,20 @@ func metric(t *testing.T, e *env, line string) bool {
 	return bytes.Contains(b, []byte(line+"\n"))
 }
 
+// TestConsumerSQLite runs with the default bulk delivery, TestConsumerPostgres
+// with daprd delivering one message per request: both paths through the
+// real daprd.
 func TestConsumerSQLite(t *testing.T) {
-	testConsumer(t, "sqlite://"+filepath.Join(t.TempDir(), "violations.db"))
+	testConsumer(t, "sqlite://"+filepath.Join(t.TempDir(), "violations.db"), "bulk")
 }
 
 func TestConsumerPostgres(t *testing.T) {
 	pg := procs.StartPostgresT(t, procs.PostgresOptions{})
-	testConsumer(t, pg.URL())
+	testConsumer(t, pg.URL(), "single", "--bulk-max-messages", "0")
 }
 
-func testConsumer(t *testing.T, storeURL string) {
-	e := newEnv(t, storeURL)
+func testConsumer(t *testing.T, storeURL, mode string, extra ...string) {
+	e := newEnv(t, storeURL, extra...)
 	e.eventually("ready (daprd read the subscription)", 30*time.Second, func() error { return e.get("/readyz", nil) })
 
 	// Run 1: a, b, c; and poison in the stream.
@@ -395,4 +398,30 @@ func testConsumer(t *testing.T, storeURL string) {
 	if line := `gatekeeper_violations_open{cluster="default",constraint_kind="K8sRequiredLabels",constraint_name="must-have-owner",enforcement_action="deny",namespace="team-a"} 2`; !metric(t, e, line) {
 		t.Errorf("metrics lack %s", line)
 	}
+	// daprd delivered in the mode asked for, and only in it.
+	other := map[string]string{"bulk": "single", "single": "bulk"}[mode]
+	if metricHas(t, e, `violations_deliveries_total{mode="`+other+`"}`) || !metricHas(t, e, `violations_deliveries_total{mode="`+mode+`"}`) {
+		t.Errorf("daprd did not deliver only in %s mode: %s", mode, metricLines(t, e, "violations_deliveries_total"))
+	}
+}
+
+func metricLines(t *testing.T, e *env, name string) string {
+	t.Helper()
+	resp, err := http.Get(e.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, name) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func metricHas(t *testing.T, e *env, prefix string) bool {
+	return strings.Contains(metricLines(t, e, prefix), prefix)
 }

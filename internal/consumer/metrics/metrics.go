@@ -30,6 +30,9 @@ type Metrics struct {
 	Registry *prometheus.Registry
 	// Received counts messages by outcome: acked, retried, dropped.
 	Received *prometheus.CounterVec
+	// Deliveries counts daprd's requests by mode: single (one message) or
+	// bulk (Dapr's bulk subscribe).
+	Deliveries *prometheus.CounterVec
 	// Dropped counts dropped messages by reason.
 	Dropped *prometheus.CounterVec
 	// Ignored counts acked messages that changed nothing, by reason.
@@ -58,6 +61,8 @@ func New(st store.Store, logger *slog.Logger) *Metrics {
 		Registry: prometheus.NewRegistry(),
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "violations_messages_total",
 			Help: "Messages received from the audit channel, by how they were answered (acked, retried, dropped)."}, []string{"outcome"}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "violations_deliveries_total",
+			Help: "Requests daprd delivered messages in, by mode: single (one message) or bulk (several, Dapr's bulk subscribe)."}, []string{"mode"}),
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "violations_messages_dropped_total",
 			Help: "Messages dropped (to the dead-letter topic when one is set), by reason."}, []string{"reason"}),
 		Ignored: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "violations_messages_ignored_total",
@@ -79,7 +84,7 @@ func New(st store.Store, logger *slog.Logger) *Metrics {
 		AlertsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "violations_alert_attempts_failed_total",
 			Help: "Attempts to send an alert that failed (it is tried again), by route and reason (status code, timeout, error)."}, []string{"route", "reason"}),
 	}
-	m.Registry.MustRegister(m.Received, m.Dropped, m.Ignored, m.New, m.Resolved, m.Reopened, m.Runs, m.RunsHeld, m.Batch, m.AlertsSent, m.AlertsFailed,
+	m.Registry.MustRegister(m.Received, m.Deliveries, m.Dropped, m.Ignored, m.New, m.Resolved, m.Reopened, m.Runs, m.RunsHeld, m.Batch, m.AlertsSent, m.AlertsFailed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
 		m.Registry.MustRegister(&storeCollector{st: st, logger: logger})

@@ -44,10 +44,10 @@ func TestFillWaitsForWhatWasInFlight(t *testing.T) {
 						return
 					case <-time.After(tc.gap):
 					}
-					r.queue <- &pending{msg: store.Message{}}
+					r.queue <- &pending{msgs: []store.Message{{}}}
 				}
 			}()
-			got := r.fill([]*pending{{}})
+			got := r.fill([]*pending{{msgs: []store.Message{{}}}})
 			if len(got) != tc.want {
 				t.Fatalf("batch of %d, want %d", len(got), tc.want)
 			}

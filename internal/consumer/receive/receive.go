@@ -5,6 +5,12 @@
 // pkg/pubsub does), and answers daprd only after the message's effect is
 // committed to the store. Messages arriving together are committed in one
 // transaction (group commit).
+//
+// With Bulk set, the subscription asks daprd for bulk delivery (Dapr's
+// bulkSubscribe): daprd then posts up to Bulk.MaxMessages messages in one
+// request to Route+"/bulk" and the receiver answers a status per entry, so
+// a commit holds a whole request and daprd's per-message HTTP round trip
+// goes.
 package receive
 
 import (
@@ -62,11 +68,27 @@ type Options struct {
 	// sends its next message only when its last was answered, so without
 	// waiting, the batch after a commit holds the one or two that came
 	// back first and the commits get small.
-	Linger  time.Duration
+	Linger time.Duration
+	// Bulk, if MaxMessages is over 0, subscribes with Dapr's bulk
+	// delivery.
+	Bulk    Bulk
 	Store   store.Store
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 }
+
+// Bulk configures Dapr's bulk delivery (bulkSubscribe in the subscription).
+type Bulk struct {
+	// MaxMessages is the most messages daprd puts in one request
+	// (maxMessagesCount); 0 turns bulk delivery off.
+	MaxMessages int
+	// MaxAwait is how long daprd collects messages before it sends a
+	// request that is not full (maxAwaitDurationMs, whole milliseconds).
+	MaxAwait time.Duration
+}
+
+// BulkRoute is the path, under Route, daprd posts bulk requests to.
+const BulkRoute = "/bulk"
 
 // Receiver is the Dapr app.
 type Receiver struct {
@@ -78,8 +100,10 @@ type Receiver struct {
 	inflight, peak atomic.Int64
 }
 
+// pending is what one request waits to see committed: one message, or
+// the stored entries of a bulk request.
 type pending struct {
-	msg  store.Message
+	msgs []store.Message
 	done chan outcome
 }
 
@@ -107,6 +131,12 @@ func New(opts Options) (*Receiver, error) {
 	}
 	if opts.Linger == 0 {
 		opts.Linger = 2 * time.Millisecond
+	}
+	if opts.Bulk.MaxMessages < 0 {
+		return nil, fmt.Errorf("receive: bulk max messages is %d, want 0 (off) or more", opts.Bulk.MaxMessages)
+	}
+	if opts.Bulk.MaxMessages > 0 && opts.Bulk.MaxAwait < time.Millisecond {
+		opts.Bulk.MaxAwait = 5 * time.Millisecond
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil, nil)
@@ -137,18 +167,23 @@ func (r *Receiver) Run(ctx context.Context) {
 }
 
 // fill adds what is queued to batch, then waits up to Linger for as many
-// messages as deliveries were in flight at once since the last batch.
+// messages as were in flight at once since the last batch. A request's
+// messages are never split between batches.
 func (r *Receiver) fill(batch []*pending) []*pending {
 	want := min(int(r.peak.Swap(r.inflight.Load())), r.opts.BatchSize)
+	n := 0
+	for _, p := range batch {
+		n += len(p.msgs)
+	}
 	var deadline <-chan time.Time
-	for len(batch) < r.opts.BatchSize {
+	for n < r.opts.BatchSize {
 		select {
 		case p := <-r.queue:
-			batch = append(batch, p)
+			batch, n = append(batch, p), n+len(p.msgs)
 			continue
 		default:
 		}
-		if len(batch) >= want || r.opts.Linger < 0 {
+		if n >= want || r.opts.Linger < 0 {
 			return batch
 		}
 		if deadline == nil {
@@ -158,7 +193,7 @@ func (r *Receiver) fill(batch []*pending) []*pending {
 		}
 		select {
 		case p := <-r.queue:
-			batch = append(batch, p)
+			batch, n = append(batch, p), n+len(p.msgs)
 		case <-deadline:
 			return batch
 		}
@@ -167,14 +202,18 @@ func (r *Receiver) fill(batch []*pending) []*pending {
 }
 
 func (r *Receiver) commit(ctx context.Context, batch []*pending) {
-	msgs := make([]store.Message, len(batch))
-	for i, p := range batch {
-		msgs[i] = p.msg
+	var msgs []store.Message
+	if len(batch) == 1 {
+		msgs = batch[0].msgs
+	} else {
+		for _, p := range batch {
+			msgs = append(msgs, p.msgs...)
+		}
 	}
-	r.opts.Metrics.Batch.Observe(float64(len(batch)))
+	r.opts.Metrics.Batch.Observe(float64(len(msgs)))
 	res, err := r.opts.Store.Record(ctx, r.opts.Cluster, msgs)
 	if err != nil {
-		r.opts.Logger.Error("storing messages; daprd will redeliver them", "messages", len(batch), "error", err)
+		r.opts.Logger.Error("storing messages; daprd will redeliver them", "messages", len(msgs), "error", err)
 	}
 	if res.Opened > 0 {
 		r.opts.Metrics.New.WithLabelValues(r.opts.Cluster).Add(float64(res.Opened))
@@ -198,6 +237,7 @@ func (r *Receiver) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /dapr/subscribe", r.subscribe)
 	mux.HandleFunc("POST "+r.opts.Route, r.deliver)
+	mux.HandleFunc("POST "+r.opts.Route+BulkRoute, r.deliverBulk)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	return r.requireToken(mux)
 }
@@ -224,14 +264,26 @@ type subscription struct {
 	Route           string            `json:"route"`
 	DeadLetterTopic string            `json:"deadLetterTopic,omitempty"`
 	Metadata        map[string]string `json:"metadata,omitempty"`
+	BulkSubscribe   *bulkSubscribe    `json:"bulkSubscribe,omitempty"`
+}
+
+type bulkSubscribe struct {
+	Enabled            bool  `json:"enabled"`
+	MaxMessagesCount   int   `json:"maxMessagesCount"`
+	MaxAwaitDurationMs int64 `json:"maxAwaitDurationMs"`
 }
 
 func (r *Receiver) subscribe(w http.ResponseWriter, _ *http.Request) {
-	subs := []subscription{{PubsubName: r.opts.Pubsub, Topic: r.opts.Topic, Route: r.opts.Route, DeadLetterTopic: r.opts.DeadLetterTopic}}
+	sub := subscription{PubsubName: r.opts.Pubsub, Topic: r.opts.Topic, Route: r.opts.Route, DeadLetterTopic: r.opts.DeadLetterTopic}
+	if b := r.opts.Bulk; b.MaxMessages > 0 {
+		sub.Route += BulkRoute
+		sub.BulkSubscribe = &bulkSubscribe{Enabled: true, MaxMessagesCount: b.MaxMessages, MaxAwaitDurationMs: b.MaxAwait.Milliseconds()}
+	}
+	subs := []subscription{sub}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(subs)
 	if !r.subscribed.Swap(true) {
-		r.opts.Logger.Info("subscription read by daprd", "pubsub", r.opts.Pubsub, "topic", r.opts.Topic, "deadLetterTopic", r.opts.DeadLetterTopic)
+		r.opts.Logger.Info("subscription read by daprd", "pubsub", r.opts.Pubsub, "topic", r.opts.Topic, "deadLetterTopic", r.opts.DeadLetterTopic, "bulkMaxMessages", r.opts.Bulk.MaxMessages)
 	}
 }
 
@@ -249,6 +301,7 @@ func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 	// A delivery proves daprd holds the subscription (after a restart of
 	// this container alone, daprd does not read it again).
 	r.subscribed.Store(true)
+	m.Deliveries.WithLabelValues("single").Inc()
 	// The envelope around the message is small; allow it on top.
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.opts.MaxMessageBytes+4096))
 	var tooLarge *http.MaxBytesError
@@ -272,7 +325,7 @@ func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 		answer(w, StatusSuccess)
 		return
 	}
-	p := &pending{msg: msg, done: make(chan outcome, 1)}
+	p := &pending{msgs: []store.Message{msg}, done: make(chan outcome, 1)}
 	select {
 	case r.queue <- p:
 	case <-req.Context().Done():

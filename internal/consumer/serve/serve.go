@@ -72,6 +72,12 @@ type Config struct {
 	ReconcileInterval time.Duration
 	Retention         time.Duration
 	MaxMessageBytes   int64
+	// BulkMaxMessages is the most messages daprd delivers in one request
+	// (Dapr's bulk subscribe); 0 has daprd deliver them one by one.
+	BulkMaxMessages int
+	// BulkMaxAwait is how long daprd collects a bulk request that is not
+	// full.
+	BulkMaxAwait time.Duration
 	// Alerts, when set, are the alert routes told what each complete run
 	// changed.
 	Alerts *alerts.Config
@@ -92,6 +98,7 @@ func DefaultConfig() Config {
 		Pubsub: "pubsub", Topic: "audit-channel", Cluster: "default",
 		ResolveAfter: 1, RunGrace: 90 * time.Second, MaxResolveShare: 0.5,
 		ReconcileInterval: 5 * time.Second, Retention: 90 * 24 * time.Hour, MaxMessageBytes: 256 << 10,
+		BulkMaxMessages: 100, BulkMaxAwait: 5 * time.Millisecond,
 		ReportMaxResults: 500, ReportSeverity: "medium", ReportSeverityKey: reports.DefaultSeverityKey,
 	}
 }
@@ -120,6 +127,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMessageBytes < 1024 {
 		errs = append(errs, fmt.Errorf("--max-message-bytes is %d, want 1024 or more", c.MaxMessageBytes))
+	}
+	if c.BulkMaxMessages < 0 || c.BulkMaxMessages > 10000 {
+		errs = append(errs, fmt.Errorf("--bulk-max-messages is %d, want 0 (one by one) to 10000", c.BulkMaxMessages))
+	}
+	if c.BulkMaxMessages > 0 && (c.BulkMaxAwait < time.Millisecond || c.BulkMaxAwait > time.Minute) {
+		errs = append(errs, fmt.Errorf("--bulk-max-await is %s, want 1ms to 1m (daprd counts whole milliseconds)", c.BulkMaxAwait))
 	}
 	for flag, v := range map[string]string{"--pubsub": c.Pubsub, "--topic": c.Topic, "--cluster": c.Cluster, "--store": c.Store, "--app-listen": c.AppListen, "--listen": c.Listen} {
 		if strings.TrimSpace(v) == "" {
@@ -194,6 +207,7 @@ func Run(ctx context.Context, c Config) error {
 	recv, err := receive.New(receive.Options{
 		Pubsub: c.Pubsub, Topic: c.Topic, DeadLetterTopic: c.DeadLetterTopic, Cluster: c.Cluster,
 		MaxMessageBytes: c.MaxMessageBytes, Token: c.AppToken, Store: st, Metrics: m, Logger: log,
+		Bulk: receive.Bulk{MaxMessages: c.BulkMaxMessages, MaxAwait: c.BulkMaxAwait},
 	})
 	if err != nil {
 		return err
