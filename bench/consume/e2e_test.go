@@ -63,10 +63,14 @@ func BenchmarkConsumeEndToEnd(b *testing.B) {
 	subResources := quickstart.ResourcesWith(redis.Addr, secrets, map[string]string{"concurrency": concurrency})
 	audit := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "audit", Resources: resources, LogLevel: "warn"})
 	pg := procs.StartPostgresT(b, procs.PostgresOptions{})
-	if err := procs.CreateDatabase(ctx, pg, "endtoend"); err != nil {
-		b.Fatal(err)
+	storeURL := map[string]string{}
+	for _, label := range []string{deliveryLabel(0), deliveryLabel(bulkMessages)} {
+		if err := procs.CreateDatabase(ctx, pg, "endtoend"+label); err != nil {
+			b.Fatal(err)
+		}
+		storeURL["sqlite"+label] = "sqlite://" + filepath.Join(dir, "e2e-"+label+".db")
+		storeURL["postgres"+label] = pg.URLFor("endtoend" + label)
 	}
-	storeURL := map[string]string{"sqlite": "sqlite://" + filepath.Join(dir, "e2e.db"), "postgres": pg.URLFor("endtoend")}
 
 	// Gatekeeper's way, for the ratio.
 	client, err := daprclient.NewClientWithAddress(audit.GRPCAddr)
@@ -92,99 +96,144 @@ func BenchmarkConsumeEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	rates, rss := map[string]float64{}, map[string]float64{}
-	// daprd's ceiling: the same deliveries to an app that only answers
-	// SUCCESS.
-	b.Run("app=noop", func(b *testing.B) {
-		var got atomic.Int64
-		noop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/dapr/subscribe" {
-				fmt.Fprintf(w, `[{"pubsubname":%q,"topic":"bench-e2e-noop","route":"/noop"}]`, quickstart.Component)
-				return
-			}
-			_, _ = io.Copy(io.Discard, r.Body)
-			got.Add(1)
-			_, _ = io.WriteString(w, `{"status":"SUCCESS"}`)
-		}))
-		defer noop.Close()
-		port := noop.Listener.Addr().(*net.TCPAddr).Port
-		d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "noop", AppPort: port, Resources: subResources, LogLevel: "warn"})
-		defer d.Stop()
-		b.ResetTimer()
-		start := time.Now()
+	publish := func(b *testing.B, topic string) {
 		for i := range endToEnd {
 			v := violation.Example(run)
 			v.ResourceName = fmt.Sprintf("pod-%06d", i)
-			if err := sys.Publish(ctx, "audit-connection", "bench-e2e-noop", v); err != nil {
+			if err := sys.Publish(ctx, "audit-connection", topic, v); err != nil {
 				b.Fatal(err)
 			}
 		}
-		deadline := time.Now().Add(5 * time.Minute)
-		for got.Load() < endToEnd {
-			if time.Now().After(deadline) {
-				b.Fatalf("the no-op app got %d of %d", got.Load(), endToEnd)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		rates["noop"] = float64(endToEnd) / time.Since(start).Seconds()
-		b.ReportMetric(rates["noop"], "violations/s")
-	})
-	for _, name := range []string{"sqlite", "postgres"} {
-		b.Run("store="+name, func(b *testing.B) {
-			topic := "bench-e2e-" + name
-			appPort, err1 := procs.FreePort()
-			apiPort, err2 := procs.FreePort()
-			if err1 != nil || err2 != nil {
-				b.Fatal(err1, err2)
-			}
-			consumer, err := procs.StartAppWith(procs.AppOptions{Name: "violations-" + name, Path: filepath.Join(dir, "violations"), Args: []string{"serve",
-				"--app-listen", fmt.Sprintf("127.0.0.1:%d", appPort), "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort),
-				"--store", storeURL[name], "--no-status", "--pubsub", quickstart.Component, "--topic", topic, "--cluster", "bench", "--log-level", "warn"}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer consumer.Stop()
-			procs.StartDaprdT(b, procs.DaprdOptions{AppID: "violations-" + name, AppPort: appPort, Resources: subResources, LogLevel: "warn"})
-			base := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-			waitFor(b, consumer, 60*time.Second, func() (bool, error) {
-				resp, err := http.Get(base + "/readyz")
-				if err != nil {
-					return false, nil
+	}
+	// daprd's ceiling: the same deliveries to an app that only answers
+	// SUCCESS, one per request and in bulk.
+	for _, bulk := range []int{0, bulkMessages} {
+		label := deliveryLabel(bulk)
+		b.Run("app=noop/delivery="+label, func(b *testing.B) {
+			var got atomic.Int64
+			topic := "bench-e2e-noop-" + label
+			noop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.URL.Path == "/dapr/subscribe" && bulk == 0:
+					fmt.Fprintf(w, `[{"pubsubname":%q,"topic":%q,"route":"/noop"}]`, quickstart.Component, topic)
+				case r.URL.Path == "/dapr/subscribe":
+					fmt.Fprintf(w, `[{"pubsubname":%q,"topic":%q,"route":"/noop","bulkSubscribe":{"enabled":true,"maxMessagesCount":%d,"maxAwaitDurationMs":5}}]`, quickstart.Component, topic, bulk)
+				case bulk == 0:
+					_, _ = io.Copy(io.Discard, r.Body)
+					got.Add(1)
+					_, _ = io.WriteString(w, `{"status":"SUCCESS"}`)
+				default:
+					var req struct {
+						Entries []struct {
+							EntryID string `json:"entryId"`
+						} `json:"entries"`
+					}
+					_ = json.NewDecoder(r.Body).Decode(&req)
+					var out []byte
+					out = append(out, `{"statuses":[`...)
+					for i, e := range req.Entries {
+						if i > 0 {
+							out = append(out, ',')
+						}
+						out = fmt.Appendf(out, `{"entryId":%q,"status":"SUCCESS"}`, e.EntryID)
+					}
+					out = append(out, `]}`...)
+					got.Add(int64(len(req.Entries)))
+					_, _ = w.Write(out)
 				}
-				resp.Body.Close()
-				return resp.StatusCode == http.StatusOK, nil
-			})
+			}))
+			defer noop.Close()
+			port := noop.Listener.Addr().(*net.TCPAddr).Port
+			d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "noop-" + label, AppPort: port, Resources: subResources, LogLevel: "warn"})
+			defer d.Stop()
 			b.ResetTimer()
 			start := time.Now()
-			for i := range endToEnd {
-				v := violation.Example(run)
-				v.ResourceName = fmt.Sprintf("pod-%06d", i)
-				if err := sys.Publish(ctx, "audit-connection", topic, v); err != nil {
-					b.Fatal(err)
+			publish(b, topic)
+			deadline := time.Now().Add(5 * time.Minute)
+			for got.Load() < endToEnd {
+				if time.Now().After(deadline) {
+					b.Fatalf("the no-op app got %d of %d", got.Load(), endToEnd)
 				}
+				time.Sleep(20 * time.Millisecond)
 			}
-			waitFor(b, consumer, 5*time.Minute, func() (bool, error) {
-				n, err := received(base, run)
-				return n >= endToEnd, err
-			})
-			elapsed := time.Since(start)
-			b.StopTimer()
-			if n, err := received(base, run); err != nil || n != endToEnd {
-				b.Fatalf("consumer counted %d violations (%v), want %d", n, err, endToEnd)
-			}
-			peak, err := consumer.PeakRSS()
-			if err != nil {
-				b.Fatal(err)
-			}
-			rates[name], rss[name] = float64(endToEnd)/elapsed.Seconds(), float64(peak)/(1<<20)
-			b.ReportMetric(rates[name], "violations/s")
-			b.ReportMetric(rss[name], "peak_rss_MB")
+			rates["noop "+label] = float64(endToEnd) / time.Since(start).Seconds()
+			b.ReportMetric(rates["noop "+label], "violations/s")
 		})
 	}
-	fmt.Printf("consume-ceiling: daprd_to_noop_app_per_s=%.0f redis_concurrency=%s\n", rates["noop"], concurrency)
 	for _, name := range []string{"sqlite", "postgres"} {
-		fmt.Printf("consume-throughput: store=%s end_to_end_per_s=%.0f gatekeeper_publish_per_s=%.0f ratio_to_gatekeeper=%.1f ratio_to_daprd_ceiling=%.2f violations=%d consumer_peak_rss_mb=%.0f\n",
-			name, rates[name], gatekeeperRate, rates[name]/gatekeeperRate, rates[name]/rates["noop"], endToEnd, rss[name])
+		for _, bulk := range []int{0, bulkMessages} {
+			label := deliveryLabel(bulk)
+			key := name + " " + label
+			b.Run("store="+name+"/delivery="+label, func(b *testing.B) {
+				topic := "bench-e2e-" + name + "-" + label
+				appPort, err1 := procs.FreePort()
+				apiPort, err2 := procs.FreePort()
+				if err1 != nil || err2 != nil {
+					b.Fatal(err1, err2)
+				}
+				consumer, err := procs.StartAppWith(procs.AppOptions{Name: "violations-" + name, Path: filepath.Join(dir, "violations"), Args: []string{"serve",
+					"--app-listen", fmt.Sprintf("127.0.0.1:%d", appPort), "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort),
+					"--store", storeURL[name+label], "--no-status", "--pubsub", quickstart.Component, "--topic", topic, "--cluster", "bench", "--log-level", "warn",
+					"--bulk-max-messages", fmt.Sprint(bulk)}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer consumer.Stop()
+				d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "violations-" + name + "-" + label, AppPort: appPort, Resources: subResources, LogLevel: "warn"})
+				defer d.Stop()
+				base := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+				waitFor(b, consumer, 60*time.Second, func() (bool, error) {
+					resp, err := http.Get(base + "/readyz")
+					if err != nil {
+						return false, nil
+					}
+					resp.Body.Close()
+					return resp.StatusCode == http.StatusOK, nil
+				})
+				b.ResetTimer()
+				start := time.Now()
+				publish(b, topic)
+				waitFor(b, consumer, 5*time.Minute, func() (bool, error) {
+					n, err := received(base, run)
+					return n >= endToEnd, err
+				})
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if n, err := received(base, run); err != nil || n != endToEnd {
+					b.Fatalf("consumer counted %d violations (%v), want %d", n, err, endToEnd)
+				}
+				peak, err := consumer.PeakRSS()
+				if err != nil {
+					b.Fatal(err)
+				}
+				rates[key], rss[key] = float64(endToEnd)/elapsed.Seconds(), float64(peak)/(1<<20)
+				b.ReportMetric(rates[key], "violations/s")
+				b.ReportMetric(rss[key], "peak_rss_MB")
+			})
+		}
 	}
+	for _, bulk := range []int{0, bulkMessages} {
+		label := deliveryLabel(bulk)
+		fmt.Printf("consume-ceiling: delivery=%s daprd_to_noop_app_per_s=%.0f redis_concurrency=%s\n", label, rates["noop "+label], concurrency)
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		for _, bulk := range []int{0, bulkMessages} {
+			label := deliveryLabel(bulk)
+			key := name + " " + label
+			fmt.Printf("consume-throughput: store=%s delivery=%s end_to_end_per_s=%.0f gatekeeper_publish_per_s=%.0f ratio_to_gatekeeper=%.1f ratio_to_noop_single=%.2f violations=%d consumer_peak_rss_mb=%.0f\n",
+				name, label, rates[key], gatekeeperRate, rates[key]/gatekeeperRate, rates[key]/rates["noop single"], endToEnd, rss[key])
+		}
+	}
+}
+
+// bulkMessages is the consumer's default --bulk-max-messages.
+const bulkMessages = 100
+
+func deliveryLabel(bulk int) string {
+	if bulk == 0 {
+		return "single"
+	}
+	return fmt.Sprintf("bulk%d", bulk)
 }
 
 // received is the number of distinct violations the consumer stored for run.

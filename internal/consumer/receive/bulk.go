@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
+	"sync"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 )
 
 // bulkRequest is the part of daprd's bulk delivery read here (Dapr's
@@ -72,26 +76,27 @@ func (r *Receiver) deliverBulk(w http.ResponseWriter, req *http.Request) {
 	for p := r.peak.Load(); in > p && !r.peak.CompareAndSwap(p, in); p = r.peak.Load() {
 	}
 
+	decoded := decodeAll(bulk.Entries, r.opts.MaxMessageBytes)
 	resp := bulkResponse{Statuses: make([]bulkStatus, 0, len(bulk.Entries))}
 	var stored []string // entry IDs of the messages in p
 	p := &pending{done: make(chan outcome, 1)}
-	for _, e := range bulk.Entries {
+	for i, e := range bulk.Entries {
 		if e.EntryID == "" {
 			continue // cannot be answered; daprd retries it
 		}
-		msg, ignore, reason, err := Decode(e.Event, r.opts.MaxMessageBytes)
+		d := decoded[i]
 		switch {
-		case err != nil:
-			m.Dropped.WithLabelValues(reason).Inc()
+		case d.err != nil:
+			m.Dropped.WithLabelValues(d.reason).Inc()
 			m.Received.WithLabelValues("dropped").Inc()
-			r.opts.Logger.Warn("dropping message", "reason", reason, "error", err, "deadLetterTopic", r.opts.DeadLetterTopic, "entry", e.EntryID)
+			r.opts.Logger.Warn("dropping message", "reason", d.reason, "error", d.err, "deadLetterTopic", r.opts.DeadLetterTopic, "entry", e.EntryID)
 			resp.Statuses = append(resp.Statuses, bulkStatus{e.EntryID, StatusDrop})
-		case ignore:
-			m.Ignored.WithLabelValues(reason).Inc()
+		case d.ignore:
+			m.Ignored.WithLabelValues(d.reason).Inc()
 			m.Received.WithLabelValues("acked").Inc()
 			resp.Statuses = append(resp.Statuses, bulkStatus{e.EntryID, StatusSuccess})
 		default:
-			p.msgs = append(p.msgs, msg)
+			p.msgs = append(p.msgs, d.msg)
 			stored = append(stored, e.EntryID)
 		}
 	}
@@ -112,4 +117,40 @@ func (r *Receiver) deliverBulk(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
+}
+
+type decodedEntry struct {
+	msg    store.Message
+	ignore bool
+	reason string
+	err    error
+}
+
+// decodeAll decodes the entries, on every CPU when there are enough of
+// them: daprd sends a subscription's bulk requests one at a time, so a
+// request's decoding is not overlapped by another's commit.
+func decodeAll(entries []bulkEntry, maxBytes int64) []decodedEntry {
+	out := make([]decodedEntry, len(entries))
+	decode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d := &out[i]
+			d.msg, d.ignore, d.reason, d.err = Decode(entries[i].Event, maxBytes)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(entries)/16)
+	if workers < 2 {
+		decode(0, len(entries))
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (len(entries) + workers - 1) / workers
+	for lo := 0; lo < len(entries); lo += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			decode(lo, hi)
+		}(lo, min(lo+per, len(entries)))
+	}
+	wg.Wait()
+	return out
 }

@@ -230,6 +230,13 @@ func (r *Reconciler) complete(run store.Run, now time.Time) (bool, string) {
 		if run.CompletedAt == nil {
 			return false, "no completed marker yet"
 		}
+		if !run.Started {
+			// v3.20+ sends the started marker before a run's violations. A
+			// Redis stream trimmed by maxLenApprox while the consumer was
+			// behind drops its oldest entries first: the start goes, then
+			// the run's first violations, and the end survives.
+			return false, "no started marker: the run's first messages never arrived (a trimmed stream, e.g. Redis maxLenApprox, drops the oldest entries first)"
+		}
 		if wait := o.Grace - now.Sub(*run.CompletedAt); wait > 0 {
 			return false, fmt.Sprintf("grace: %s left", wait.Round(time.Millisecond))
 		}

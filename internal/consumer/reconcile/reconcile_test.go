@@ -53,6 +53,7 @@ func TestCompleteness(t *testing.T) {
 	}{
 		{"markers, grace passed, no API server", []store.Message{started(t0), msg(t0, "a"), completed(t0)}, nil, time.Minute, true},
 		{"markers, within the grace", []store.Message{started(t0), msg(t0, "a"), completed(t0)}, nil, 5 * time.Second, false},
+		{"an end but no start (its first messages trimmed from the stream)", []store.Message{msg(t0, "a"), completed(t0)}, nil, time.Hour, false},
 		{"started but no end (a crashed or running audit)", []store.Message{started(t0), msg(t0, "a")}, nil, time.Hour, false},
 		{"no markers and no API server (v3.17)", []store.Message{msg(t0, "a")}, nil, time.Hour, false},
 		{"no markers, status agrees (v3.17)", []store.Message{msg(t0, "a")},
