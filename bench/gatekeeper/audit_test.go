@@ -104,35 +104,16 @@ func run(b *testing.B, backend string, sizes []int) []result {
 		b.Fatal(err)
 	}
 	defer os.RemoveAll("/tmp/violations")
-	e, err := cluster.Start(ctx, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Stop()
-	if err := e.PrepareNamespaces(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := e.InstallGatekeeper(ctx, version, nil); err != nil {
-		b.Fatal(err)
-	}
-	chart, err := cluster.ChartDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	vals := e.ChartValues(version, interval(b))
 	pubsub := backend != "off"
-	if pubsub {
-		vals["audit"] = map[string]any{"enablePubsub": true, "deploy": true, "exportBackend": backend}
-	} else {
-		vals["audit"] = map[string]any{"enablePubsub": false, "deploy": true}
-		vals["subscriber"] = map[string]any{"enabled": false}
-	}
-	if _, err := e.HelmInstall(ctx, chart, "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {
-		b.Fatal(err)
-	}
-	if err := e.ApplyPolicy(ctx, version); err != nil {
-		b.Fatal(err)
-	}
+	e := install(b, interval(b), func(vals map[string]any) {
+		if pubsub {
+			vals["audit"] = map[string]any{"enablePubsub": true, "deploy": true, "exportBackend": backend}
+		} else {
+			vals["audit"] = map[string]any{"enablePubsub": false, "deploy": true}
+			vals["subscriber"] = map[string]any{"enabled": false}
+		}
+	})
+	defer e.Stop()
 	var out []result
 	prev := 0
 	for _, n := range sizes {
@@ -148,6 +129,43 @@ func run(b *testing.B, backend string, sizes []int) []result {
 		out = append(out, r)
 	}
 	return out
+}
+
+// install starts the cluster environment with Gatekeeper's audit (version)
+// and the chart, its values adjusted, and applies the policy; the caller
+// stops it.
+func install(b *testing.B, auditInterval int, adjust func(vals map[string]any)) *cluster.Env {
+	ctx := context.Background()
+	e, err := cluster.Start(ctx, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			e.Stop()
+		}
+	}()
+	if err := e.PrepareNamespaces(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.InstallGatekeeper(ctx, version, nil); err != nil {
+		b.Fatal(err)
+	}
+	chart, err := cluster.ChartDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	vals := e.ChartValues(version, auditInterval)
+	adjust(vals)
+	if _, err := e.HelmInstall(ctx, chart, "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.ApplyPolicy(ctx, version); err != nil {
+		b.Fatal(err)
+	}
+	ok = true
+	return e
 }
 
 // waitAudit waits for the first audit run that started after created and

@@ -37,6 +37,12 @@ func TestConventions(t *testing.T) {
 	write("tree/tests/bad.yaml", "a: b\n c: d\n")
 	write("tree/x_test.yaml", "a: b\n c: d\n")
 	cfg := write("cfg.yaml", "disable: [connection-provider-unknown]\n")
+	other := write("other.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n")
+	misspelt := write("misspelt.yaml", strings.ReplaceAll(conn, "%s", ", annotations: {pubsub-lint.gatekeeper-pubsub.io/ignore: 'connection-provider-unkown', ignore-check.pubsub-lint.gatekeeper-pubsub.io/component-not-fond: 'elsewhere'}"))
+	badCfgRule := write("cfg-rule.yaml", "disable:\n  - redis-no-tls\n  - redis-no-tsl\n")
+	badCfgKey := write("cfg-key.yaml", "assume:\n  gatekeeperNamspace: gatekeeper-system\n")
+	badCfgSev := write("cfg-sev.yaml", "severity:\n  redis-no-tls: fatal\n")
+	badCfgSet := write("cfg-set.yaml", "# thresholds\nsettings:\n  forwarderMinRetention: ten\n")
 	out := func(name string) string { return filepath.Join(dir, "out", name) }
 	if err := os.Mkdir(filepath.Join(dir, "out"), 0o755); err != nil {
 		t.Fatal(err)
@@ -95,7 +101,24 @@ func TestConventions(t *testing.T) {
 		{"--exclude a directory", []string{tree, "--exclude", filepath.Join(tree, "tests"), "--exclude", "*_test.yaml"}, 1, "note: --exclude left out 2 inputs", "", nil},
 		{"--exclude a name anywhere", []string{tree, "--exclude", "tests", "--exclude", "x_test.yaml", "--fail-on", "none"}, 0, "2 errors, 0 warnings in 1 file", "", nil},
 		{"without --exclude the input errors count", []string{tree}, 2, "tests/bad.yaml:2:1: error input-error", "", nil},
-		{"--exclude everything", []string{badConn, "--exclude", "*.yaml"}, 0, "0 errors, 0 warnings in 0 files", "", nil},
+		{"--exclude everything", []string{badConn, "--exclude", "*.yaml"}, 0, "0 errors, 1 warning in 0 files", "", nil},
+		// Inputs without any object of the setup: a warning, an error
+		// with --fail-on-empty.
+		{"no object of the setup", []string{other}, 0, other + ": warning setup-empty: no object of the pubsub setup among the inputs (" + other + "): read 1 object in 1 file", "", nil},
+		{"--fail-on-empty", []string{"--fail-on-empty", other}, 1, other + ": error setup-empty: no object of the pubsub setup", "", nil},
+		{"--fail-on-empty with a setup", []string{"--fail-on-empty", listed}, 0, "!setup-empty", "", nil},
+		{"--fail-on-empty, everything excluded", []string{badConn, "--exclude", "*.yaml", "--fail-on-empty"}, 1, "error setup-empty", "", nil},
+		{"setup-empty in json", []string{other, "-o", "json"}, 0, `"rule": "setup-empty"`, "", nil},
+		// Unknown rule IDs name the closest rule.
+		{"ignore annotation with an unknown rule", []string{misspelt}, 1, "warning ignore-rule-unknown: annotation pubsub-lint.gatekeeper-pubsub.io/ignore: \"connection-provider-unkown\" names no rule (did you mean \"connection-provider-unknown\"?), so it suppresses nothing", "", nil},
+		{"ignore-check annotation with an unknown rule", []string{misspelt}, 1, "annotation ignore-check.pubsub-lint.gatekeeper-pubsub.io/component-not-fond: \"component-not-fond\" names no rule (did you mean \"component-not-found\"?)", "", nil},
+		{"--disable with a misspelt rule", []string{"--disable", "redis-no-tsl", badConn}, 2, "", `unknown rule "redis-no-tsl" (did you mean "redis-no-tls"?)`, nil},
+		{"--disable an engine rule", []string{"--disable", "setup-empty", badConn}, 2, "", "cannot be enabled or disabled", nil},
+		// Config file errors name the file, the line and the key.
+		{"config: unknown rule", []string{"--config", badCfgRule, badConn}, 2, "", "config " + badCfgRule + ":3: disable[1]: unknown rule \"redis-no-tsl\" (did you mean \"redis-no-tls\"?)", nil},
+		{"config: unknown key", []string{"--config", badCfgKey, badConn}, 2, "", "config " + badCfgKey + ":2: assume.gatekeeperNamspace: unknown field \"gatekeeperNamspace\" (did you mean \"gatekeeperNamespace\"?)", nil},
+		{"config: bad severity", []string{"--config", badCfgSev, badConn}, 2, "", "config " + badCfgSev + ":2: severity.redis-no-tls: unknown severity \"fatal\"", nil},
+		{"config: bad setting", []string{"--config", badCfgSet, badConn}, 2, "", "config " + badCfgSet + ":3: settings.forwarderMinRetention: \"ten\" is not a positive Go duration", nil},
 		{"--exclude bad glob", []string{badConn, "--exclude", "[x"}, 2, "", "--exclude \"[x\": syntax error in pattern", nil},
 		{"ignore with a reason: suppressed count", []string{reasoned}, 0, "0 errors, 0 warnings, 2 suppressed in 1 file", "", nil},
 		{"ignore list: suppressed count", []string{listed}, 0, "0 errors, 0 warnings, 2 suppressed in 1 file", "", nil},

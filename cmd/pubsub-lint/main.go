@@ -14,9 +14,11 @@
 // FORMAT[=FILE] (repeatable) writes several formats in one run; --output
 // FILE is where the format without a file goes (default standard output).
 // --enable and --disable turn rules on and off, --exclude leaves paths out.
-// Help goes to standard output. Exit status: 0 clean, 1 a finding reaches
-// --fail-on, 2 usage or input error (an input that cannot be loaded is
-// reported, with the findings on all the others).
+// Inputs without any object of the setup are a warning (setup-empty), an
+// error with --fail-on-empty. Help goes to standard output. Exit status: 0
+// clean, 1 a finding reaches --fail-on (values a chart refuses are such
+// findings, chart-values-invalid), 2 usage or input error (an input that
+// cannot be loaded is reported, with the findings on all the others).
 package main
 
 import (
@@ -115,6 +117,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Var(&exclude, "exclude", "glob of paths not to read (repeatable): with a slash it matches a path or a directory it is under (deploy/tests), without one a file or directory name anywhere (*_test.yaml)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least: error, warning or none")
+	failOnEmpty := fs.Bool("fail-on-empty", false, "inputs without any object of the setup (audit, Dapr Component, connection, subscriber) are an error, not a warning (setup-empty)")
 	config := fs.String("config", "", "config file to disable rules or change severities (default "+lint.DefaultConfigFile+" if present)")
 	var live lint.Live
 	liveOn := fs.Bool("live", false, "lint what is deployed in the cluster of the current kubeconfig context (or the in-cluster config), read-only")
@@ -144,6 +147,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	})
 	opts.ValueFiles, opts.Paths, opts.Stdin = values, paths, stdin
 	opts.MaxInputBytes = int64(maxInput)
+	opts.FailOnEmpty = *failOnEmpty
 	fail, err := rules.ParseSeverity(*failOn)
 	if err != nil {
 		return usage(stderr, "--fail-on: %v", err)

@@ -47,6 +47,8 @@ func TestExitCodes(t *testing.T) {
 	valuesFile := write("values.yaml", "audit: {enablePubsub: true}\n")
 	componentType := write("type.txt", "pubsub.redis")
 	bindingType := write("binding.txt", "bindings.kafka")
+	schemaValues := write("schema-values.yaml", "audit: {enablePubsub: true}\nsubscriber:\n  healthPort: -3\n  helthPort: 8080\n")
+	failValues := write("fail-values.yaml", "audit:\n  enablePubsub: true\n# a version without violation export\ngatekeeperVersion: v3.10.0\n")
 	const noNamespace = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection}\ndata: {provider: dapr, config: '{\"component\": \"pubsub\"}'}\n"
 	tests := []struct {
 		name   string
@@ -57,7 +59,7 @@ func TestExitCodes(t *testing.T) {
 		stderr string
 	}{
 		// The quick start: no error; its Redis has no TLS.
-		{"warnings pass", []string{qs}, "", 0, "0 errors, 2 warnings in 4 files (5 objects)", ""},
+		{"warnings pass", []string{qs}, "", 0, "0 errors, 3 warnings in 4 files (5 objects)", ""},
 		{"the quick start's Redis without TLS", []string{qs, "--fail-on", "warning"}, "", 1, "warning redis-no-tls: pubsub.redis Component \"pubsub\" has no enableTLS", ""},
 		{"error", []string{badConn}, "", 1, "error connection-provider-unknown", ""},
 		{"flags after paths", []string{badConn, "--fail-on", "none"}, "", 0, "connection-provider-unknown", ""},
@@ -73,14 +75,25 @@ func TestExitCodes(t *testing.T) {
 		{"findings printed despite an input error", []string{mixed, "--fail-on", "none"}, "", 2, "mixed/conn.yaml:4:18: error connection-provider-unknown", ""},
 		{"input error note", []string{mixed}, "", 2, "note: 1 input could not be loaded", ""},
 		{"stdin over the limit", []string{"--max-input-bytes", "1Ki", "-"}, strings.Repeat("# comment\n", 200), 2, "<stdin>: error input-error: input too large: more than 1Ki (1024 bytes), the --max-input-bytes limit", ""},
-		{"stdin within the limit", []string{"--max-input-bytes=4096", "-"}, strings.Repeat("# comment\n", 200), 0, "0 errors, 0 warnings in 1 file (0 objects)", ""},
+		{"stdin within the limit", []string{"--max-input-bytes=4096", "-"}, strings.Repeat("# comment\n", 200), 0, "0 errors, 1 warning in 1 file (0 objects)", ""},
 		{"bad max-input-bytes", []string{"--max-input-bytes", "1.5Gi", qs}, "", 2, "", `invalid value "1.5Gi" for flag -max-input-bytes`},
 		{"zero max-input-bytes", []string{"--max-input-bytes", "0", qs}, "", 2, "", "must be positive"},
 		{"helm flags", []string{chart, "--set", "audit.enablePubsub=true", "-n", "gatekeeper-system"}, "", 0, "0 errors", ""},
 		{"helm long flags", []string{chart, "--values", valuesFile, "--namespace=gatekeeper-system", "--kube-version", "v1.31.0"}, "", 0, "0 errors", ""},
 		{"helm -f and --set-file", []string{chart, "-f", valuesFile, "-n", "gatekeeper-system", "--set-file", "component.type=" + componentType}, "", 0, "0 errors", ""},
-		{"--set-file reads the file", []string{chart, "--set-file", "component.type=" + bindingType, "--set", "audit.enablePubsub=true"}, "", 2, "'bindings.kafka' does not match", ""},
-		{"--set-string", []string{chart, "--set-string", "audit.enablePubsub=true", "-n", "gatekeeper-system"}, "", 2, "input-error", ""},
+		// Values the chart's schema or checks refuse are findings on the
+		// value, where it was set (exit 1), not input errors.
+		{"--set-file reads the file", []string{chart, "--set-file", "component.type=" + bindingType, "--set", "audit.enablePubsub=true"}, "", 1, "<flags>: error chart-values-invalid: --set-file component.type=" + bindingType + ": value component.type: 'bindings.kafka' does not match", ""},
+		{"--set-string", []string{chart, "--set-string", "audit.enablePubsub=true", "-n", "gatekeeper-system"}, "", 1, "<flags>: error chart-values-invalid: --set-string audit.enablePubsub=true: value audit.enablePubsub: got string, want boolean (values.schema.json of chart " + chart + ")", ""},
+		{"--set: one of a list named", []string{chart, "--set", "audit.enablePubsub=true,subscriber.healthPort=0", "-n", "gatekeeper-system"}, "", 1, "<flags>: error chart-values-invalid: --set subscriber.healthPort=0: value subscriber.healthPort: minimum: got 0, want 1", ""},
+		{"schema: the values file's line", []string{chart, "-f", schemaValues, "-n", "gatekeeper-system"}, "", 1, schemaValues + ":3:3: error chart-values-invalid: value subscriber.healthPort: minimum: got -3, want 1", ""},
+		{"schema: an unknown key's line", []string{chart, "-f", schemaValues, "-n", "gatekeeper-system"}, "", 1, schemaValues + ":4:3: error chart-values-invalid: value subscriber.helthPort: additional properties 'helthPort' not allowed (did you mean \"healthPort\"?)", ""},
+		{"schema: the later source wins", []string{chart, "-f", schemaValues, "--set", "subscriber.healthPort=-5", "-n", "gatekeeper-system"}, "", 1, "--set subscriber.healthPort=-5: value subscriber.healthPort: minimum: got -5, want 1", ""},
+		{"fail: the values file's line", []string{chart, "-f", failValues, "-n", "gatekeeper-system"}, "", 1, failValues + ":4:1: error chart-values-invalid: chart " + chart + " refuses the values (the check at " + chart + "/templates/validate.yaml:", ""},
+		{"fail: the chart's message", []string{chart, "-f", failValues, "-n", "gatekeeper-system"}, "", 1, "): gatekeeperVersion v3.10.0: publishing violations needs Gatekeeper v3.13.0", ""},
+		{"fail: the --set flag", []string{chart, "--set", "audit.enablePubsub=true", "--set", "gatekeeperVersion=v3.10.0", "-n", "gatekeeper-system"}, "", 1, "<flags>: error chart-values-invalid: --set gatekeeperVersion=v3.10.0: chart " + chart + " refuses the values", ""},
+		{"values failing: no setup-empty, a note", []string{chart, "-f", failValues}, "", 1, "note: chart " + chart + " was not rendered: its values fail its checks", ""},
+		{"values failing: fail-on none", []string{chart, "-f", failValues, "--fail-on", "none"}, "", 0, "1 error, 0 warnings in 0 files", ""},
 		{"no -n: default namespace", []string{"-"}, noNamespace, 1, "connection-wrong-namespace", ""},
 		{"-n", []string{"-n", "gatekeeper-system", "-"}, noNamespace, 1, "<stdin>:4:32: error component-not-found", ""},
 		{"--namespace", []string{"-", "--namespace", "gatekeeper-system"}, noNamespace, 1, "<stdin>:4:32: error component-not-found", ""},

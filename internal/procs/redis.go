@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -145,11 +147,15 @@ func (r *Redis) Do(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("redis: %s", line[1:])
 	}
 	if strings.HasPrefix(line, "$") && line != "$-1" {
-		v, err := rd.ReadString('\n')
-		if err != nil {
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 || n > 64<<20 {
+			return "", fmt.Errorf("redis: bad bulk length %q", line)
+		}
+		v := make([]byte, n+2) // the value and its \r\n
+		if _, err := io.ReadFull(rd, v); err != nil {
 			return "", err
 		}
-		return strings.TrimSpace(v), nil
+		return strings.TrimSpace(string(v[:n])), nil
 	}
 	return strings.TrimLeft(line, "+:"), nil
 }

@@ -43,20 +43,72 @@ var InputErrorInfo = RuleInfo{
 	HelpURI:     RuleDocURL(InputErrorRule),
 }
 
-// Rules describes every rule of the registry, then InputErrorInfo.
+// ChartValuesInfo describes ChartValuesRule: a chart's values that its
+// values.schema.json or a template's fail (or required) check rejects.
+var ChartValuesInfo = RuleInfo{
+	ID:       ChartValuesRule,
+	Severity: string(rules.Error),
+	Category: "input",
+	Summary:  "A chart's values fail its values.schema.json or a check of its templates (fail, required).",
+	Doc: "Helm refuses to install a chart whose values do not meet its `values.schema.json`, or whose templates call " +
+		"`fail` (or `required`) on them. Each problem is a finding on the value: at the line of the `-f`/`--values` file " +
+		"that set it, naming the `--set`, `--set-string` or `--set-file` flag that did, or at the line of the chart's " +
+		"`values.yaml` when the chart's default is what fails. The chart's objects are not linted until its values pass. " +
+		"It cannot be disabled or ignored.",
+	Remediation: "Change the value the message names as it says (the schema's or the chart's message).",
+	HelpURI:     RuleDocURL(ChartValuesRule),
+}
+
+// SetupEmptyInfo describes SetupEmptyRule: inputs without any object of
+// the setup.
+var SetupEmptyInfo = RuleInfo{
+	ID:       SetupEmptyRule,
+	Severity: string(rules.Warning),
+	Category: "input",
+	Summary:  "The inputs hold no object of the pubsub setup.",
+	Doc: "None of the inputs is a Gatekeeper audit or manager, a Dapr Component or sidecar injector, a workload with " +
+		"`dapr.io/` annotations or a subscriber, a connection ConfigMap or a `Connection`: nothing was checked. Usually " +
+		"the wrong path, a chart rendered with values that turn the setup off, or `--exclude` leaving out too much. " +
+		"A warning; an error with `--fail-on-empty` (as kubeconform's `-strict` habits suggest for CI).",
+	Remediation: "Lint the files, chart (with the values that enable publishing) or kustomization of the setup.",
+	HelpURI:     RuleDocURL(SetupEmptyRule),
+}
+
+// IgnoreUnknownInfo describes IgnoreUnknownRule: an ignore annotation that
+// names no rule.
+var IgnoreUnknownInfo = RuleInfo{
+	ID:       IgnoreUnknownRule,
+	Severity: string(rules.Warning),
+	Category: "input",
+	Summary:  "An ignore annotation names a rule that does not exist.",
+	Doc: "An annotation `" + IgnoreRulePrefix + "RULE-ID` or `" + IgnoreAnnotation + "` suppresses nothing when the " +
+		"rule ID is misspelt, so the finding it was meant for still fails the run (or a later rule's finding is not " +
+		"suppressed as intended). The message names the closest rule ID.",
+	Remediation: "Write the rule's ID as `pubsub-lint rules` lists it.",
+	HelpURI:     RuleDocURL(IgnoreUnknownRule),
+}
+
+// engineRules are the rules of the engine itself, not of the registry, in
+// documentation order.
+var engineRules = []RuleInfo{InputErrorInfo, ChartValuesInfo, SetupEmptyInfo, IgnoreUnknownInfo}
+
+// Rules describes every rule of the registry, then the engine's
+// (InputErrorInfo, ChartValuesInfo, SetupEmptyInfo, IgnoreUnknownInfo).
 func Rules() []RuleInfo {
 	all := rules.All()
-	out := make([]RuleInfo, 0, len(all)+1)
+	out := make([]RuleInfo, 0, len(all)+len(engineRules))
 	for _, r := range all {
 		out = append(out, infoOf(r))
 	}
-	return append(out, InputErrorInfo)
+	return append(out, engineRules...)
 }
 
-// Rule describes the rule id (InputErrorRule included).
+// Rule describes the rule id (the engine's included).
 func Rule(id string) (RuleInfo, bool) {
-	if id == InputErrorRule {
-		return InputErrorInfo, true
+	for _, r := range engineRules {
+		if r.ID == id {
+			return r, true
+		}
 	}
 	if r := rules.Get(id); r != nil {
 		return infoOf(r), true

@@ -24,6 +24,30 @@ const DefaultMaxInputBytes int64 = 64 << 20
 // 2).
 const InputErrorRule = "input-error"
 
+// The engine's other rules, which are not rules of pkg/lint/rules either
+// (they cannot be disabled; docs.go describes them):
+const (
+	// ChartValuesRule: a chart's values fail its values.schema.json or a
+	// template's fail or required check. Its findings are on the values
+	// (the -f file and line, or the --set flag) and fail the run as errors.
+	ChartValuesRule = "chart-values-invalid"
+	// SetupEmptyRule: no input object is part of the setup (a warning; an
+	// error with Options.FailOnEmpty).
+	SetupEmptyRule = "setup-empty"
+	// IgnoreUnknownRule: an ignore annotation names a rule that does not
+	// exist.
+	IgnoreUnknownRule = "ignore-rule-unknown"
+)
+
+// engineRule says whether id is one of the engine's rules.
+func engineRule(id string) bool {
+	switch id {
+	case InputErrorRule, ChartValuesRule, SetupEmptyRule, IgnoreUnknownRule:
+		return true
+	}
+	return false
+}
+
 var (
 	// ErrInputTooLarge is wrapped by the error of an input longer than
 	// Options.MaxInputBytes.

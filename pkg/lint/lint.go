@@ -71,6 +71,13 @@ type Options struct {
 	Config *Config
 	// Workers loading files in parallel (0: GOMAXPROCS).
 	Workers int
+	// FailOnEmpty makes inputs without any object of the setup an error
+	// (--fail-on-empty) rather than a warning (SetupEmptyRule).
+	FailOnEmpty bool
+
+	// oneOfSetups is set for each setup of a tree Run splits: the tree
+	// as a whole is checked for objects of the setup.
+	oneOfSetups bool
 
 	// unknownValues are the Helm values keys that the charts among the
 	// inputs do not define (set by Run from the renders).
@@ -102,6 +109,10 @@ type Result struct {
 	// Suppressed are the findings an ignore annotation suppressed (not
 	// among Findings; they never fail a run).
 	Suppressed []Suppressed
+
+	// setupObjects counts the objects of the setup the rules saw
+	// (workloads, connections, Components): none is SetupEmptyRule.
+	setupObjects int
 }
 
 // Count returns the number of findings of a severity.
@@ -147,6 +158,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		for _, paths := range setups {
 			o := opts
 			o.Paths = paths
+			o.oneOfSetups = true
 			r, err := Run(ctx, o)
 			if r == nil {
 				return nil, err
@@ -160,6 +172,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			res.merge(r)
 		}
 		res.inputsAcrossSetups()
+		res.checkEmpty(opts)
 		return res, errors.Join(res.Errors...)
 	}
 	// Objects are classified as they are read; those no rule can look at
@@ -198,7 +211,49 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Files = in.files
 	res.Objects = in.total
-	return res, res.addInputs(in.notes, in.errs)
+	err = res.addInputs(in.notes, in.errs)
+	if !opts.oneOfSetups {
+		res.checkEmpty(opts)
+	}
+	return res, err
+}
+
+// checkEmpty adds the finding of SetupEmptyRule when no object of the
+// setup was among the inputs, unless an input failed to load or a chart's
+// values failed (which say more).
+func (r *Result) checkEmpty(opts Options) {
+	if r.setupObjects > 0 || len(r.Errors) > 0 {
+		return
+	}
+	for _, f := range r.Findings {
+		if f.Rule == ChartValuesRule {
+			return
+		}
+	}
+	sev := rules.Warning
+	if opts.FailOnEmpty {
+		sev = rules.Error
+	}
+	inputs := strings.Join(opts.Paths, " ")
+	if inputs == StdinPath {
+		inputs = "standard input"
+	}
+	switch {
+	case opts.Live != nil && inputs == "":
+		inputs = "the cluster"
+	case opts.Live != nil:
+		inputs += " and the cluster"
+	}
+	f := Finding{Rule: SetupEmptyRule, Severity: sev, Message: fmt.Sprintf("no object of the pubsub setup among the inputs (%s): "+
+		"read %s in %s, none a Gatekeeper audit or manager, Dapr Component or sidecar injector, workload with dapr.io/ "+
+		"annotations, subscriber, connection ConfigMap or Connection, so nothing was checked", inputs, count(r.Objects, "object"), count(r.Files, "file"))}
+	if len(opts.Paths) == 1 {
+		f.File = opts.Paths[0]
+		if f.File == StdinPath {
+			f.File = StdinSource
+		}
+	}
+	r.Findings = append([]Finding{f}, r.Findings...)
 }
 
 // Check lints objects that are already loaded.
@@ -269,11 +324,15 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 		}
 		found = append(found, fs...)
 	}
+	found = append(found, unknownIgnores(setup.Objects)...)
 	for i := range found {
-		found[i].Severity = opts.Config.severity(rules.Get(found[i].Rule))
+		// The engine's rules (chart-values-invalid, ...) keep theirs.
+		if r := rules.Get(found[i].Rule); r != nil {
+			found[i].Severity = opts.Config.severity(r)
+		}
 	}
 	loc := newLocator(copies)
-	res = &Result{Findings: []Finding{}, Notes: notes}
+	res = &Result{Findings: []Finding{}, Notes: notes, setupObjects: len(setup.Workloads) + len(setup.Connections) + len(setup.Components)}
 	for _, f := range found {
 		if o := f.Subject; o != nil {
 			f.File, f.Line, f.Column = loc.locate(o, f.Path)
@@ -334,7 +393,7 @@ func guarded(r *rules.Rule, run func(*rules.Reporter)) (fs []rules.Finding, err 
 // it: IgnoreRulePrefix+rule (with its value, the reason) or the rule in
 // IgnoreAnnotation's list.
 func ignored(f rules.Finding) (key, reason string, ok bool) {
-	if f.Subject == nil {
+	if f.Subject == nil || engineRule(f.Rule) {
 		return "", "", false
 	}
 	ann := f.Subject.Annotations()
@@ -362,4 +421,12 @@ func secretsNote(need []model.SecretNeed) string {
 	}
 	return "not checked: Secrets the Components read that are not among the inputs: " + strings.Join(parts, ", ") +
 		"; create them before the pods start, or add their manifests to the inputs"
+}
+
+// count is "1 file", "2 files".
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -38,6 +39,7 @@ var (
 	gvrConfigMaps  = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	gvrConnections = schema.GroupVersionResource{Group: "connection.gatekeeper.sh", Version: "v1alpha1", Resource: "connections"}
 	gvrComponents  = schema.GroupVersionResource{Group: "dapr.io", Version: "v1alpha1", Resource: "components"}
+	gvrSecrets     = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 )
 
 // LiveRBAC is the ClusterRole rule list live mode needs: list only (it
@@ -61,6 +63,18 @@ const LiveRBAC = `- apiGroups: [""]
 const LiveNamespacedRBAC = `- apiGroups: [""]
   resources: [configmaps, pods]
   verbs: [list]`
+
+// LiveSecretRBAC is the Role rule live mode needs, in a Component's
+// namespace, to check the Secrets the Component's secretKeyRefs name
+// (that each exists and has the key): get on those Secrets by name only,
+// never list, so that a Role can grant it with resourceNames and no other
+// Secret is read. Without it the check is reported as not done
+// (component-secret-unchecked). Only the key names are kept; the values
+// are dropped as the Secret is read.
+const LiveSecretRBAC = `- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+  resourceNames: [SECRET-NAMES]`
 
 // liveConfig builds the REST config for l.
 func liveConfig(l Live) (*rest.Config, string, error) {
@@ -93,7 +107,8 @@ func liveConfig(l Live) (*rest.Config, string, error) {
 // loadLive reads what the rules look at from the cluster: the Namespaces,
 // the Deployments that matter (audits, the Dapr injector, subscribers),
 // the ConfigMaps of the audits' namespaces, the Connections and the Dapr
-// Components. Each object's Source is "cluster <context>"; findings name
+// Components, and the key names of the Secrets the Components name
+// (liveSecrets: get by name, LiveSecretRBAC). Each object's Source is "cluster <context>"; findings name
 // the object and its field path. The running Pods of each audit are
 // returned apart: they show what the injector really added.
 func loadLive(ctx context.Context, l Live) (objs, pods []render.Object, source string, err error) {
@@ -189,6 +204,13 @@ func loadLive(ctx context.Context, l Live) (objs, pods []render.Object, source s
 		if err != nil {
 			return nil, nil, "", err
 		}
+		if r.kind == "Component" {
+			secrets, err := liveSecrets(ctx, dyn, items, source)
+			if err != nil {
+				return nil, nil, "", err
+			}
+			objs = append(objs, secrets...)
+		}
 		if err := add(items, r.api, r.kind, nil); err != nil {
 			return nil, nil, "", err
 		}
@@ -259,4 +281,94 @@ func selectorOf(o render.Object) string {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
 	}
 	return strings.Join(parts, ",")
+}
+
+// liveSecrets reads the Secrets that the Components' secretKeyRefs name
+// through Dapr's built-in kubernetes secret store, with get by name (see
+// LiveSecretRBAC): each one found becomes a Secret object holding its key
+// names with empty values (the values are never kept); each one that does
+// not exist, or could not be read, is recorded on the Components that name
+// it in model.LiveSecretsAnnotation, which the Secret rules read.
+func liveSecrets(ctx context.Context, dyn dynamic.Interface, comps []unstructured.Unstructured, source string) ([]render.Object, error) {
+	type ref struct{ ns, name string }
+	status := map[ref]string{}
+	var out []render.Object
+	for i := range comps {
+		c := &comps[i]
+		if store, _, _ := unstructured.NestedString(c.Object, "auth", "secretStore"); store != "" && store != model.BuiltinSecretStore {
+			continue
+		}
+		items, _, _ := unstructured.NestedSlice(c.Object, "spec", "metadata")
+		notes := map[string]string{}
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			name, _, _ := unstructured.NestedString(m, "secretKeyRef", "name")
+			if name == "" {
+				continue
+			}
+			r := ref{c.GetNamespace(), name}
+			st, done := status[r]
+			if !done {
+				sec, err := dyn.Resource(gvrSecrets).Namespace(r.ns).Get(ctx, r.name, metav1.GetOptions{})
+				switch {
+				case err == nil:
+					o, err := secretKeysObject(sec, source)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, o)
+				case apierrors.IsNotFound(err):
+					st = model.SecretMissing
+				case ctx.Err() != nil:
+					return nil, ctx.Err()
+				default:
+					st = model.SecretUnreadable + secretReadError(err)
+				}
+				status[r] = st
+			}
+			if st != "" {
+				notes[name] = st
+			}
+		}
+		if len(notes) == 0 {
+			continue
+		}
+		raw, err := json.Marshal(notes)
+		if err != nil {
+			return nil, err
+		}
+		ann := c.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[model.LiveSecretsAnnotation] = string(raw)
+		c.SetAnnotations(ann)
+	}
+	return out, nil
+}
+
+// secretKeysObject is a Secret with its key names only: every value empty.
+func secretKeysObject(sec *unstructured.Unstructured, source string) (render.Object, error) {
+	keys := map[string]any{}
+	for _, f := range []string{"data", "stringData"} {
+		m, _ := sec.Object[f].(map[string]any)
+		for k := range m {
+			keys[k] = ""
+		}
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": sec.GetName(), "namespace": sec.GetNamespace()},
+		"data":     keys,
+	}}
+	return liveObject(u, "v1", "Secret", source)
+}
+
+// secretReadError says why a Secret could not be read, with the RBAC that
+// lets pubsub-lint read it when that is the reason.
+func secretReadError(err error) string {
+	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+		return "forbidden: pubsub-lint's credentials may not get it (grant get on that Secret by name: a Role in its namespace with " +
+			"apiGroups [\"\"], resources [secrets], verbs [get], resourceNames [the Secret's name])"
+	}
+	return err.Error()
 }

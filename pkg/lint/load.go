@@ -413,6 +413,9 @@ func runJob(ctx context.Context, opts Options, j job, rd *reader) loaded {
 			SetFile: opts.SetFile, KubeVersion: opts.KubeVersion,
 		})
 		if err != nil {
+			if found, ok := chartValueFindings(j.path, opts, err); ok {
+				return loaded{found: found, note: fmt.Sprintf("chart %s was not rendered: its values fail its checks (findings of %s), so its objects are not linted", j.path, ChartValuesRule)}
+			}
 			return loaded{err: newInputError(j.path, naming(j.path, "chart", err))}
 		}
 		var unknown []model.UnknownValue

@@ -43,6 +43,11 @@ func TestRunDropsOnlyIrrelevantObjects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Run alone says when the inputs hold no object of the setup (a
+		// fixture may hold only a Secret or a Namespace).
+		if len(got.Findings) > 0 && got.Findings[0].Rule == SetupEmptyRule {
+			got.Findings = got.Findings[1:]
+		}
 		// Compared as the outputs see them: the objects behind the findings
 		// differ (Run's Components are released).
 		for _, r := range []*Result{got, want} {

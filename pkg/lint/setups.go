@@ -122,6 +122,7 @@ func (r *Result) merge(o *Result) {
 		}
 	}
 	r.Suppressed = append(r.Suppressed, o.Suppressed...)
+	r.setupObjects += o.setupObjects
 	r.Files += o.Files
 	r.Objects += o.Objects
 	sort.SliceStable(r.Findings, func(i, j int) bool {

@@ -73,6 +73,9 @@ var valueSets = []valueSet{
 	// networkPolicy: every value given (the audit and the consumer), and
 	// only enabled (the audit exporting to disk and the subscriber).
 	{name: "networkpolicy", set: []string{"audit.enablePubsub=true", "consumer.enabled=true"}, files: []string{filepath.Join("testdata", "values-networkpolicy.yaml")}},
+	// lint RBAC with get on the Components' Secrets by name, in the
+	// release and subscriber namespaces.
+	{name: "lint-rbac-secrets", set: []string{"audit.enablePubsub=true", "subscriber.enabled=true", "lint.rbac.create=true", "lint.rbac.secrets=true", "lint.rbac.serviceAccount.name=ci"}},
 	{name: "networkpolicy-defaults", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "subscriber.enabled=true", "networkPolicy.enabled=true"}},
 }
 

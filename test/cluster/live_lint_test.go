@@ -23,11 +23,13 @@ import (
 
 // TestLintLiveCluster lints what is deployed in a real API server, as a
 // service account bound to the chart's read-only ClusterRole
-// (lint.rbac.create): the documented setup installed with Helm lints clean
+// (lint.rbac.create) and to get on the Components' Secrets by name
+// (lint.rbac.secrets): the documented setup installed with Helm lints clean
 // but for its plain Redis (the environment's, without TLS: redis-no-tls on
-// both Components, read from the cluster); then the connection
-// ConfigMap renamed and the sidecar's seccomp profile removed (as a user
-// could with kubectl) are reported, naming the objects and fields.
+// both Components, read from the cluster); then the connection ConfigMap
+// renamed (its copy labelled for another Gatekeeper), the sidecar's seccomp
+// profile removed and the key a Component reads taken out of its Secret (as
+// a user could with kubectl) are reported, naming the objects and fields.
 func TestLintLiveCluster(t *testing.T) {
 	const version = "v3.17.0"
 	e := startEnv(t, cluster.Options{DropAllCapabilities: true, GatekeeperVersions: []string{version}})
@@ -40,7 +42,10 @@ func TestLintLiveCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	vals := chartValues(e, version)
-	vals["lint"] = map[string]any{"rbac": map[string]any{"create": true, "serviceAccount": map[string]any{"name": "ci-lint"}}}
+	// With get, by name, on the Secrets the Components read (lint.rbac.secrets):
+	// live mode checks them, and lists none (a list would be forbidden and
+	// reported as component-secret-unchecked).
+	vals["lint"] = map[string]any{"rbac": map[string]any{"create": true, "secrets": true, "serviceAccount": map[string]any{"name": "ci-lint"}}}
 	if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +82,15 @@ func TestLintLiveCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renamed := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "audit-conection", Namespace: cluster.GatekeeperNS}, Data: cm.Data}
+	// Its copy carries the chart's labels, but made for another Gatekeeper
+	// than the audit runs (as after a helm upgrade with another
+	// gatekeeperVersion).
+	labels := map[string]string{}
+	for k, v := range cm.Labels {
+		labels[k] = v
+	}
+	labels["app.kubernetes.io/version"] = "v3.23.1"
+	renamed := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "audit-conection", Namespace: cluster.GatekeeperNS, Labels: labels}, Data: cm.Data}
 	if _, err := cms.Create(ctx, renamed, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +101,17 @@ func TestLintLiveCluster(t *testing.T) {
 	patch := []byte(`[{"op":"remove","path":"/spec/template/metadata/annotations/dapr.io~1sidecar-seccomp-profile-type"},` +
 		`{"op":"remove","path":"/spec/template/spec/securityContext/seccompProfile"}]`)
 	if _, err := e.Kube.Client.AppsV1().Deployments(cluster.GatekeeperNS).Patch(ctx, "gatekeeper-audit", types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The subscriber's Secret without the key its Component reads.
+	secrets := e.Kube.Client.CoreV1().Secrets("fake-subscriber")
+	sec, err := secrets.Get(ctx, "redis", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Data = map[string][]byte{"password": []byte("moved")}
+	sec.StringData = nil
+	if _, err := secrets.Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -101,6 +125,8 @@ func TestLintLiveCluster(t *testing.T) {
 	for _, want := range []string{
 		"error connection-not-found Deployment gatekeeper-system/gatekeeper-audit",
 		"error audit-sidecar-seccomp Deployment gatekeeper-system/gatekeeper-audit",
+		"error component-secret-not-found Component fake-subscriber/pubsub",
+		"warning setup-gatekeeper-version-mismatch",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("live lint of the broken setup lacks %q; findings:\n%s", want, all)

@@ -81,6 +81,19 @@ var cases = []struct {
 	{"subscriber-channel-mismatch/bad", []string{"subscriber-channel-mismatch"}},
 	{"subscriber-channel-mismatch/good", nil},
 	{"ignore-annotation/good", nil},
+	// The engine's own findings: a suppressed finding with its reason
+	// (SARIF suppressions), an ignore annotation naming no rule, a chart
+	// whose values its schema or a fail check refuses (findings on the
+	// values file's lines and the --set flag), and inputs without any
+	// object of the setup.
+	{"ignore-annotation/reason", nil},
+	{"ignore-rule-unknown/bad", []string{"connection-provider-unknown", "ignore-rule-unknown"}},
+	// (The chart's connection ConfigMap is not rendered, so the audit's
+	// connection is not found.)
+	{"chart-values-invalid/bad", []string{"chart-values-invalid", "connection-not-found"}},
+	{"chart-values-invalid/fail", []string{"chart-values-invalid", "connection-not-found"}},
+	{"chart-values-invalid/good", nil},
+	{"setup-empty/bad", []string{"setup-empty"}},
 	// Fixtures of the rules about how Gatekeeper reads the audit's command
 	// line, what it needs to start, and the PodSecurity level of its
 	// Namespace.
@@ -148,6 +161,11 @@ var cases = []struct {
 	{"redis-no-tls/bad", []string{"redis-no-tls"}},
 	{"redis-no-tls/good", nil},
 	{"redis-no-tls/unknown", nil},
+	// The quick start's audit Component has no maxLenApprox either
+	// (TestQuickStart); other fixtures leave the rule out likewise.
+	{"redis-stream-unbounded/bad", []string{"redis-stream-unbounded"}},
+	{"redis-stream-unbounded/good", nil},
+	{"redis-stream-unbounded/zero", []string{"redis-stream-unbounded"}},
 	// What daprd and its injector do not load: a pubsub type or version it
 	// does not have, secrets it cannot resolve, dapr.io/ annotations it
 	// does not read.
@@ -163,11 +181,29 @@ var cases = []struct {
 	{"component-secret-store-unknown/good", nil},
 	{"dapr-annotation-unknown/bad", []string{"dapr-annotation-unknown"}},
 	{"dapr-annotation-unknown/good", nil},
+	// Where a setup meets what is installed: the subscriber's namespace
+	// without its Component, the whole setup in default beside an audit
+	// in gatekeeper-system, Gatekeeper's documented closedConnectionTTL: 600
+	// (ignored, not rejected; its quoted "600" is rejected), and a setup
+	// rendered for another Gatekeeper version than the audit runs.
+	{"subscriber-component-not-found/bad", []string{"subscriber-component-not-found"}},
+	{"subscriber-component-not-found/good", nil},
+	{"component-wrong-namespace/bad", []string{"component-wrong-namespace", "connection-wrong-namespace"}},
+	{"component-wrong-namespace/good", nil},
+	{"connection-config-ignored/bad", []string{"connection-config-ignored"}},
+	{"connection-config-ignored/good", nil},
+	{"connection-config-schema/ttl-string", []string{"connection-config-schema"}},
+	{"setup-gatekeeper-version-mismatch/bad", []string{"setup-gatekeeper-version-mismatch"}},
+	{"setup-gatekeeper-version-mismatch/good", nil},
+	{"subscriber-app-port/bad", []string{"subscriber-app-port"}},
+	{"subscriber-app-port/good", nil},
+	{"dapr-app-protocol/bad", []string{"dapr-app-protocol"}},
+	{"dapr-app-protocol/good", nil},
 }
 
 // TestQuickStart: the quick-start manifests of Gatekeeper's pubsub
-// documentation have no error; their one weakness is Redis without TLS,
-// warned about on both Components.
+// documentation have no error; their weaknesses are Redis without TLS,
+// warned about on both Components, and the audit's unbounded stream.
 func TestQuickStart(t *testing.T) {
 	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{quickstart}})
 	if err != nil {
@@ -180,6 +216,7 @@ func TestQuickStart(t *testing.T) {
 	want := []string{
 		"testdata/quickstart/components.yaml:11 warning redis-no-tls Component fake-subscriber/pubsub spec.metadata",
 		"testdata/quickstart/components.yaml:27 warning redis-no-tls Component gatekeeper-system/pubsub spec.metadata",
+		"testdata/quickstart/components.yaml:27 warning redis-stream-unbounded Component gatekeeper-system/pubsub spec.metadata",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -197,7 +234,7 @@ func TestEveryRuleHasFixtures(t *testing.T) {
 	}
 	// Rules about what only a cluster shows are tested against the real
 	// API server in test/cluster (TestLintLiveCluster).
-	liveOnly := map[string]bool{"audit-sidecar-not-injected": true}
+	liveOnly := map[string]bool{"audit-sidecar-not-injected": true, "component-secret-unchecked": true}
 	for _, r := range rules.All() {
 		if liveOnly[r.ID] {
 			continue
@@ -275,13 +312,15 @@ func caseOptions(t *testing.T, dir string) (opts lint.Options) {
 	opts = lint.Options{Paths: paths}
 	// The quick start's Components have no TLS: outside its own fixtures
 	// redis-no-tls is left out, so that each fixture reports its rule only.
-	if !strings.HasPrefix(filepath.ToSlash(dir), "testdata/cases/redis-no-tls/") {
-		defer func() {
-			if opts.Config == nil {
-				opts.Config = &lint.Config{}
-			}
-			opts.Config.Disable = append(opts.Config.Disable, "redis-no-tls")
-		}()
+	for _, rule := range []string{"redis-no-tls", "redis-stream-unbounded"} {
+		if !strings.HasPrefix(filepath.ToSlash(dir), "testdata/cases/"+rule+"/") {
+			defer func() {
+				if opts.Config == nil {
+					opts.Config = &lint.Config{}
+				}
+				opts.Config.Disable = append(opts.Config.Disable, rule)
+			}()
+		}
 	}
 	f, err := os.Open(filepath.Join(dir, "flags"))
 	if os.IsNotExist(err) {
@@ -304,6 +343,9 @@ func caseOptions(t *testing.T, dir string) (opts lint.Options) {
 			opts.Assume.AuditChannel = v
 		case "set":
 			opts.Set = append(opts.Set, v)
+		case "values":
+			// A -f file of the case's chart, relative to the case.
+			opts.ValueFiles = append(opts.ValueFiles, filepath.Join(dir, v))
 		case "dapr-drop-all-capabilities":
 			b := v == "true"
 			opts.Assume.DaprDropAllCapabilities = &b

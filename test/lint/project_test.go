@@ -136,16 +136,27 @@ func TestProjectChartMisconfigured(t *testing.T) {
 // TestProjectChartConsumerAppID: the chart's consumer and subscriber with
 // one app-id would share a consumer group on the same Redis (the rule
 // consumer-app-id-shared): the chart refuses to render it, and the linter
-// passes the chart's message on.
+// passes the chart's message on, as a finding on the --set that gave the
+// value (chart-values-invalid).
 func TestProjectChartConsumerAppID(t *testing.T) {
 	chart, err := filepath.Abs(filepath.Join("..", "..", "charts", "gatekeeper-pubsub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = lint.Run(context.Background(), lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system",
+	res, err := lint.Run(context.Background(), lint.Options{Paths: []string{chart}, Namespace: "gatekeeper-system",
 		Set: []string{"audit.enablePubsub=true", "subscriber.enabled=true", "subscriber.appId=subscriber", "consumer.enabled=true", "consumer.appId=subscriber"}})
-	if err == nil || !strings.Contains(err.Error(), "consumer.appId subscriber is also subscriber.appId") {
-		t.Fatalf("lint of the chart with one app-id for both: %v, want the chart's refusal", err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range res.Findings {
+		if f.Rule == lint.ChartValuesRule && f.Severity == "error" && strings.HasPrefix(f.Message, "--set consumer.appId=subscriber: ") &&
+			strings.Contains(f.Message, "consumer.appId subscriber is also subscriber.appId") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("lint of the chart with one app-id for both: %+v, want the chart's refusal on --set consumer.appId", res.Findings)
 	}
 }
 

@@ -207,7 +207,7 @@ func TestAction(t *testing.T) {
 			want: []string{"pubsub-lint " + version.Version}, notWant: []string{"::error"}},
 		{name: "chart refusing a plain-text secret", inputs: map[string]string{
 			"paths": "charts/gatekeeper-pubsub", "values": "values/plain-secret.yaml", "namespace": "gatekeeper-system"},
-			wantCode: 2, want: []string{"::error file=charts/gatekeeper-pubsub,title=input-error::", "redisPassword"}},
+			wantCode: 1, want: []string{"::error file=values/plain-secret.yaml,line=9,col=7,title=chart-values-invalid::", "redisPassword"}},
 		{name: "sarif for code scanning", inputs: map[string]string{
 			"paths": "manifests/", "sarif-file": "results/pubsub-lint.sarif", "fail-on": "none"},
 			want: []string{annotation}, sarif: true},
@@ -473,7 +473,7 @@ func TestHelmPlugin(t *testing.T) {
 		{"-n is Helm's and reaches pubsub-lint", []string{"charts/gatekeeper-pubsub", "--set", "audit.enablePubsub=true", "--set", "audit.deploy=false", "-n", "gatekeeper-system"}, "", 0, "0 errors"},
 		{"no -n: Helm's default namespace", []string{"charts/gatekeeper-pubsub", "--set", "audit.enablePubsub=true", "--set", "audit.deploy=false"}, "", 1, `connection-wrong-namespace: connection config "audit-connection" is in namespace "default"`},
 		{"no -n: the kubeconfig context's namespace", []string{"charts/gatekeeper-pubsub", "--set", "audit.enablePubsub=true", "--set", "audit.deploy=false"}, ctxNS, 0, "0 errors"},
-		{"-f and --format pass through", []string{"charts/gatekeeper-pubsub", "-f", "values/plain-secret.yaml", "--namespace", "gatekeeper-system", "--format", "github"}, "", 2, "::error file=charts/gatekeeper-pubsub,title=input-error::"},
+		{"-f and --format pass through", []string{"charts/gatekeeper-pubsub", "-f", "values/plain-secret.yaml", "--namespace", "gatekeeper-system", "--format", "github"}, "", 1, "::error file=values/plain-secret.yaml,line=9,col=7,title=chart-values-invalid::"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_ = os.Remove(kubeconfig)

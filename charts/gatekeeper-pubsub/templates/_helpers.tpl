@@ -215,6 +215,25 @@ metadata:
     envRef: {{ .envRef }}
     {{- end }}
 {{- end }}
+{{- include "gatekeeper-pubsub.redisMaxLen" . }}
+{{- end -}}
+
+{{/*
+The maxLenApprox item a pubsub.redis Component gets unless its metadata
+sets one: Dapr's Redis pubsub XADDs every message and never deletes one, so
+without it the stream grows by every violation every audit until Redis runs
+out of memory. (violationsPerAudit + 2 markers) x auditsBehind entries.
+*/}}
+{{- define "gatekeeper-pubsub.redisMaxLen" -}}
+{{- $r := .Values.component.redisStream -}}
+{{- $set := false -}}
+{{- range .Values.component.metadata }}{{ if eq .name "maxLenApprox" }}{{ $set = true }}{{ end }}{{ end -}}
+{{- if and (eq .Values.component.type "pubsub.redis") (not $set) (gt (int $r.violationsPerAudit) 0) }}
+  # component.redisStream: (violationsPerAudit + 2 markers) x auditsBehind;
+  # older entries are trimmed, read or not.
+  - name: maxLenApprox
+    value: {{ mul (add (int $r.violationsPerAudit) 2) (int $r.auditsBehind) | toString | quote }}
+{{- end }}
 {{- end -}}
 
 {{/*

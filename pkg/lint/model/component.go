@@ -27,7 +27,25 @@ type Component struct {
 	// Scopes are the app-ids the Component is scoped to; nil when it has
 	// no scopes field (every app may use it).
 	Scopes []string
+	// LiveSecrets says, in live mode, what became of the Secrets its
+	// secretKeyRefs name that are not among the inputs, by Secret name:
+	// SecretMissing, or SecretUnreadable followed by the reason (from the
+	// LiveSecretsAnnotation the live loader sets).
+	LiveSecrets map[string]string
 }
+
+// LiveSecretsAnnotation is set by the live loader (pkg/lint, --live) on the
+// Components it read: a JSON object mapping the name of each Secret a
+// secretKeyRef names that it could not add to the inputs to SecretMissing
+// (the API server says it does not exist) or SecretUnreadable plus the
+// reason (no RBAC to read it, for example).
+const LiveSecretsAnnotation = "live.pubsub-lint.gatekeeper-pubsub.io/secrets"
+
+// What the live loader found of a Secret (LiveSecretsAnnotation).
+const (
+	SecretMissing    = "missing"
+	SecretUnreadable = "unreadable: "
+)
 
 // MetaItem is one entry of spec.metadata. It is kept small: a large
 // repository holds hundreds of thousands.
@@ -77,6 +95,9 @@ func newComponent(o *Object) *Component {
 		}
 		_, mi.Env = m["envRef"]
 		c.Items = append(c.Items, mi)
+	}
+	if v := o.Annotations()[LiveSecretsAnnotation]; v != "" {
+		_ = json.Unmarshal([]byte(v), &c.LiveSecrets)
 	}
 	if sc, ok := o.Obj["scopes"].([]any); ok {
 		c.Scopes = make([]string, 0, len(sc))
@@ -294,6 +315,10 @@ func (s *Setup) UnseenSecrets() []SecretNeed {
 		}
 		for _, it := range c.Items {
 			if !it.Secret || it.SecretName == "" || s.Secret(c.Namespace, it.SecretName) != nil {
+				continue
+			}
+			if _, live := c.LiveSecrets[it.SecretName]; live {
+				// Read in the cluster: a finding says what became of it.
 				continue
 			}
 			n := SecretNeed{Namespace: c.Namespace, Name: it.SecretName, Key: it.SecretKey}

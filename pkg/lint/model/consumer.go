@@ -488,6 +488,13 @@ type Subscriber struct {
 	// Pubsub is the name of the Dapr pubsub Component it subscribes
 	// through, "" when the manifest does not show it.
 	Pubsub string
+	// PubsubField is where Pubsub is written (the --pubsub flag's value,
+	// the PUBSUB_COMPONENT entry), or, for the default, the container's
+	// last argument or the container itself.
+	PubsubField Path
+	// PubsubFrom says where Pubsub comes from, for messages: "--pubsub",
+	// "PUBSUB_COMPONENT" or "the default".
+	PubsubFrom string
 }
 
 // Describe names the subscriber for messages: violations consumer
@@ -513,14 +520,24 @@ func (s *Setup) Subscribers() []Subscriber {
 		}
 		for _, c := range w.Containers {
 			if k, ok := ParseConsumer(c); ok {
-				out = append(out, Subscriber{Workload: w, Container: c, Consumer: k, Topic: k.Topic(), Pubsub: k.Pubsub()})
+				sub := Subscriber{Workload: w, Container: c, Consumer: k, Topic: k.Topic(), Pubsub: k.Pubsub(),
+					PubsubField: k.ArgsField, PubsubFrom: "the default"}
+				if f, ok := k.Flags["pubsub"]; ok {
+					sub.PubsubField, sub.PubsubFrom = f.Field, "--pubsub"
+				}
+				out = append(out, sub)
 				continue
 			}
 			e, ok := c.Env["AUDIT_CHANNEL"]
 			if !ok {
 				continue
 			}
-			out = append(out, Subscriber{Workload: w, Container: c, Topic: e, Pubsub: subscriberPubsub(c)})
+			sub := Subscriber{Workload: w, Container: c, Topic: e, Pubsub: subscriberPubsub(c),
+				PubsubField: w.TemplatePath("spec", "containers", c.Index), PubsubFrom: "the default"}
+			if p, ok := c.Env["PUBSUB_COMPONENT"]; ok && p.Value != "" {
+				sub.PubsubField, sub.PubsubFrom = p.Field, "PUBSUB_COMPONENT"
+			}
+			out = append(out, sub)
 		}
 	}
 	return out
@@ -545,4 +562,49 @@ func subscriberPubsub(c Container) string {
 		return ""
 	}
 	return DefaultConsumerPubsub
+}
+
+// DefaultAppPort is the port `violations serve` (--app-listen
+// 127.0.0.1:6002) and the fake-subscriber (--port, APP_PORT) listen on for
+// daprd's deliveries by default.
+const DefaultAppPort = "6002"
+
+// AppPort is the port a subscriber listens on for daprd's deliveries (the
+// one its dapr.io/app-port must name), as far as the manifest shows it:
+// the violations consumer's --app-listen, the fake-subscriber's --port or
+// APP_PORT, else their default. From says where it comes from, for
+// messages; ok is false when the manifest does not show it (another
+// program, or a variable set with valueFrom or envFrom).
+func (s Subscriber) AppPort() (port, from string, ok bool) {
+	c := s.Container
+	if s.Consumer != nil {
+		f, set := s.Consumer.Flags["app-listen"]
+		if !set {
+			return DefaultAppPort, "the default --app-listen 127.0.0.1:" + DefaultAppPort, true
+		}
+		i := strings.LastIndexByte(f.Value, ':')
+		if i < 0 {
+			return "", "", false
+		}
+		return f.Value[i+1:], "--app-listen " + f.Value, true
+	}
+	if !s.FakeSubscriber() {
+		return "", "", false
+	}
+	if f, set := parseGoFlags(c.Arguments(), map[string]bool{"h": true, "help": true})["port"]; set {
+		return f.Value, "--port " + f.Value, true
+	}
+	if e, set := c.Env["APP_PORT"]; set && e.Value != "" {
+		return e.Value, "APP_PORT " + e.Value, true
+	}
+	if _, set := c.EnvRefs["APP_PORT"]; set || c.EnvFrom {
+		return "", "", false
+	}
+	return DefaultAppPort, "the default port " + DefaultAppPort, true
+}
+
+// FakeSubscriber says whether the subscriber runs the project's
+// fake-subscriber (image .../fake-subscriber).
+func (s Subscriber) FakeSubscriber() bool {
+	return s.Consumer == nil && imageName(s.Container.Image) == "fake-subscriber"
 }

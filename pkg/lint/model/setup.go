@@ -408,7 +408,12 @@ type PubsubRef struct {
 // pubsub) of the pubsub-forward container in the audit pod, which sends the
 // files through the pod's daprd. ok is false when neither names one.
 func (s *Setup) PubsubOf(a *Audit) (ref PubsubRef, ok bool) {
-	c := s.ConnectionOf(a)
+	return PubsubThrough(a, s.ConnectionOf(a))
+}
+
+// PubsubThrough is PubsubOf with c as the audit's connection config (for
+// example one in another namespace than the audit's).
+func PubsubThrough(a *Audit, c *Connection) (ref PubsubRef, ok bool) {
 	if c == nil {
 		return PubsubRef{}, false
 	}

@@ -223,3 +223,82 @@ func TestSARIF(t *testing.T) {
 		})
 	}
 }
+
+// TestSuppressed: findings an ignore annotation suppressed are SARIF
+// results with a suppression (kind inSource, the annotation's reason as
+// the justification), and the text summary counts them.
+func TestSuppressed(t *testing.T) {
+	conn := lint.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "gatekeeper-system", Name: "audit-connection"}
+	res := &lint.Result{
+		Findings: []lint.Finding{{Rule: "redis-no-tls", Severity: "warning", Message: "no TLS", File: "c.yaml", Line: 3, Column: 1}},
+		Suppressed: []lint.Suppressed{
+			{Finding: lint.Finding{Rule: "connection-provider-unknown", Severity: "error", Message: `provider "Dapr"`, File: "conn.yaml", Line: 4, Column: 7, Object: conn, Field: "data.provider"},
+				Annotation: lint.IgnoreRulePrefix + "connection-provider-unknown", Reason: "Gatekeeper v3.13 reads Dapr"},
+			{Finding: lint.Finding{Rule: "component-not-found", Severity: "error", Message: "no Component", File: "conn.yaml", Line: 9, Column: 3, Object: conn},
+				Annotation: lint.IgnoreAnnotation},
+		},
+		Files: 2, Objects: 2,
+	}
+	tests := []struct {
+		rule, kind, justification, annotation string
+	}{
+		{"redis-no-tls", "", "", ""},
+		{"connection-provider-unknown", "inSource", "Gatekeeper v3.13 reads Dapr", lint.IgnoreRulePrefix + "connection-provider-unknown"},
+		{"component-not-found", "inSource", "listed in annotation " + lint.IgnoreAnnotation, lint.IgnoreAnnotation},
+	}
+	var b bytes.Buffer
+	if err := Write("sarif", &b, res); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID string `json:"id"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID       string `json:"ruleId"`
+				RuleIndex    int    `json:"ruleIndex"`
+				Suppressions []struct {
+					Kind          string            `json:"kind"`
+					Status        string            `json:"status"`
+					Justification string            `json:"justification"`
+					Properties    map[string]string `json:"properties"`
+				} `json:"suppressions"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	run := log.Runs[0]
+	if len(run.Results) != len(tests) {
+		t.Fatalf("%d results, want %d (the finding and the 2 suppressed):\n%s", len(run.Results), len(tests), b.String())
+	}
+	for i, tt := range tests {
+		r := run.Results[i]
+		if r.RuleID != tt.rule || run.Tool.Driver.Rules[r.RuleIndex].ID != tt.rule {
+			t.Errorf("result %d: rule %s (index %d), want %s", i, r.RuleID, r.RuleIndex, tt.rule)
+		}
+		if tt.kind == "" {
+			if len(r.Suppressions) != 0 {
+				t.Errorf("result %d (%s) is not suppressed but has %+v", i, tt.rule, r.Suppressions)
+			}
+			continue
+		}
+		if len(r.Suppressions) != 1 || r.Suppressions[0].Kind != tt.kind || r.Suppressions[0].Status != "accepted" ||
+			r.Suppressions[0].Justification != tt.justification || r.Suppressions[0].Properties["annotation"] != tt.annotation {
+			t.Errorf("result %d (%s): suppressions %+v, want kind %s, justification %q, annotation %s", i, tt.rule, r.Suppressions, tt.kind, tt.justification, tt.annotation)
+		}
+	}
+	b.Reset()
+	if err := Write("text", &b, res); err != nil {
+		t.Fatal(err)
+	}
+	if want := "0 errors, 1 warning, 2 suppressed in 2 files (2 objects)\n"; !strings.HasSuffix(b.String(), want) {
+		t.Errorf("text summary:\n%s\nwant it to end with %q", b.String(), want)
+	}
+}

@@ -88,6 +88,16 @@ type sarifResult struct {
 	Level     string          `json:"level"`
 	Message   sarifText       `json:"message"`
 	Locations []sarifLocation `json:"locations,omitempty"`
+	// Suppressions are set on a finding an ignore annotation suppressed:
+	// kind inSource, the annotation's reason as the justification.
+	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
+}
+
+type sarifSuppression struct {
+	Kind          string         `json:"kind"`
+	Status        string         `json:"status,omitempty"`
+	Justification string         `json:"justification,omitempty"`
+	Properties    map[string]any `json:"properties,omitempty"`
 }
 
 type sarifLocation struct {
@@ -132,10 +142,13 @@ func SARIF(w io.Writer, res *lint.Result) error {
 		inv = &sarifInvocation{ExecutionSuccessful: true}
 	}
 	for _, f := range res.Findings {
-		if _, ok := index[f.Rule]; !ok && f.Rule == lint.InputErrorRule {
-			// Not a rule of pkg/lint/rules: described only when it occurs.
-			index[f.Rule] = len(driver.Rules)
-			driver.Rules = append(driver.Rules, inputErrorRule)
+		if _, ok := index[f.Rule]; !ok {
+			// The engine's rules (input-error, ...) are not rules of
+			// pkg/lint/rules: described only when they occur.
+			if info, known := lint.Rule(f.Rule); known {
+				index[f.Rule] = len(driver.Rules)
+				driver.Rules = append(driver.Rules, sarifRuleOf(info))
+			}
 		}
 		if f.Rule == lint.InputErrorRule {
 			inv.ExecutionSuccessful = false
@@ -149,23 +162,23 @@ func SARIF(w io.Writer, res *lint.Result) error {
 	for _, n := range res.Notes {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "note", Message: sarifText{Text: n}})
 	}
-	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: make([]sarifResult, 0, len(res.Findings))}
+	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: make([]sarifResult, 0, len(res.Findings)+len(res.Suppressed))}
 	if inv != nil {
 		run.Invocations = []sarifInvocation{*inv}
 	}
 	for _, f := range res.Findings {
-		r := sarifResult{RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level(string(f.Severity)), Message: sarifText{Text: f.Message}}
-		loc := sarifLocation{PhysicalLocation: physical(f)}
-		if o := f.Object.String(); o != "" {
-			name := o
-			if f.Field != "" {
-				name += "." + f.Field
-			}
-			loc.LogicalLocations = []sarifLogical{{FullyQualifiedName: name, Kind: "object"}}
+		run.Results = append(run.Results, sarifResultOf(f, index[f.Rule]))
+	}
+	// Suppressed findings are results too, with their suppression, so
+	// that code scanning shows them as dismissed in source.
+	for _, s := range res.Suppressed {
+		r := sarifResultOf(s.Finding, index[s.Rule])
+		just := s.Reason
+		if just == "" {
+			just = "listed in annotation " + s.Annotation
 		}
-		if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
-			r.Locations = []sarifLocation{loc}
-		}
+		r.Suppressions = []sarifSuppression{{Kind: "inSource", Status: "accepted", Justification: just,
+			Properties: map[string]any{"annotation": s.Annotation}}}
 		run.Results = append(run.Results, r)
 	}
 	enc := json.NewEncoder(w)
@@ -173,8 +186,22 @@ func SARIF(w io.Writer, res *lint.Result) error {
 	return enc.Encode(sarifLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []sarifRun{run}})
 }
 
-// inputErrorRule describes lint.InputErrorRule.
-var inputErrorRule = sarifRuleOf(lint.InputErrorInfo)
+// sarifResultOf is a finding as a SARIF result of the rule at ruleIndex.
+func sarifResultOf(f lint.Finding, ruleIndex int) sarifResult {
+	r := sarifResult{RuleID: f.Rule, RuleIndex: ruleIndex, Level: level(string(f.Severity)), Message: sarifText{Text: f.Message}}
+	loc := sarifLocation{PhysicalLocation: physical(f)}
+	if o := f.Object.String(); o != "" {
+		name := o
+		if f.Field != "" {
+			name += "." + f.Field
+		}
+		loc.LogicalLocations = []sarifLogical{{FullyQualifiedName: name, Kind: "object"}}
+	}
+	if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
+		r.Locations = []sarifLocation{loc}
+	}
+	return r
+}
 
 // sarifRuleOf is a rule's SARIF metadata; helpUri is its section of
 // docs/rules.md at this release's tag.
