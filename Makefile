@@ -19,7 +19,7 @@ help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: tools-dapr tools-kube tools-gatekeeper tools-release redis postgres chromium ca-certificates pre-commit ## build every tool the tests run (cached by version outside the checkout) and install redis-server, PostgreSQL, Chromium and ca-certificates
+tools: tools-dapr tools-kube tools-gatekeeper tools-release redis postgres chromium ca-certificates pre-commit brokers ## build every tool the tests run (cached by version outside the checkout) and install redis-server, PostgreSQL, Chromium, ca-certificates and the brokers (nats-server, RabbitMQ, Mosquitto)
 
 # Tools are built from source, each in its own module under tools/, by
 # tools/build.sh into $(TOOLS_CACHE) (keyed by tool, version and the module's
@@ -38,6 +38,7 @@ ETCD_VER  := 3.7.3
 GATEKEEPER_VERS := 3.17.0 3.23.1
 REGISTRY_VER := 3.1.2
 KO_VER    := 0.19.1
+NATS_VER  := 2.15.3
 
 .PHONY: tools-dapr
 tools-dapr: ## daprd, the Dapr sidecar injector and Sentry v1.14.0
@@ -90,6 +91,30 @@ postgres: ## install Debian's postgresql if it is missing (the consumer's store 
 chromium: ## install Debian's chromium if it is missing (test/consumer's TestPage drives it headless; CHROMIUM=/path/to/chrome uses another)
 	@$(APT_INSTALL) chromium "command -v chromium"
 
+.PHONY: brokers
+brokers: tools-nats tools-daprd-jetstream rabbitmq mosquitto ## every broker test/brokers and bench/publish run besides Redis: nats-server (and a daprd with pubsub.jetstream), RabbitMQ and Mosquitto
+
+.PHONY: tools-nats
+tools-nats: ## nats-server v2.15.3 (JetStream), built from its Go module (NATS_SERVER=/path/to/nats-server uses another)
+	@$(BUILD_TOOL) nats-server $(NATS_VER) tools/nats-server github.com/nats-io/nats-server/v2 -trimpath -ldflags "-s -w"
+
+.PHONY: tools-daprd-jetstream
+tools-daprd-jetstream: ## daprd v1.14.0 with pubsub.jetstream (stable builds leave it out; DAPRD_JETSTREAM=/path uses another)
+	@$(BUILD_TOOL) daprd-jetstream $(DAPR_VER) tools/daprd-jetstream . -tags stablecomponents -ldflags "$(DAPR_LDFLAGS)"
+
+.PHONY: rabbitmq
+rabbitmq: ## install Debian's rabbitmq-server if it is missing (the tests start their own nodes; RABBITMQ_SERVER=/path/to/rabbitmq-server uses another)
+	@# The package starts a system node (on 5672, with epmd on 4369); the
+	@# tests start their own nodes with their own ports and epmd.
+	@$(APT_INSTALL) rabbitmq-server "command -v rabbitmq-server" \
+		"systemctl disable --now rabbitmq-server >/dev/null 2>&1 || service rabbitmq-server stop >/dev/null 2>&1"
+
+.PHONY: mosquitto
+mosquitto: ## install Debian's mosquitto if it is missing (the tests start their own brokers; MOSQUITTO=/path/to/mosquitto uses another)
+	@# The package starts a system broker on 1883; the tests start their own.
+	@$(APT_INSTALL) mosquitto "command -v mosquitto || test -x /usr/sbin/mosquitto" \
+		"systemctl disable --now mosquitto >/dev/null 2>&1 || service mosquitto stop >/dev/null 2>&1"
+
 .PHONY: build
 build: ## build the commands into bin/
 	@mkdir -p $(BIN)
@@ -109,6 +134,10 @@ test: tools lint ## run every test (unit, chart, kustomize, lint, end-to-end wit
 	@echo ">> the concurrent publisher under the race detector"
 	DAPRD=$(DAPRD) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./pkg/pubsub/... ./test/e2e/
 
+.PHONY: test-brokers
+test-brokers: tools-dapr brokers ## the brokers test alone: NATS JetStream, RabbitMQ and Mosquitto through daprd into the violations consumer, each stopped for 10 s while publishing
+	DAPRD=$(DAPRD) $(GO) test -count=1 -timeout 15m -v ./test/brokers/
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
@@ -125,6 +154,7 @@ bench: tools ## benchmarks; the summary lines (publish-throughput, lint-throughp
 	@grep -hE "^reconcile:" .tmp/bench.out || true
 	@grep -hE "^consumer-memory:" .tmp/bench.out || true
 	@grep -hE '^gatekeeper-audit(-cost)?:' .tmp/bench.out
+	@grep -hE '^redis-stream:' .tmp/bench.out || true
 
 .PHONY: schemas
 schemas: ## regenerate schemas/ from the committed facts (schemas/facts), and the chart's templates/_sensitive.tpl from their sensitive marks
@@ -149,11 +179,15 @@ LOCAL_REGISTRY ?= 127.0.0.1:5001
 # whose digest the packaged chart pins; required with a REGISTRY, optional
 # for the local one (then the chart keeps the tag alone).
 GATEKEEPER_IMAGE ?=
+# A PEM ECDSA P-256 private key: with it make release signs the images and
+# the chart and attaches SLSA provenance, as cosign does with --key (an
+# encrypted cosign key takes COSIGN_PASSWORD); empty: nothing is signed.
+SIGNING_KEY ?=
 
 .PHONY: release
-release: tools-release ca-certificates ## build and push the images (ko, multi-arch, SBOM) and the chart (OCI, images pinned by digest) to REGISTRY (default: a local registry it starts and stops)
+release: tools-release ca-certificates ## build and push the images (ko, multi-arch, SBOM) and the chart (OCI, images pinned by digest) to REGISTRY (default: a local registry it starts and stops); SIGNING_KEY=path signs them and attaches provenance
 	@echo ">> release $(VERSION) to $(if $(REGISTRY),$(REGISTRY),the local registry on $(LOCAL_REGISTRY))"
-	REGISTRY=$(REGISTRY) GATEKEEPER_IMAGE=$(GATEKEEPER_IMAGE) $(GO) run ./cmd/release -local-addr $(LOCAL_REGISTRY) $(RELEASE_ARGS)
+	REGISTRY=$(REGISTRY) GATEKEEPER_IMAGE=$(GATEKEEPER_IMAGE) SIGNING_KEY=$(SIGNING_KEY) $(GO) run ./cmd/release -local-addr $(LOCAL_REGISTRY) $(RELEASE_ARGS)
 
 .PHONY: registry
 registry: tools-release ## serve the local registry of make release (.tmp/registry) on LOCAL_REGISTRY until Ctrl-C

@@ -10,6 +10,12 @@
 //
 //	publish-throughput: sequential_per_s=A pubsub_per_s=B ratio=R
 //
+// BenchmarkPublishBrokers (brokers_test.go) prints one line per broker
+// before it, the same violations through daprd into Redis, NATS JetStream,
+// RabbitMQ and Mosquitto in one run:
+//
+//	publish-throughput: broker=NAME pubsub_per_s=A sequential_per_s=B
+//
 // Knobs for experiments (defaults: the publisher's and Dapr's own):
 // BENCH_BATCH and BENCH_WORKERS (pkg/pubsub's batch size and sends in
 // flight), BENCH_CEIL_BATCH and BENCH_CEIL_INFLIGHT (the bare client's),

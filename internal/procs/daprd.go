@@ -31,6 +31,9 @@ type DaprdOptions struct {
 	ExtraArgs []string
 	// Tee receives daprd's output as it is written (for the demo).
 	Tee func([]byte)
+	// Bin is the daprd binary; default DaprdPath() (DaprdJetStreamPath()
+	// for a daprd that has pubsub.jetstream).
+	Bin string
 }
 
 // Daprd is a running daprd.
@@ -66,7 +69,10 @@ func NewDaprd(opts DaprdOptions) (*Daprd, error) {
 	if opts.AppID == "" {
 		return nil, fmt.Errorf("daprd: empty app-id")
 	}
-	bin, err := DaprdPath()
+	bin, err := opts.Bin, error(nil)
+	if bin == "" {
+		bin, err = DaprdPath()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -27,8 +27,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/sign"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
 )
+
+// PublicKeyFile is the name of the signing key's public key (PEM) in
+// Options.OutDir, next to release.json, when the release was signed.
+const PublicKeyFile = "signing-key.pub"
 
 // Repo is the path under the registry that everything is pushed to.
 const Repo = "gatekeeper-pubsub"
@@ -113,6 +118,15 @@ type Options struct {
 	Created time.Time
 	// Commands to build; default Commands.
 	Commands []Command
+	// SigningKey is a PEM ECDSA P-256 private key file (sign.LoadSigner).
+	// With it the base image, every image (its index and each platform's
+	// image) and the chart are signed as `cosign sign --key` does (tag
+	// sha256-HEX.sig) and get SLSA provenance v1 as `cosign attest --key`
+	// attaches it (sha256-HEX.att); empty: nothing is signed.
+	SigningKey string
+	// SigningKeyPassword is the password of an encrypted (cosign) key;
+	// default: $COSIGN_PASSWORD.
+	SigningKeyPassword sign.PassFunc
 	// Log receives progress (ko's own output included); nil discards it.
 	Log io.Writer
 }
@@ -129,6 +143,8 @@ type Result struct {
 	// Options.GatekeeperImage was given.
 	Gatekeeper *Image `json:"gatekeeper,omitempty"`
 	Chart      Chart  `json:"chart"`
+	// Signing is the key the release was signed with; nil: not signed.
+	Signing *Signing `json:"signing,omitempty"`
 }
 
 // CACertificates is where the base image's CA bundle comes from.
@@ -151,6 +167,10 @@ type Image struct {
 	Platforms []Platform `json:"platforms"`
 	// SBOMs are the refs of the SBOMs ko pushed (index and per platform).
 	SBOMs []string `json:"sboms,omitempty"`
+	// Signatures are the .sig tags (index and per platform) and
+	// Attestations the .att tags (SLSA provenance), when signed.
+	Signatures   []string `json:"signatures,omitempty"`
+	Attestations []string `json:"attestations,omitempty"`
 }
 
 // Ref is the image pinned by digest and still showing its tag:
@@ -180,6 +200,10 @@ type Chart struct {
 	File string `json:"file"`
 	// Values are the values pinned in the packaged chart.
 	Values map[string]string `json:"values"`
+	// Signature and Attestation are the chart's .sig and .att tags, when
+	// signed.
+	Signature   string `json:"signature,omitempty"`
+	Attestation string `json:"attestation,omitempty"`
 }
 
 // Run builds and pushes the base image, the images and the chart, and
@@ -208,6 +232,28 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("release to %s: the packaged chart pins every image by digest, the Gatekeeper image too; give the Gatekeeper image as REPOSITORY:TAG (cmd/release -gatekeeper-image), TAG the chart's gatekeeperVersion", reg)
 	}
 	res := &Result{Registry: reg, Version: opts.Version}
+	started := time.Now()
+	// The key is read first: a bad key fails before any build.
+	var signer *sign.Signer
+	if opts.SigningKey != "" {
+		pass := opts.SigningKeyPassword
+		if pass == nil {
+			pass = sign.PasswordFromEnv("COSIGN_PASSWORD")
+		}
+		s, err := sign.LoadSigner(opts.SigningKey, pass)
+		if err != nil {
+			return nil, err
+		}
+		signer = s
+		pub, err := s.PublicKeyPEM()
+		if err != nil {
+			return nil, err
+		}
+		res.Signing = &Signing{KeyID: sign.KeyID(s.PublicKey()), PublicKey: string(pub)}
+		fmt.Fprintf(opts.Log, ">> signing with %s (key %s)\n", opts.SigningKey, res.Signing.KeyID)
+	} else {
+		fmt.Fprintf(opts.Log, ">> not signing: no signing key (make release SIGNING_KEY=path, cmd/release -signing-key)\n")
+	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("release output directory: %w", err)
 	}
@@ -265,16 +311,32 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if res.Base, err = Describe(ctx, "base", baseRepo, opts.Version, baseDigest.String()); err != nil {
 		return nil, err
 	}
+	var bi *buildInfo
+	if signer != nil {
+		if bi, err = newBuildInfo(ctx, opts, started); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(opts.Log, ">> sign and attest %s\n", res.Base.Ref())
+		if err := bi.signBase(ctx, signer, res, baseLabels); err != nil {
+			return nil, err
+		}
+	}
 
 	for _, c := range opts.Commands {
 		fmt.Fprintf(opts.Log, ">> ko build %s (%s)\n", c.Package, platformList())
-		digest, err := koBuild(ctx, opts, c, reg, res.Base, labels)
+		digest, koArgs, koEnv, err := koBuild(ctx, opts, c, reg, res.Base, labels)
 		if err != nil {
 			return nil, err
 		}
 		img, err := Describe(ctx, c.Name, reg+"/"+Repo+"/"+c.Name, opts.Version, digest)
 		if err != nil {
 			return nil, err
+		}
+		if signer != nil {
+			fmt.Fprintf(opts.Log, ">> sign and attest %s\n", img.Ref())
+			if err := bi.signCommand(ctx, signer, opts, c, &img, res.Base, labels, koArgs, koEnv); err != nil {
+				return nil, err
+			}
 		}
 		res.Images = append(res.Images, img)
 	}
@@ -295,6 +357,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Chart.Values = pins
+	if signer != nil {
+		fmt.Fprintf(opts.Log, ">> sign and attest %s@%s\n", res.Chart.Ref, res.Chart.Digest)
+		if err := bi.signChart(ctx, signer, res, chartImages); err != nil {
+			return nil, err
+		}
+	}
+	if res.Signing != nil {
+		if err := os.WriteFile(filepath.Join(opts.OutDir, PublicKeyFile), []byte(res.Signing.PublicKey), 0o644); err != nil {
+			return nil, fmt.Errorf("writing the public key: %w", err)
+		}
+	}
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return nil, err
@@ -377,11 +450,12 @@ func platformList() string {
 }
 
 // koBuild builds one command with ko onto the base image and returns the
-// pushed index's digest.
-func koBuild(ctx context.Context, opts Options, c Command, reg string, base Image, labels map[string]string) (string, error) {
+// pushed index's digest, and ko's arguments and the environment it set
+// (for the provenance; the temporary --image-refs file left out).
+func koBuild(ctx context.Context, opts Options, c Command, reg string, base Image, labels map[string]string) (digest string, koArgs, koEnv []string, err error) {
 	refs, err := os.CreateTemp("", "ko-image-refs-")
 	if err != nil {
-		return "", err
+		return "", nil, nil, err
 	}
 	refs.Close()
 	defer os.Remove(refs.Name())
@@ -400,33 +474,41 @@ func koBuild(ctx context.Context, opts Options, c Command, reg string, base Imag
 	for _, k := range sortedKeys(labels) {
 		args = append(args, "--image-label", k+"="+labels[k])
 	}
-	cmd := exec.CommandContext(ctx, opts.Ko, args...)
-	cmd.Dir = opts.Root
-	cmd.Env = append(os.Environ(),
-		"KO_DOCKER_REPO="+reg+"/"+Repo,
-		"KO_DEFAULTBASEIMAGE="+base.Repository+"@"+base.Digest,
+	env := []string{
+		"KO_DOCKER_REPO=" + reg + "/" + Repo,
+		"KO_DEFAULTBASEIMAGE=" + base.Repository + "@" + base.Digest,
 		fmt.Sprintf("SOURCE_DATE_EPOCH=%d", opts.Created.Unix()),
 		"CGO_ENABLED=0",
-	)
+	}
+	for _, a := range args {
+		if a != refs.Name() {
+			koArgs = append(koArgs, a)
+		} else {
+			koArgs = koArgs[:len(koArgs)-1] // and its --image-refs
+		}
+	}
+	cmd := exec.CommandContext(ctx, opts.Ko, args...)
+	cmd.Dir = opts.Root
+	cmd.Env = append(os.Environ(), env...)
 	var tail tailBuffer
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(opts.Log, &tail), io.MultiWriter(opts.Log, &tail)
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("ko %s: %w; its last output:\n%s", strings.Join(args, " "), err, tail.String())
+		return "", nil, nil, fmt.Errorf("ko %s: %w; its last output:\n%s", strings.Join(args, " "), err, tail.String())
 	}
 	out, err := os.ReadFile(refs.Name())
 	if err != nil {
-		return "", fmt.Errorf("ko image refs: %w", err)
+		return "", nil, nil, fmt.Errorf("ko image refs: %w", err)
 	}
 	// The index first, then each platform's image.
 	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	ref, err := name.NewDigest(first)
 	if err != nil {
-		return "", fmt.Errorf("ko printed %q: %w", out, err)
+		return "", nil, nil, fmt.Errorf("ko printed %q: %w", out, err)
 	}
 	if want := reg + "/" + Repo + "/" + c.Name; ref.Context().Name() != want {
-		return "", fmt.Errorf("ko pushed %s, want repository %s", ref, want)
+		return "", nil, nil, fmt.Errorf("ko pushed %s, want repository %s", ref, want)
 	}
-	return ref.DigestStr(), nil
+	return ref.DigestStr(), koArgs, env, nil
 }
 
 // Describe reads a pushed index back: each platform's digest and pull size,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,26 @@ func HumanSize(n int64) string {
 	return fmt.Sprintf("%.1f %s", f, units[u])
 }
 
+// printSigned writes the first signature and attestation tag (the index's)
+// and how many more there are (the platforms').
+func printSigned(w io.Writer, sigs, atts []string) {
+	more := func(n int) string {
+		switch n {
+		case 0, 1:
+			return ""
+		case 2:
+			return " (and 1 platform's)"
+		}
+		return fmt.Sprintf(" (and %d platforms')", n-1)
+	}
+	if len(sigs) > 0 {
+		fmt.Fprintf(w, "          %-15s %s%s\n", "signature", sigs[0], more(len(sigs)))
+	}
+	if len(atts) > 0 && atts[0] != "" {
+		fmt.Fprintf(w, "          %-15s %s%s\n", "provenance", atts[0], more(len(atts)))
+	}
+}
+
 // Print writes what a release pushed: each image pinned by digest with its
 // platforms' digests and pull sizes and its SBOMs, the chart's OCI
 // reference with its digest and size, and how to install it.
@@ -64,6 +85,7 @@ func Print(w io.Writer, r *Result) {
 		for _, s := range img.SBOMs {
 			fmt.Fprintf(w, "          %-15s %s\n", "sbom (spdx)", s)
 		}
+		printSigned(w, img.Signatures, img.Attestations)
 		if kind == "base" && r.CACertificates.Version != "" {
 			fmt.Fprintf(w, "          %-15s %s %s (Debian), sha256:%s\n", "ca bundle", r.CACertificates.Package, r.CACertificates.Version, r.CACertificates.SHA256)
 		}
@@ -76,6 +98,19 @@ func Print(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "  chart %s:%s@%s  %s (%s)\n", r.Chart.Ref, r.Chart.Tag, r.Chart.Digest, HumanSize(r.Chart.Size), r.Chart.File)
 	for _, k := range sortedKeys(r.Chart.Values) {
 		fmt.Fprintf(w, "          %s=%s\n", k, r.Chart.Values[k])
+	}
+	if r.Chart.Signature != "" {
+		printSigned(w, []string{r.Chart.Signature}, []string{r.Chart.Attestation})
+	}
+	if r.Signing != nil {
+		fmt.Fprintf(w, "signed with key %s (cosign's format: .sig signatures, .att SLSA provenance v1); verify with its public key:\n", r.Signing.KeyID)
+		ref := r.Chart.Ref + "@" + r.Chart.Digest
+		if len(r.Images) > 0 {
+			ref = r.Images[0].Ref()
+		}
+		fmt.Fprintf(w, "  go run ./cmd/release verify --key %s %s\n", filepath.Join(filepath.Dir(r.Chart.File), PublicKeyFile), strings.TrimPrefix(ref, "oci://"))
+	} else {
+		fmt.Fprintf(w, "not signed: no signing key (make release SIGNING_KEY=path to a PEM ECDSA P-256 private key)\n")
 	}
 	plain := ""
 	if IsLoopback(strings.SplitN(r.Registry, "/", 2)[0]) {

@@ -61,9 +61,35 @@ func TestPrint(t *testing.T) {
 		"chart oci://127.0.0.1:5001/gatekeeper-pubsub/charts/gatekeeper-pubsub:0.1.0@sha256:c  14.6 kB (x.tgz)\n",
 		"tests.image.tag=0.1.0@sha256:s\n",
 		"helm install gatekeeper-pubsub oci://127.0.0.1:5001/gatekeeper-pubsub/charts/gatekeeper-pubsub --version 0.1.0 -n gatekeeper-system --plain-http",
+		"not signed: no signing key (make release SIGNING_KEY=",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
+	}
+
+	// Signed: each image's and the chart's signature and provenance, the
+	// key and how to verify.
+	r.Signing = &Signing{KeyID: "sha256:k", PublicKey: "PEM"}
+	r.Chart.File = "/out/x.tgz"
+	r.Images[0].Signatures = []string{"s.sig", "a.sig", "b.sig"}
+	r.Images[0].Attestations = []string{"s.att", "a.att", "b.att"}
+	r.Chart.Signature, r.Chart.Attestation = "c.sig", "c.att"
+	b.Reset()
+	Print(&b, r)
+	for _, want := range []string{
+		"signature       s.sig (and 2 platforms')\n",
+		"provenance      s.att (and 2 platforms')\n",
+		"signature       c.sig\n",
+		"provenance      c.att\n",
+		"signed with key sha256:k ",
+		"go run ./cmd/release verify --key /out/signing-key.pub 127.0.0.1:5001/gatekeeper-pubsub/pubsub-send:0.1.0@sha256:s\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "not signed") {
+		t.Errorf("signed, but says not signed:\n%s", b.String())
 	}
 }

@@ -78,6 +78,12 @@ type releaseFixture struct {
 	// gatekeeper is the stand-in Gatekeeper image the release pinned
 	// (Options.GatekeeperImage), pushed to the registry first.
 	gatekeeper string
+	// signingKey and publicKey are the throwaway key pair (PEM files) the
+	// release signed with, out the release's output directory.
+	signingKey, publicKey string
+	// goMod is go.mod as the release read it (its provenance lists its
+	// modules).
+	goMod []byte
 }
 
 var theRelease once[*releaseFixture]
@@ -111,11 +117,25 @@ func released(t *testing.T) *releaseFixture {
 		if err != nil {
 			return nil, err
 		}
+		// A throwaway signing key, as a release manager's would be.
+		keys, err := os.MkdirTemp("", "release-key-")
+		if err != nil {
+			return nil, err
+		}
+		addCleanup(func() { os.RemoveAll(keys) })
+		signingKey, publicKey, err := writeKeyPair(keys)
+		if err != nil {
+			return nil, err
+		}
+		goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+		if err != nil {
+			return nil, err
+		}
 		var log syncBuffer
 		start := time.Now()
 		res, err := release.Run(ctx, release.Options{
 			Registry: reg.Addr, Version: version.Version, Root: root, Ko: ko, OutDir: out, Log: &log,
-			GatekeeperImage: gatekeeper,
+			GatekeeperImage: gatekeeper, SigningKey: signingKey,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%w\nrelease log (end):\n%s\nregistry log (end):\n%s", err, tailLines(log.String(), 60), tailLines(reg.Logs(), 30))
@@ -123,7 +143,7 @@ func released(t *testing.T) *releaseFixture {
 		var summary bytes.Buffer
 		release.Print(&summary, res)
 		t.Logf("released in %s:\n%s", time.Since(start).Round(time.Second), summary.String())
-		return &releaseFixture{res: res, reg: reg, log: log.String(), gatekeeper: gatekeeper}, nil
+		return &releaseFixture{res: res, reg: reg, log: log.String(), gatekeeper: gatekeeper, signingKey: signingKey, publicKey: publicKey, goMod: goMod}, nil
 	})
 }
 

@@ -1,0 +1,160 @@
+package procs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// MosquittoPath returns mosquitto: $MOSQUITTO, else from PATH or Debian's
+// /usr/sbin/mosquitto.
+func MosquittoPath() (string, error) {
+	if p := os.Getenv("MOSQUITTO"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%w: MOSQUITTO=%s not found: unset it and run `make mosquitto` (installs Debian's mosquitto)", ErrMissing, p)
+		}
+		return p, nil
+	}
+	if p, err := exec.LookPath("mosquitto"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
+		return "/usr/sbin/mosquitto", nil
+	}
+	return "", fmt.Errorf("%w: mosquitto not found on PATH nor in /usr/sbin: run `make mosquitto` (installs Debian's mosquitto)", ErrMissing)
+}
+
+// MosquittoOptions configure a mosquitto broker.
+type MosquittoOptions struct {
+	// Port to listen on; 0 picks a free one.
+	Port int
+	// Tee receives the broker's output as it is written.
+	Tee func([]byte)
+}
+
+// Mosquitto is a running mosquitto on 127.0.0.1 with a config file and a
+// persistence directory of its own: persistent sessions (cleanSession
+// false) and the QoS 1 messages queued for them are saved when the broker
+// stops and read back when it starts again.
+type Mosquitto struct {
+	// URL is what pubsub.mqtt3's url takes: tcp://127.0.0.1:PORT.
+	URL  string
+	Port int
+	proc *process
+	dir  string
+}
+
+// StartMosquitto writes the config and starts the broker.
+func StartMosquitto(ctx context.Context, opts MosquittoOptions) (*Mosquitto, error) {
+	bin, err := MosquittoPath()
+	if err != nil {
+		return nil, err
+	}
+	m := &Mosquitto{Port: opts.Port}
+	if m.Port == 0 {
+		if m.Port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	if m.dir, err = os.MkdirTemp("", "procs-mosquitto-"); err != nil {
+		return nil, err
+	}
+	m.URL = fmt.Sprintf("tcp://127.0.0.1:%d", m.Port)
+	// As root, mosquitto 2 switches to the user `mosquitto` unless told
+	// otherwise; this broker runs as whoever runs the tests, so that it
+	// can write its directory.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root\n"
+	}
+	// max_queued_messages 0: no limit on the QoS 1 messages kept for a
+	// disconnected persistent session (the default, 1000, drops the rest,
+	// less than one audit of a large cluster).
+	conf := fmt.Sprintf(`%slistener %d 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location %s/
+autosave_interval 1
+max_queued_messages 0
+log_dest stdout
+log_type error
+log_type warning
+log_type notice
+log_type information
+connection_messages true
+`, user, m.Port, m.dir)
+	cfg := filepath.Join(m.dir, "mosquitto.conf")
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	m.proc = &process{name: "mosquitto", path: bin, args: []string{"-c", cfg}, dir: m.dir, out: &syncBuffer{tee: opts.Tee}}
+	if err := m.Start(ctx); err != nil {
+		m.Stop()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Start (re)starts the broker on the same port and directory and waits
+// until it accepts an MQTT connection.
+func (m *Mosquitto) Start(ctx context.Context) error {
+	if err := m.proc.start(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return m.proc.waitFor(ctx, "MQTT on "+m.URL, m.connack)
+}
+
+// connack sends an MQTT 3.1.1 CONNECT (clean session, a throwaway client
+// id) and expects CONNACK accepted.
+func (m *Mosquitto) connack(ctx context.Context) error {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", m.Port))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	id := "procs-ready"
+	body := []byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, byte(len(id))}
+	body = append(body, id...)
+	if _, err := c.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil {
+		return err
+	}
+	b := make([]byte, 4)
+	if _, err := io.ReadFull(c, b); err != nil {
+		return err
+	}
+	if b[0] != 0x20 || b[3] != 0 {
+		return fmt.Errorf("CONNACK % x", b)
+	}
+	_, _ = c.Write([]byte{0xe0, 0}) // DISCONNECT
+	return nil
+}
+
+// Pause stops the broker (SIGTERM: it saves its persistence file) and
+// keeps its files; Start brings it back on the same port.
+func (m *Mosquitto) Pause() { m.proc.stop(syscall.SIGTERM, 10*time.Second) }
+
+// Stop ends the broker and removes its files.
+func (m *Mosquitto) Stop() {
+	if m.proc != nil {
+		m.proc.stop(syscall.SIGTERM, 10*time.Second)
+	}
+	if m.dir != "" {
+		_ = os.RemoveAll(m.dir)
+	}
+}
+
+// Logs returns the broker's output.
+func (m *Mosquitto) Logs() string { return m.proc.logs() }
+
+// Dir is the broker's directory (config and persistence file).
+func (m *Mosquitto) Dir() string { return m.dir }
