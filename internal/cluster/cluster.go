@@ -59,6 +59,10 @@ type Options struct {
 	Tee func([]byte)
 	// Step is told each step as it is done (for the demo).
 	Step func(string)
+	// JetStream runs the pods' daprd with pubsub.jetstream
+	// (procs.DaprdJetStreamPath), which the stablecomponents build leaves
+	// out.
+	JetStream bool
 }
 
 // Env is the running environment.
@@ -87,7 +91,11 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 	}()
 	// Every tool first, so a missing one fails at once with its make target.
-	daprd, err := procs.DaprdPath()
+	daprdPath := procs.DaprdPath
+	if opts.JetStream {
+		daprdPath = procs.DaprdJetStreamPath
+	}
+	daprd, err := daprdPath()
 	if err != nil {
 		return nil, err
 	}

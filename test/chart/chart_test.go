@@ -65,6 +65,7 @@ var valueSets = []valueSet{
 	{name: "scopes-and-annotations", set: []string{"audit.enablePubsub=true", "component.scopes={audit}", "auditPodAnnotations.dapr\\.io/log-level=debug", "podLabels.team=platform"}},
 	{name: "kafka", files: []string{filepath.Join("testdata", "values-kafka.yaml")}},
 	{name: "rabbitmq", files: []string{filepath.Join("testdata", "values-rabbitmq.yaml")}},
+	{name: "jetstream", files: []string{filepath.Join("testdata", "values-jetstream.yaml")}},
 	{name: "export-disk", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk"}},
 	{name: "export-disk-subscriber", set: []string{"audit.enablePubsub=true", "gatekeeperVersion=v3.23.1", "audit.exportBackend=disk", "audit.channel=violations",
 		"config.component=broker", "audit.disk.maxAuditResults=3", "audit.forwarder.image.repository=registry.example/pubsub-forward", "audit.forwarder.image.tag=1.2.3",

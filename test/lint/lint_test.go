@@ -166,6 +166,8 @@ var cases = []struct {
 	{"redis-stream-unbounded/bad", []string{"redis-stream-unbounded"}},
 	{"redis-stream-unbounded/good", nil},
 	{"redis-stream-unbounded/zero", []string{"redis-stream-unbounded"}},
+	{"jetstream-durable-missing/bad", []string{"jetstream-durable-missing"}},
+	{"jetstream-durable-missing/good", nil},
 	// What daprd and its injector do not load: a pubsub type or version it
 	// does not have, secrets it cannot resolve, dapr.io/ annotations it
 	// does not read.
