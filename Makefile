@@ -39,6 +39,7 @@ GATEKEEPER_VERS := 3.17.0 3.23.1
 REGISTRY_VER := 3.1.2
 KO_VER    := 0.19.1
 NATS_VER  := 2.15.3
+NATSCLI_VER := 0.5.0
 
 .PHONY: tools-dapr
 tools-dapr: ## daprd, the Dapr sidecar injector and Sentry v1.14.0
@@ -92,11 +93,15 @@ chromium: ## install Debian's chromium if it is missing (test/consumer's TestPag
 	@$(APT_INSTALL) chromium "command -v chromium"
 
 .PHONY: brokers
-brokers: tools-nats tools-daprd-jetstream rabbitmq mosquitto ## every broker test/brokers and bench/publish run besides Redis: nats-server (and a daprd with pubsub.jetstream), RabbitMQ and Mosquitto
+brokers: tools-nats tools-natscli tools-daprd-jetstream rabbitmq mosquitto ## every broker test/brokers and bench/publish run besides Redis: nats-server (and a daprd with pubsub.jetstream), RabbitMQ and Mosquitto
 
 .PHONY: tools-nats
 tools-nats: ## nats-server v2.15.3 (JetStream), built from its Go module (NATS_SERVER=/path/to/nats-server uses another)
 	@$(BUILD_TOOL) nats-server $(NATS_VER) tools/nats-server github.com/nats-io/nats-server/v2 -trimpath -ldflags "-s -w"
+
+.PHONY: tools-natscli
+tools-natscli: ## the NATS CLI (nats) v0.5.0, built from its Go module: the stand-in runs it for the chart's JetStream stream Job
+	@$(BUILD_TOOL) nats $(NATSCLI_VER) tools/natscli github.com/nats-io/natscli/nats -trimpath -ldflags "-s -w"
 
 .PHONY: tools-daprd-jetstream
 tools-daprd-jetstream: ## daprd v1.14.0 with pubsub.jetstream (stable builds leave it out; DAPRD_JETSTREAM=/path uses another)

@@ -118,7 +118,8 @@ func StartKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
 // startControllerManager runs the controllers the tests need: Deployments
 // become ReplicaSets and Pods (created as the controllers' own service
 // accounts, as the Dapr injector requires), service accounts and their
-// tokens, namespace deletion and garbage collection.
+// tokens, namespace deletion and garbage collection; Jobs (the chart's
+// JetStream stream hook) become Pods.
 func (k *Kube) startControllerManager(ctx context.Context, path string) error {
 	caFile := filepath.Join(k.dir, "ca.crt")
 	if err := os.WriteFile(caFile, k.Config.CAData, 0o600); err != nil {
@@ -135,7 +136,7 @@ func (k *Kube) startControllerManager(ctx context.Context, path string) error {
 		"--root-ca-file=" + caFile,
 		"--use-service-account-credentials=true",
 		"--leader-elect=false",
-		"--controllers=deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller,resourcequota-controller",
+		"--controllers=deployment-controller,replicaset-controller,job-controller,ttl-after-finished-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller,resourcequota-controller",
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + itoa(port),
 		"--cert-dir=" + filepath.Join(k.dir, "kcm-certs"),

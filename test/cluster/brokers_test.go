@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/kubelet"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 )
 
@@ -19,7 +20,8 @@ import (
 // is in a Secret in both namespaces (a RabbitMQ URL carries credentials;
 // the chart refuses them in plain text). The Components' settings are
 // test/brokers' (internal/procs/components.go says why each is set):
-// JetStream needs its stream before daprd starts and a durableName.
+// JetStream needs its stream before daprd starts, which the chart's hook
+// Job creates (component.jetstream.createStream), and a durableName.
 func TestAuditThroughEachBroker(t *testing.T) {
 	const version, n = "v3.23.1", 8
 	for _, tc := range []struct {
@@ -28,12 +30,8 @@ func TestAuditThroughEachBroker(t *testing.T) {
 		start     func(t *testing.T) (componentType, urlKey, url string, extra []any)
 	}{
 		{"jetstream", true, func(t *testing.T) (string, string, string, []any) {
+			// No stream: the chart's hook Job creates it.
 			nats := procs.StartNATST(t, procs.NATSOptions{})
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := nats.CreateStream(ctx, "gatekeeper", "audit-channel"); err != nil {
-				t.Fatal(err)
-			}
 			return "pubsub.jetstream", "natsURL", nats.URL, []any{
 				map[string]any{"name": "streamName", "value": "gatekeeper"},
 				map[string]any{"name": "durableName", "value": "subscriber"},
@@ -73,7 +71,18 @@ func TestAuditThroughEachBroker(t *testing.T) {
 			vals["component"] = map[string]any{"type": typ, "metadata": append([]any{
 				map[string]any{"name": urlKey, "secretKeyRef": map[string]any{"name": "broker", "key": "url"}},
 			}, extra...)}
-			if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, true); err != nil {
+			if tc.jetstream {
+				// The chart's hook Job runs `nats stream add` from the image
+				// it names; the stand-in runs natscli built from its module.
+				nats, err := procs.ToolPath("nats", "NATS_CLI")
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.AddImage("natsio/nats-box:cluster-test", kubelet.Image{Binary: nats})
+				vals["component"].(map[string]any)["jetstream"] = map[string]any{"createStream": true, "image": map[string]any{"tag": "cluster-test"}}
+			}
+			// With hooks: JetStream's stream Job runs before anything else.
+			if _, err := e.HelmInstall(ctx, repoPath(t, "charts", "gatekeeper-pubsub"), "gatekeeper-pubsub", cluster.GatekeeperNS, vals, false); err != nil {
 				t.Fatal(err)
 			}
 			applyPolicy(t, e, version, n)
