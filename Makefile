@@ -19,7 +19,7 @@ help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: tools-dapr tools-kube tools-gatekeeper tools-release redis postgres chromium ca-certificates pre-commit brokers ## build every tool the tests run (cached by version outside the checkout) and install redis-server, PostgreSQL, Chromium, ca-certificates and the brokers (nats-server, RabbitMQ, Mosquitto)
+tools: tools-dapr tools-kube tools-gatekeeper tools-release tools-golangci-lint redis postgres chromium ca-certificates pre-commit brokers ## build every tool the tests run (cached by version outside the checkout) and install redis-server, PostgreSQL, Chromium, ca-certificates and the brokers (nats-server, RabbitMQ, Mosquitto)
 
 # Tools are built from source, each in its own module under tools/, by
 # tools/build.sh into $(TOOLS_CACHE) (keyed by tool, version and the module's
@@ -40,6 +40,7 @@ REGISTRY_VER := 3.1.2
 KO_VER    := 0.19.1
 NATS_VER  := 2.15.3
 NATSCLI_VER := 0.5.0
+GOLANGCI_VER := 2.15.0
 
 .PHONY: tools-dapr
 tools-dapr: ## daprd, the Dapr sidecar injector and Sentry v1.14.0
@@ -65,6 +66,11 @@ tools-release: ## the OCI registry (CNCF distribution v3.1.2) and ko v0.19.1 tha
 	@$(BUILD_TOOL) registry $(REGISTRY_VER) tools/registry github.com/distribution/distribution/v3/cmd/registry \
 		-trimpath -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=v$(REGISTRY_VER)"
 	@$(BUILD_TOOL) ko $(KO_VER) tools/ko github.com/google/ko -trimpath -ldflags "-s -w -X github.com/google/ko/pkg/commands.Version=v$(KO_VER)"
+
+.PHONY: tools-golangci-lint
+tools-golangci-lint: ## golangci-lint v2.15.0, which make lint runs with .golangci.yml
+	@$(BUILD_TOOL) golangci-lint $(GOLANGCI_VER) tools/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint \
+		-trimpath -ldflags "-s -w -X main.version=$(GOLANGCI_VER) -X main.commit=v$(GOLANGCI_VER) -X main.date=unknown"
 
 APT_INSTALL := tools/apt-install.sh
 
@@ -139,14 +145,32 @@ test: tools lint ## run every test (unit, chart, kustomize, lint, end-to-end wit
 	@echo ">> the concurrent publisher under the race detector"
 	DAPRD=$(DAPRD) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./pkg/pubsub/... ./test/e2e/
 
+# The inner loop's tests: every package outside test/ and bench/ except the
+# ones whose tests start a built tool, and two tests that run one. None needs
+# bin/, daprd, kube-apiserver, redis-server, PostgreSQL, a broker or Chromium
+# (fake-subscriber's test builds its own binary with go build).
+#   internal/consumer/store    every case runs on SQLite and on a real PostgreSQL
+#   internal/consumer/reports  the lease and the reports' writer need kube-apiserver
+#   TestGatekeeperFlagsMatchBinaries (pkg/lint/model) runs Gatekeeper's managers
+#   TestREADMECommands (cmd/pubsub-lint) runs the README's live command on kube-apiserver
+UNIT_EXCLUDE := /(test|bench)/|/internal/consumer/(store|reports)$$
+UNIT_SKIP    := ^(TestGatekeeperFlagsMatchBinaries|TestREADMECommands)$$
+UNIT_PKGS     = $(shell $(GO) list ./... | grep -vE '$(UNIT_EXCLUDE)')
+
+.PHONY: test-unit
+test-unit: ## the fast inner loop (under a minute): the tests that need no built tool, server or browser
+	@pkgs="$(UNIT_PKGS)"; echo ">> go test -count=1 -skip '$(UNIT_SKIP)' on $$(wc -w <<<"$$pkgs") packages (all but $(UNIT_EXCLUDE))"; \
+		$(GO) test -count=1 -timeout 5m -skip '$(UNIT_SKIP)' $$pkgs
+
 .PHONY: test-brokers
 test-brokers: tools-dapr brokers ## the brokers test alone: NATS JetStream, RabbitMQ and Mosquitto through daprd into the violations consumer, each stopped for 10 s while publishing
 	DAPRD=$(DAPRD) $(GO) test -count=1 -timeout 15m -v ./test/brokers/
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: tools-golangci-lint ## gofmt, go vet and golangci-lint (the linters and why some are off: .golangci.yml)
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(BIN)/golangci-lint run --timeout 15m ./...
 
 .PHONY: bench
 bench: tools ## benchmarks; the summary lines (publish-throughput, lint-throughput, gatekeeper-audit) come last
@@ -172,7 +196,7 @@ schemas-from-data: ## refresh the facts and schemas from Dapr's metadata (DATA=p
 # One version for everything: the chart's version (a test keeps Chart.yaml
 # equal to it), the images' tag and `pubsub-lint version` (embedded with
 # go:embed) come from this file.
-VERSION_FILE := internal/release/version/VERSION
+VERSION_FILE := internal/version/VERSION
 VERSION   := $(shell cat $(VERSION_FILE))
 # Where make release pushes: HOST[:PORT][/PATH]. Empty (the default) means
 # the local registry: bin/registry started on LOCAL_REGISTRY with its storage

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -37,7 +38,7 @@ const (
 	// AlertWebhook describes the body the violations consumer POSTs to a
 	// webhook alert route.
 	AlertWebhook = "alert-webhook"
-	// connectionConfigPrefix prefixes per-provider connection config schemas.
+	// connectionConfigPrefix prefixes per-driver connection config schemas.
 	connectionConfigPrefix = "connection-config."
 	// pubsubDir holds one metadata schema per Dapr pubsub type.
 	pubsubDir = "pubsub/"
@@ -112,10 +113,10 @@ func Raw(name string) ([]byte, error) {
 	return files.ReadFile(name + ".schema.json")
 }
 
-// Providers lists the connection providers (Gatekeeper's export drivers)
+// Drivers lists Gatekeeper's export drivers ("providers" up to v3.18)
 // that have a config schema, sorted: every driver of every Gatekeeper
 // version. DriversFor lists those of one form.
-func Providers() []string {
+func Drivers() []string {
 	var out []string
 	for _, n := range Names() {
 		if strings.HasPrefix(n, connectionConfigPrefix) {
@@ -125,8 +126,8 @@ func Providers() []string {
 	return out
 }
 
-// ConnectionConfig returns the schema name for a provider's connection config.
-func ConnectionConfig(provider string) string { return connectionConfigPrefix + provider }
+// ConnectionConfig returns the schema name for a driver's connection config.
+func ConnectionConfig(driver string) string { return connectionConfigPrefix + driver }
 
 // Forms of a connection config (DriverInfo.Forms).
 const (
@@ -224,7 +225,7 @@ func loadDriver(name string) (*DriverInfo, error) {
 // DriversFor lists the drivers that a config of the form can name, sorted.
 func DriversFor(form string) []string {
 	var out []string
-	for _, n := range Providers() {
+	for _, n := range Drivers() {
 		if d, err := Driver(n); err == nil && d.HasForm(form) {
 			out = append(out, n)
 		}
@@ -275,8 +276,8 @@ func Validate(name string, v any) ([]Problem, error) {
 	if err == nil {
 		return nil, nil
 	}
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
 		return nil, fmt.Errorf("validating against %s: %w", name, err)
 	}
 	var out []Problem

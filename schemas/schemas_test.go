@@ -68,8 +68,8 @@ func TestDrivers(t *testing.T) {
 			t.Errorf("DriversFor(%s) = %v, want %v", tc.form, got, tc.want)
 		}
 	}
-	if got := schemas.Providers(); !slices.Equal(got, []string{"dapr", "disk"}) {
-		t.Errorf("Providers() = %v", got)
+	if got := schemas.Drivers(); !slices.Equal(got, []string{"dapr", "disk"}) {
+		t.Errorf("Drivers() = %v", got)
 	}
 	disk, err := schemas.Driver("disk")
 	if err != nil {

@@ -35,6 +35,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/receive"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -81,7 +82,7 @@ func (m mode) requests(bodies [][]byte) [][]byte {
 }
 
 func stores(b *testing.B) map[string]func(name string) store.Store {
-	pg := procs.StartPostgresT(b, procs.PostgresOptions{})
+	pg := procstest.StartPostgres(b, procs.PostgresOptions{})
 	return map[string]func(string) store.Store{
 		"sqlite": func(name string) store.Store {
 			s, err := store.Open(context.Background(), "sqlite://"+filepath.Join(b.TempDir(), name+".db"))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
@@ -46,7 +47,7 @@ func BenchmarkConsumeEndToEnd(b *testing.B) {
 	if err := procs.GoBuild(ctx, dir, "./cmd/violations"); err != nil {
 		b.Fatal(err)
 	}
-	redis := procs.StartRedisT(b, procs.RedisOptions{Password: "bench"})
+	redis := procstest.StartRedis(b, procs.RedisOptions{Password: "bench"})
 	secrets, err := quickstart.WriteSecrets(b.TempDir(), redis.Password)
 	if err != nil {
 		b.Fatal(err)
@@ -61,8 +62,8 @@ func BenchmarkConsumeEndToEnd(b *testing.B) {
 		concurrency = "100"
 	}
 	subResources := quickstart.ResourcesWith(redis.Addr, secrets, map[string]string{"concurrency": concurrency})
-	audit := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "audit", Resources: resources, LogLevel: "warn"})
-	pg := procs.StartPostgresT(b, procs.PostgresOptions{})
+	audit := procstest.StartDaprd(b, procs.DaprdOptions{AppID: "audit", Resources: resources, LogLevel: "warn"})
+	pg := procstest.StartPostgres(b, procs.PostgresOptions{})
 	storeURL := map[string]string{}
 	for _, label := range []string{deliveryLabel(0), deliveryLabel(bulkMessages)} {
 		if err := procs.CreateDatabase(ctx, pg, "endtoend"+label); err != nil {
@@ -90,7 +91,7 @@ func BenchmarkConsumeEndToEnd(b *testing.B) {
 	}
 	gatekeeperRate := float64(sequential) / time.Since(start).Seconds()
 
-	sys := pubsub.NewSystem(dapr.Provider(dapr.Options{Address: audit.GRPCAddr, Queue: queue.Options{MaxItems: endToEnd}}))
+	sys := pubsub.NewSystem(dapr.Driver(dapr.Options{Address: audit.GRPCAddr, Queue: queue.Options{MaxItems: endToEnd}}))
 	defer sys.Close(ctx)
 	if err := sys.UpsertConnection(ctx, map[string]any{"component": quickstart.Component}, "audit-connection", "dapr"); err != nil {
 		b.Fatal(err)
@@ -144,7 +145,7 @@ func BenchmarkConsumeEndToEnd(b *testing.B) {
 			}))
 			defer noop.Close()
 			port := noop.Listener.Addr().(*net.TCPAddr).Port
-			d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "noop-" + label, AppPort: port, Resources: subResources, LogLevel: "warn"})
+			d := procstest.StartDaprd(b, procs.DaprdOptions{AppID: "noop-" + label, AppPort: port, Resources: subResources, LogLevel: "warn"})
 			defer d.Stop()
 			b.ResetTimer()
 			start := time.Now()
@@ -179,7 +180,7 @@ func BenchmarkConsumeEndToEnd(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer consumer.Stop()
-				d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "violations-" + name + "-" + label, AppPort: appPort, Resources: subResources, LogLevel: "warn"})
+				d := procstest.StartDaprd(b, procs.DaprdOptions{AppID: "violations-" + name + "-" + label, AppPort: appPort, Resources: subResources, LogLevel: "warn"})
 				defer d.Stop()
 				base := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 				waitFor(b, consumer, 60*time.Second, func() (bool, error) {

@@ -13,6 +13,7 @@ import (
 	daprclient "github.com/dapr/go-sdk/client"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/queue"
@@ -36,7 +37,7 @@ type benchBroker struct {
 func benchBrokers() []benchBroker {
 	return []benchBroker{
 		{"redis", func(b *testing.B) (string, string) {
-			r := procs.StartRedisT(b, procs.RedisOptions{Password: "bench"})
+			r := procstest.StartRedis(b, procs.RedisOptions{Password: "bench"})
 			return r.Component("pubsub"), ""
 		}},
 		{"nats-jetstream", func(b *testing.B) (string, string) {
@@ -44,7 +45,7 @@ func benchBrokers() []benchBroker {
 			if err != nil {
 				b.Fatal(err)
 			}
-			n := procs.StartNATST(b, procs.NATSOptions{})
+			n := procstest.StartNATS(b, procs.NATSOptions{})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := n.CreateStream(ctx, "GATEKEEPER", benchTopic); err != nil {
@@ -53,11 +54,11 @@ func benchBrokers() []benchBroker {
 			return n.Component("pubsub", "GATEKEEPER", "violations"), bin
 		}},
 		{"rabbitmq", func(b *testing.B) (string, string) {
-			r := procs.StartRabbitMQT(b, procs.RabbitMQOptions{})
+			r := procstest.StartRabbitMQ(b, procs.RabbitMQOptions{})
 			return r.Component("pubsub"), ""
 		}},
 		{"mqtt-mosquitto", func(b *testing.B) (string, string) {
-			m := procs.StartMosquittoT(b, procs.MosquittoOptions{})
+			m := procstest.StartMosquitto(b, procs.MosquittoOptions{})
 			return m.Component("pubsub"), ""
 		}},
 	}
@@ -91,7 +92,7 @@ func BenchmarkPublishBrokers(b *testing.B) {
 		ok := b.Run(br.name, func(b *testing.B) {
 			comp, bin := br.start(b)
 			subscribeOnce(b, comp, bin)
-			d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "audit", Bin: bin, LogLevel: "warn", ExtraArgs: benchArgs(),
+			d := procstest.StartDaprd(b, procs.DaprdOptions{AppID: "audit", Bin: bin, LogLevel: "warn", ExtraArgs: benchArgs(),
 				Resources: map[string]string{"pubsub.yaml": comp}})
 			ctx := context.Background()
 			client, err := daprclient.NewClientWithAddress(d.GRPCAddr)
@@ -105,7 +106,7 @@ func BenchmarkPublishBrokers(b *testing.B) {
 				}
 			}
 
-			sys := pubsub.NewSystem(dapr.Provider(dapr.Options{Address: d.GRPCAddr, Queue: queue.Options{MaxItems: brokerN,
+			sys := pubsub.NewSystem(dapr.Driver(dapr.Options{Address: d.GRPCAddr, Queue: queue.Options{MaxItems: brokerN,
 				BatchSize: envInt("BENCH_BATCH", 0), Workers: envInt("BENCH_WORKERS", 0)}}))
 			defer sys.Close(ctx)
 			if err := sys.UpsertConnection(ctx, map[string]any{"component": "pubsub"}, "audit-connection", "dapr"); err != nil {
@@ -175,7 +176,7 @@ func subscribeOnce(b *testing.B, comp, bin string) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Close()
-	d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "subscriber", Bin: bin, AppPort: l.Addr().(*net.TCPAddr).Port, LogLevel: "warn",
+	d := procstest.StartDaprd(b, procs.DaprdOptions{AppID: "subscriber", Bin: bin, AppPort: l.Addr().(*net.TCPAddr).Port, LogLevel: "warn",
 		Resources: map[string]string{"pubsub.yaml": comp}})
 	select {
 	case <-subscribed:

@@ -37,6 +37,7 @@ import (
 	daprclient "github.com/dapr/go-sdk/client"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
@@ -79,12 +80,12 @@ func benchArgs() []string { return strings.Fields(os.Getenv("BENCH_DAPRD_ARGS"))
 
 func BenchmarkPublishThroughput(b *testing.B) {
 	ctx := context.Background()
-	redis := procs.StartRedisT(b, procs.RedisOptions{Password: "bench"})
+	redis := procstest.StartRedis(b, procs.RedisOptions{Password: "bench"})
 	secrets, err := quickstart.WriteSecrets(b.TempDir(), redis.Password)
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := procs.StartDaprdT(b, procs.DaprdOptions{AppID: "audit", Resources: quickstart.ResourcesWith(redis.Addr, secrets, benchMetadata()), LogLevel: "warn", ExtraArgs: benchArgs()})
+	d := procstest.StartDaprd(b, procs.DaprdOptions{AppID: "audit", Resources: quickstart.ResourcesWith(redis.Addr, secrets, benchMetadata()), LogLevel: "warn", ExtraArgs: benchArgs()})
 	vs := violations()
 
 	client, err := daprclient.NewClientWithAddress(d.GRPCAddr)
@@ -116,7 +117,7 @@ func BenchmarkPublishThroughput(b *testing.B) {
 	seq := float64(n) / time.Since(start).Seconds()
 
 	// pkg/pubsub: Publish queues, Flush waits for every acknowledgement.
-	sys := pubsub.NewSystem(dapr.Provider(dapr.Options{Address: d.GRPCAddr, Queue: queue.Options{MaxItems: n, BatchSize: envInt("BENCH_BATCH", 0), Workers: envInt("BENCH_WORKERS", 0)}}))
+	sys := pubsub.NewSystem(dapr.Driver(dapr.Options{Address: d.GRPCAddr, Queue: queue.Options{MaxItems: n, BatchSize: envInt("BENCH_BATCH", 0), Workers: envInt("BENCH_WORKERS", 0)}}))
 	defer sys.Close(ctx)
 	if err := sys.UpsertConnection(ctx, map[string]any{"component": quickstart.Component}, "audit-connection", "dapr"); err != nil {
 		b.Fatal(err)

@@ -237,7 +237,7 @@ func waitCount(ctx context.Context, server, state string, want int) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the consumer lists %d %s violations, want %d (last error: %v)", got, state, want, err)
+			return fmt.Errorf("the consumer lists %d %s violations, want %d (last error: %w)", got, state, want, err)
 		case <-time.After(time.Second):
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cli"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/subscriber"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
@@ -43,9 +44,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	healthAddress := fs.String("health-address", "", "address of -health-port; empty: every interface (the kubelet probes the pod's IP)")
 	pubsub := fs.String("pubsub", envOr("PUBSUB_COMPONENT", "pubsub"), "Dapr pubsub component to subscribe through")
 	channel := fs.String("channel", envOr("AUDIT_CHANNEL", connection.DefaultChannel), "topic to subscribe to (Gatekeeper's --audit-channel)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if code := cli.Parse(fs, args, "usage: fake-subscriber [flags]\n\nA Dapr app that subscribes to the audit channel and prints each violation as a line of JSON.\nEnvironment: AUDIT_CHANNEL, PUBSUB_COMPONENT, APP_PORT, HEALTH_PORT, APP_API_TOKEN (flags override them).",
 		"it takes flags only (--port, --channel, ...)", stdout, stderr); code != cli.Continue {
 		return code
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "fake-subscriber", version.ModuleVersion())
+		return 0
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))

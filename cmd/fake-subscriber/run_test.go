@@ -28,6 +28,7 @@ func TestUsage(t *testing.T) {
 		{"bad flag", []string{"--topic", "x"}, 2, "", "Run 'fake-subscriber --help' for usage."},
 		{"--help", []string{"--help"}, 0, "usage: fake-subscriber [flags]", ""},
 		{"-h lists the flags", []string{"-h"}, 0, "-health-port", ""},
+		{"--version", []string{"--version"}, 0, "fake-subscriber v", ""},
 		{"port in use", []string{"--port", busyPort}, 1, "", "listening on 127.0.0.1:" + busyPort},
 	}
 	for _, tt := range tests {

@@ -20,7 +20,7 @@ import (
 	"syscall"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/forward"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 )
 
 const usage = `pubsub-forward sends Gatekeeper's disk export to a Dapr pubsub component.

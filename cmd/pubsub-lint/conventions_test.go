@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 )
 
 // TestConventions covers the flags and exit codes pubsub-lint shares with

@@ -34,6 +34,7 @@ import (
 	"strings"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/input"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
@@ -55,9 +56,9 @@ func (l *list) Set(s string) error { *l = append(*l, s); return nil }
 // byteSize is a flag of a size in bytes: "1048576", "64Mi", "1Gi".
 type byteSize int64
 
-func (b *byteSize) String() string { return lint.FormatByteSize(int64(*b)) }
+func (b *byteSize) String() string { return input.FormatByteSize(int64(*b)) }
 func (b *byteSize) Set(s string) error {
-	n, err := lint.ParseByteSize(s)
+	n, err := input.ParseByteSize(s)
 	if err != nil {
 		return err
 	}
@@ -102,12 +103,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	def := model.DefaultOptions()
 	fs.StringVar(&opts.Namespace, "n", def.Namespace, "Helm release namespace; where objects without a namespace go (same as --namespace)")
 	fs.StringVar(&opts.Namespace, "namespace", def.Namespace, "Helm release namespace; where objects without a namespace go")
-	maxInput := byteSize(lint.DefaultMaxInputBytes)
+	maxInput := byteSize(input.DefaultMaxInputBytes)
 	fs.Var(&maxInput, "max-input-bytes", "most bytes read of one file or of standard input: bytes or with a suffix Ki, Mi, Gi (e.g. 16Mi)")
 	gkNamespace := fs.String("gatekeeper-namespace", def.Assume.GatekeeperNamespace, "the audit's namespace when its Deployment is not among the inputs")
 	auditConnection := fs.String("audit-connection", def.Assume.AuditConnection, "the audit's --audit-connection when its Deployment is not among the inputs")
 	auditChannel := fs.String("audit-channel", def.Assume.AuditChannel, "the audit's --audit-channel when its Deployment is not among the inputs")
-	dropAll := fs.Bool("dapr-drop-all-capabilities", def.Assume.DropAllCapabilities, "the Dapr injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (when its Deployment is not among the inputs)")
+	dropAll := fs.Bool("dapr-drop-all-capabilities", def.Assume.DropAllCapabilities(), "the Dapr injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (when its Deployment is not among the inputs)")
 	var formats, enable, disable, exclude list
 	fs.Var(&formats, "format", "output format, "+strings.Join(output.Formats(), ", ")+", optionally =FILE to write it to a file (repeatable: several formats in one run, e.g. -o text -o sarif=results.sarif; default text)")
 	fs.Var(&formats, "o", "output format[=FILE] (same as --format)")
@@ -156,7 +157,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return usage(stderr, "%v", err)
 	}
-	if err := lint.CheckExclude(exclude); err != nil {
+	if err := input.CheckExclude(exclude); err != nil {
 		return usage(stderr, "%v", err)
 	}
 	opts.Exclude = exclude
@@ -184,7 +185,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	res, err := lint.Run(ctx, opts)
 	if res == nil {
-		if errors.Is(err, lint.ErrNoChart) {
+		if errors.Is(err, input.ErrNoChart) {
 			var given []string
 			fs.Visit(func(f *flag.Flag) {
 				if chartFlags[f.Name] {

@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 )
 
 // versionInfo is what `pubsub-lint version` reports: the release (one

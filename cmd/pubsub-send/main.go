@@ -6,8 +6,10 @@
 //
 // PATH is a YAML or JSON file holding a connection ConfigMap or (Gatekeeper
 // v3.20+) a Connection, or a mounted ConfigMap directory (files provider or
-// driver, and config). --driver (or --provider) with --config gives the same inline. Without --file it sends the
-// documentation's example violation. The Dapr sidecar is found as the Dapr
+// driver, and config). --driver with --config gives the same inline
+// (--provider is a deprecated spelling of --driver: it works and prints a
+// note on stderr). Without --file it sends the documentation's example
+// violation. The Dapr sidecar is found as the Dapr
 // SDK finds it (DAPR_GRPC_ENDPOINT, DAPR_GRPC_PORT, DAPR_API_TOKEN); when
 // nothing accepts connections there within --sidecar-wait (20s) it fails,
 // naming the address. --file is checked against

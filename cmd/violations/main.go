@@ -23,7 +23,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/client"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/serve"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 )
 
 const usage = `violations keeps Gatekeeper's audit violations and their history.

@@ -109,7 +109,7 @@ func (e *Env) installDaprCRDs(ctx context.Context) error {
 func (e *Env) applyDir(ctx context.Context, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no manifests in %s (%v)", dir, err)
+		return fmt.Errorf("no manifests in %s (%w)", dir, err)
 	}
 	sort.Strings(files)
 	for _, f := range files {

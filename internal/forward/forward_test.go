@@ -240,9 +240,9 @@ func TestForward(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, 5)
 			wantLines := tc.scenario(t, e)
-			got := e.waitLines(len(wantLines))
+			e.waitLines(len(wantLines))
 			time.Sleep(50 * time.Millisecond)
-			got = e.rec.lines()
+			got := e.rec.lines()
 			if strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
 				t.Fatalf("sent:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantLines, "\n"))
 			}

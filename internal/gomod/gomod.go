@@ -29,7 +29,7 @@ func Download(ctx context.Context, module, version string) (Module, error) {
 	var info struct{ Dir, GoMod, Error string }
 	_ = json.Unmarshal(out, &info)
 	if err != nil || info.Dir == "" {
-		return Module{}, fmt.Errorf("go mod download %s@%s: %v %s %s", module, version, err, info.Error, bytes.TrimSpace(stderr.Bytes()))
+		return Module{}, fmt.Errorf("go mod download %s@%s: %w %s %s", module, version, err, info.Error, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return Module{Dir: info.Dir, GoMod: info.GoMod}, nil
 }

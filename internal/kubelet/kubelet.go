@@ -2,6 +2,9 @@
 // Pods that a real kube-apiserver holds (created by kube-controller-manager,
 // mutated by the real Dapr injector, admitted by PodSecurity) and runs their
 // containers as local processes, since no container runtime exists here.
+// It watches the Pods of its namespaces (client-go informers, one shared
+// informer factory per namespace, feeding a work queue; watch.go) and
+// reconciles each pod that changes, with a periodic resync.
 //
 // What it does, as a kubelet would: images are mapped to binaries built by
 // `make tools` (Images); command and args get $(VAR) expansion; env is
@@ -42,8 +45,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
 )
 
 // Image says how to run a container image as a local process.
@@ -96,6 +101,8 @@ type Kubelet struct {
 	dir     string
 	cancel  context.CancelFunc
 	done    chan struct{}
+	queue   workqueue.TypedInterface[string]
+	listers map[string]corelisters.PodNamespaceLister
 	mu      sync.Mutex
 	pods    map[types.UID]*pod
 	skipped map[types.UID]bool
@@ -119,7 +126,13 @@ func Start(ctx context.Context, opts Options) (*Kubelet, error) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	k := &Kubelet{opts: opts, client: client, dyn: dyn, dir: dir, cancel: cancel, done: make(chan struct{}),
 		pods: map[types.UID]*pod{}, skipped: map[types.UID]bool{}}
-	go k.loop(ctx)
+	w, err := k.newWatcher(ctx)
+	if err != nil {
+		cancel()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	go k.watch(ctx, w)
 	return k, nil
 }
 
@@ -213,72 +226,6 @@ func (k *Kubelet) find(namespace, name string) *pod {
 		return prefixed[0]
 	}
 	return nil
-}
-
-func (k *Kubelet) loop(ctx context.Context) {
-	defer close(k.done)
-	for {
-		k.sync(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// sync starts pods that appeared and stops pods that are gone.
-func (k *Kubelet) sync(ctx context.Context) {
-	seen := map[types.UID]bool{}
-	for _, ns := range k.opts.Namespaces {
-		list, err := k.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			if ctx.Err() == nil {
-				k.event("listing pods in %s: %v", ns, err)
-			}
-			return
-		}
-		for i := range list.Items {
-			obj := &list.Items[i]
-			seen[obj.UID] = true
-			if obj.DeletionTimestamp != nil {
-				continue
-			}
-			k.mu.Lock()
-			_, running := k.pods[obj.UID]
-			skipped := k.skipped[obj.UID]
-			k.mu.Unlock()
-			if running || skipped {
-				continue
-			}
-			if missing := k.unknownImages(obj); len(missing) > 0 {
-				k.mu.Lock()
-				k.skipped[obj.UID] = true
-				k.mu.Unlock()
-				k.event("pod %s/%s not run: no binary for image %s", obj.Namespace, obj.Name, strings.Join(missing, ", "))
-				continue
-			}
-			p := newPod(k, obj.DeepCopy())
-			k.mu.Lock()
-			k.pods[obj.UID] = p
-			k.mu.Unlock()
-			k.event("pod %s/%s: running (containers %s)", obj.Namespace, obj.Name, strings.Join(containerNames(obj), ", "))
-			go p.run(ctx)
-		}
-	}
-	k.mu.Lock()
-	var gone []*pod
-	for uid, p := range k.pods {
-		if !seen[uid] || p.deleted() {
-			gone = append(gone, p)
-			delete(k.pods, uid)
-		}
-	}
-	k.mu.Unlock()
-	for _, p := range gone {
-		k.event("pod %s/%s deleted: stopping it", p.obj.Namespace, p.obj.Name)
-		p.stop()
-	}
 }
 
 func (k *Kubelet) unknownImages(obj *corev1.Pod) []string {

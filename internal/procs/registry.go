@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -159,24 +158,4 @@ func (r *Registry) Stop() {
 	if r.ownDir {
 		_ = os.RemoveAll(r.dir)
 	}
-}
-
-// StartRegistryT starts a registry for t on 127.0.0.1:<free port> and stops it
-// when t ends; when t fails, its log is printed. A missing registry binary
-// fails t with the make target that builds it.
-func StartRegistryT(t testing.TB) *Registry {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	r, err := StartRegistry(ctx, RegistryOptions{})
-	if err != nil {
-		t.Fatalf("starting the registry: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("registry %s output:\n%s", r.Addr, r.Logs())
-		}
-		r.Stop()
-	})
-	return r
 }

@@ -181,7 +181,9 @@ func copyLabels(m map[string]string) map[string]string {
 }
 
 // LayerFiles lists a layer's entries (name, mode, owner, size), sorted,
-// for tests and for looking into a pulled image.
+// for tests and for looking into a pulled image. It lists the one layer as
+// written (names unchanged, whiteouts included), so it reads the layer's tar
+// itself rather than mutate.Extract, which flattens a whole image.
 func LayerFiles(l v1.Layer) ([]tar.Header, error) {
 	rc, err := l.Uncompressed()
 	if err != nil {
@@ -189,54 +191,63 @@ func LayerFiles(l v1.Layer) ([]tar.Header, error) {
 	}
 	defer rc.Close()
 	var out []tar.Header
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading layer: %w", err)
-		}
+	err = eachEntry(rc, func(h *tar.Header, _ io.Reader) (bool, error) {
 		out = append(out, *h)
+		return false, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading layer: %w", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
 // ReadFile returns the content of file name (an absolute path in the image)
-// from the image's layers, the topmost first.
+// from the image's flattened file system (mutate.Extract: the topmost
+// layer's entry wins, whiteouts hide lower layers).
 func ReadFile(img v1.Image, name string) ([]byte, error) {
-	layers, err := img.Layers()
-	if err != nil {
-		return nil, fmt.Errorf("image layers: %w", err)
-	}
 	want := strings.TrimPrefix(path.Clean(name), "/")
-	for i := len(layers) - 1; i >= 0; i-- {
-		rc, err := layers[i].Uncompressed()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	var (
+		data  []byte
+		found bool
+	)
+	err := eachEntry(rc, func(h *tar.Header, r io.Reader) (bool, error) {
+		if strings.TrimPrefix(path.Clean(h.Name), "/") != want || h.Typeflag != tar.TypeReg {
+			return false, nil
+		}
+		b, err := io.ReadAll(r)
 		if err != nil {
-			return nil, fmt.Errorf("reading layer %d: %w", i, err)
+			return true, fmt.Errorf("reading %s: %w", name, err)
 		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				rc.Close()
-				return nil, fmt.Errorf("reading layer %d: %w", i, err)
-			}
-			if strings.TrimPrefix(path.Clean(h.Name), "/") == want && h.Typeflag == tar.TypeReg {
-				b, err := io.ReadAll(tr)
-				rc.Close()
-				if err != nil {
-					return nil, fmt.Errorf("reading %s: %w", name, err)
-				}
-				return b, nil
-			}
-		}
-		rc.Close()
+		data, found = b, true
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading image: %w", err)
 	}
-	return nil, fmt.Errorf("%s: not in the image", name)
+	if !found {
+		return nil, fmt.Errorf("%s: not in the image", name)
+	}
+	return data, nil
+}
+
+// eachEntry calls fn with every entry of the tar stream r, and the reader of
+// its content, until fn says stop or returns an error.
+func eachEntry(r io.Reader, fn func(h *tar.Header, content io.Reader) (stop bool, err error)) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		stop, err := fn(h, tr)
+		if err != nil || stop {
+			return err
+		}
+	}
 }

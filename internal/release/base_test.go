@@ -2,11 +2,16 @@ package release
 
 import (
 	"archive/tar"
+	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -163,5 +168,36 @@ func TestBaseIndexReproducible(t *testing.T) {
 func TestBaseIndexNeedsCerts(t *testing.T) {
 	if _, err := BaseIndex(BaseOptions{}); err == nil || !strings.Contains(err.Error(), CACertsPath) {
 		t.Errorf("error %v, want one naming %s", err, CACertsPath)
+	}
+}
+
+func TestReadFileFlattensLayers(t *testing.T) {
+	layer := func(files ...baseFile) v1.Layer {
+		t.Helper()
+		b, err := baseLayer(files, time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	img, err := mutate.AppendLayers(empty.Image,
+		layer(baseFile{Name: "a", Mode: 0o644, Data: []byte("lower")}, baseFile{Name: "b", Mode: 0o644, Data: []byte("gone")}),
+		layer(baseFile{Name: "a", Mode: 0o644, Data: []byte("upper")}, baseFile{Name: ".wh.b", Mode: 0o644}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadFile(img, "/a"); err != nil || string(b) != "upper" {
+		t.Errorf("ReadFile(/a) = %q, %v, want the upper layer's", b, err)
+	}
+	if b, err := ReadFile(img, "/b"); err == nil {
+		t.Errorf("ReadFile(/b) = %q, want an error: the upper layer removes it", b)
+	}
+	if _, err := ReadFile(img, "/none"); err == nil || !strings.Contains(err.Error(), "not in the image") {
+		t.Errorf("ReadFile(/none) error %v", err)
 	}
 }

@@ -25,7 +25,7 @@ func CheckChartVersion(chartDir, version string) error {
 		return fmt.Errorf("reading the chart's version: %w", err)
 	}
 	if meta.Version != version {
-		return fmt.Errorf("%s/Chart.yaml has version %s, the release is %s (internal/release/version/VERSION): set the chart's version to %s", chartDir, meta.Version, version, version)
+		return fmt.Errorf("%s/Chart.yaml has version %s, the release is %s (internal/version/VERSION): set the chart's version to %s", chartDir, meta.Version, version, version)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/sign"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 )
 
 // PublicKeyFile is the name of the signing key's public key (PEM) in
@@ -603,9 +603,7 @@ func IsLoopback(hostport string) bool {
 type tailBuffer struct{ lines []string }
 
 func (t *tailBuffer) Write(b []byte) (int, error) {
-	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		t.lines = append(t.lines, l)
-	}
+	t.lines = append(t.lines, strings.Split(strings.TrimRight(string(b), "\n"), "\n")...)
 	if len(t.lines) > 30 {
 		t.lines = t.lines[len(t.lines)-30:]
 	}

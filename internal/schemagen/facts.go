@@ -6,7 +6,7 @@
 //     facts the schemas need: key names, types, required, sensitive,
 //     deprecated, allowed values, defaults and authentication profiles. With
 //     the components-contrib Go source (the module version daprd is built
-//     with) it adds what each component's code reads (SourceKeys): keys
+//     with) it adds what each component's code reads (gosource.Keys): keys
 //     metadata.yaml does not list, deprecated keys still honoured and their
 //     replacements, and values compared with fixed strings.
 //     MarshalFacts writes them to schemas/facts/dapr-pubsub-metadata.json.
@@ -30,6 +30,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/schemagen/gosource"
 )
 
 // FactsFile is the path of the facts file inside the schemas directory.
@@ -47,7 +49,7 @@ type Source struct {
 	Project string `json:"project"`
 	Version string `json:"version"`
 	License string `json:"license"`
-	// GoModule and GoVersion name the Go source the components' SourceInfo
+	// GoModule and GoVersion name the Go source the components' gosource.Info
 	// was read from (the version of the module dapr/dapr requires).
 	GoModule  string `json:"goModule,omitempty"`
 	GoVersion string `json:"goVersion,omitempty"`
@@ -69,7 +71,7 @@ type Component struct {
 	// AuthenticationProfiles includes the expanded built-in profiles.
 	AuthenticationProfiles []Profile `json:"authenticationProfiles,omitempty"`
 	// Source is what the component's Go source reads.
-	Source *SourceInfo `json:"source,omitempty"`
+	Source *gosource.Info `json:"source,omitempty"`
 }
 
 // Profile is an authentication profile: keys that apply when it is used.
@@ -146,7 +148,7 @@ type GoSource struct {
 // Extract reads the pubsub facts from a components-contrib checkout at root
 // (for example /work/shared/data/dapr-components-contrib-v1.14.0) and adds
 // the Supplement components that have no metadata.yaml there. With src.Dir
-// it adds each component's SourceInfo, read from the Go package of the
+// it adds each component's gosource.Info, read from the Go package of the
 // component's metadata file.
 func Extract(root, version string, src GoSource) (*Facts, error) {
 	builtin := map[string][]rawProfile{}
@@ -223,18 +225,18 @@ func Extract(root, version string, src GoSource) (*Facts, error) {
 	if src.Dir == "" {
 		return f, nil
 	}
-	tree, err := newGoTree(src.Dir, src.ModCache)
+	tree, err := gosource.Open(src.Dir, src.ModCache)
 	if err != nil {
 		return nil, fmt.Errorf("components-contrib source: %w", err)
 	}
 	for i := range f.Components {
 		c := &f.Components[i]
 		dir := path.Dir(c.From)
-		keys, err := SourceKeys(tree, dir)
+		keys, err := gosource.Keys(tree, dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Type, err)
 		}
-		c.Source = &SourceInfo{Dir: dir, Keys: keys}
+		c.Source = &gosource.Info{Dir: dir, Keys: keys}
 	}
 	return f, nil
 }

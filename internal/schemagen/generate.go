@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/schemagen/gosource"
 )
 
 // BaseURL is the $id prefix of every schema (as in schemas/schemas.go).
@@ -62,7 +64,7 @@ var typeDefs = []struct {
 // RuntimeKeys are read by the Dapr runtime (dapr/dapr v1.14.0
 // pkg/scopes and pkg/runtime/processor/pubsub) for every pubsub component,
 // whatever its type; TestRuntimeKeysMatchDapr checks them against that
-// source with SourceKeys. consumerID defaults to the app ID, so it is never
+// source with gosource.Keys. consumerID defaults to the app ID, so it is never
 // required even where a metadata.yaml says so.
 var RuntimeKeys = []string{"consumerID", "allowedTopics", "publishingScopes", "subscriptionScopes", "protectedTopics"}
 
@@ -290,7 +292,12 @@ func pubsubSchema(src Source, c Component) (*object, error) {
 // replacement are kept; the values the source compares with are added to
 // metadata.yaml's (the code accepts them), unless metadata.yaml types the
 // key as something other than a string.
-func mergeSource(sk SourceKey, byLower map[string]*merged, add func(Key, bool)) {
+// containsFold says whether list holds s, in any letter case with fold.
+func containsFold(list []string, s string, fold bool) bool {
+	return slices.ContainsFunc(list, func(v string) bool { return v == s || fold && strings.EqualFold(v, s) })
+}
+
+func mergeSource(sk gosource.Key, byLower map[string]*merged, add func(Key, bool)) {
 	m, ok := byLower[strings.ToLower(sk.Name)]
 	if !ok {
 		add(Key{Name: sk.Name, Type: sk.Type}, false)

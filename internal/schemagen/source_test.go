@@ -19,85 +19,9 @@ import (
 	"time"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/schemagen/gosource"
+	"golang.org/x/mod/modfile"
 )
-
-// TestSourceKeysFake: each way testdata/contribsrc's fake component reads
-// its metadata, and what must not count.
-func TestSourceKeysFake(t *testing.T) {
-	tree, err := newGoTree("testdata/contribsrc", "testdata/modcache")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := SourceKeys(tree, "pubsub/fake")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]SourceKey{}
-	for _, k := range keys {
-		got[k.Name] = k
-	}
-	tests := []struct {
-		name string
-		want SourceKey // From and ValuesFrom are not compared
-	}{
-		{"mapstructure tag", SourceKey{Name: "host"}},
-		{"Go type number", SourceKey{Name: "retries", Type: "number"}},
-		{"Go type duration, in a package the map is passed to", SourceKey{Name: "timeout", Type: "duration"}},
-		{"squashed struct, untagged field", SourceKey{Name: "CACert"}},
-		{"GetMetadataProperty with an alias", SourceKey{Name: "ttlInSeconds"}},
-		{"range over the map compared with a constant", SourceKey{Name: "extraKey"}},
-		{"if chain with an error else", SourceKey{Name: "mode", AllowedValues: []string{"fast", "slow"}, OtherValues: "error"}},
-		{"switch with an error default, in a called package", SourceKey{Name: "concurrencyMode", AllowedValues: []string{"single", "parallel"}, OtherValues: "error"}},
-		{"switch on strings.ToLower", SourceKey{Name: "auth", AllowedValues: []string{"password", "none"}, CaseInsensitive: true, OtherValues: "error"}},
-		{"predicate, constants of another module", SourceKey{Name: "exchange", AllowedValues: []string{"fanout", "direct"}, OtherValues: "error"}},
-		{"one comparison: the constant's siblings too", SourceKey{Name: "kind", AllowedValues: []string{"cluster", "node"}, OtherValues: "ignored"}},
-		{"deprecation notice and the key written", SourceKey{Name: "server", Deprecated: true, ReplacedBy: "host"}},
-		{"mapstructurealiases", SourceKey{Name: "useAzureAD", Deprecated: true, ReplacedBy: "useEntraID"}},
-		{"mddeprecated", SourceKey{Name: "legacy", Deprecated: true}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			k, ok := got[tc.want.Name]
-			if !ok {
-				t.Fatalf("key %s not found in %v", tc.want.Name, keys)
-			}
-			if k.From == "" || len(k.AllowedValues) > 0 && k.ValuesFrom == "" {
-				t.Errorf("%s: no position: %+v", k.Name, k)
-			}
-			k.From, k.ValuesFrom = "", ""
-			if !reflect.DeepEqual(k, tc.want) {
-				t.Errorf("got %+v, want %+v", k, tc.want)
-			}
-		})
-	}
-	for _, absent := range []string{
-		"stateOnly",     // mdonly:"state"
-		"stateOnlyKey",  // read only in the state store's case
-		"perRequestKey", // per-request metadata
-		"Ignored",       // mapstructure:"-"
-		"internal",      // unexported
-	} {
-		if _, ok := got[absent]; ok {
-			t.Errorf("%s must not be a key", absent)
-		}
-	}
-}
-
-func TestMentions(t *testing.T) {
-	for _, tc := range []struct {
-		msg, key string
-		want     bool
-	}{
-		{"AuthRequired is deprecated, use AuthType instead.", "authType", true},
-		{"The 'host' argument is deprecated.", "host", true},
-		{"The 'host' argument is deprecated.", "hostname", false},
-		{"please use 'publishInitialRetryIntervalInMs'", "publishInitialRetryIntervalInMs", true},
-	} {
-		if got := mentions(tc.msg, tc.key); got != tc.want {
-			t.Errorf("mentions(%q, %q) = %v", tc.msg, tc.key, got)
-		}
-	}
-}
 
 // TestExtractWithSource: source facts are merged into the schema.
 func TestExtractWithSource(t *testing.T) {
@@ -188,20 +112,28 @@ func goModCache(t *testing.T) string {
 
 // contribSource returns the components-contrib module that dapr/dapr
 // v1.14.0 requires, from the module proxy.
-func contribSource(t *testing.T) (*goTree, string) {
+func contribSource(t *testing.T) (*gosource.Tree, string) {
 	t.Helper()
 	_, gomod := moduleDir(t, "github.com/dapr/dapr", "v1.14.0")
 	b, err := os.ReadFile(gomod)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, req := parseGoMod(string(b))
-	version := req["github.com/dapr/components-contrib"]
+	mf, err := modfile.ParseLax(gomod, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := ""
+	for _, r := range mf.Require {
+		if r.Mod.Path == "github.com/dapr/components-contrib" {
+			version = r.Mod.Version
+		}
+	}
 	if version == "" {
 		t.Fatal("dapr/dapr v1.14.0 does not require components-contrib")
 	}
 	dir, _ := moduleDir(t, "github.com/dapr/components-contrib", version)
-	tree, err := newGoTree(dir, goModCache(t))
+	tree, err := gosource.Open(dir, goModCache(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +141,7 @@ func contribSource(t *testing.T) (*goTree, string) {
 }
 
 // TestCommittedSourceFactsAreUpstream: the committed facts' source part is
-// what SourceKeys reads from the components-contrib module daprd v1.14.0
+// what gosource.Keys reads from the components-contrib module daprd v1.14.0
 // is built with, and the keys that matter to users are there.
 func TestCommittedSourceFactsAreUpstream(t *testing.T) {
 	tree, version := contribSource(t)
@@ -217,13 +149,13 @@ func TestCommittedSourceFactsAreUpstream(t *testing.T) {
 	if f.Source.GoVersion != version {
 		t.Errorf("facts read Go source %s, dapr v1.14.0 requires %s", f.Source.GoVersion, version)
 	}
-	byType := map[string][]SourceKey{}
+	byType := map[string][]gosource.Key{}
 	for _, c := range f.Components {
 		if c.Source == nil {
 			t.Errorf("%s has no source facts", c.Type)
 			continue
 		}
-		got, err := SourceKeys(tree, c.Source.Dir)
+		got, err := gosource.Keys(tree, c.Source.Dir)
 		if err != nil {
 			t.Fatalf("%s: %v", c.Type, err)
 		}
@@ -232,29 +164,29 @@ func TestCommittedSourceFactsAreUpstream(t *testing.T) {
 		}
 		byType[c.Type] = got
 	}
-	find := func(typ, name string) SourceKey {
+	find := func(typ, name string) gosource.Key {
 		for _, k := range byType[typ] {
 			if k.Name == name {
 				k.From, k.ValuesFrom = "", ""
 				return k
 			}
 		}
-		return SourceKey{}
+		return gosource.Key{}
 	}
 	tests := []struct {
 		typ  string
-		want SourceKey
+		want gosource.Key
 	}{
-		{"pubsub.rabbitmq", SourceKey{Name: "concurrencyMode", AllowedValues: []string{"single", "parallel"}, OtherValues: "error"}},
-		{"pubsub.rabbitmq", SourceKey{Name: "host", Deprecated: true, ReplacedBy: "connectionString"}},
-		{"pubsub.rabbitmq", SourceKey{Name: "exchangeKind", AllowedValues: []string{"fanout", "topic", "direct", "headers"}, OtherValues: "error"}},
-		{"pubsub.kafka", SourceKey{Name: "authRequired", Deprecated: true, ReplacedBy: "authType"}},
-		{"pubsub.kafka", SourceKey{Name: "authType", AllowedValues: []string{"none", "password", "oidc", "mtls", "certificate", "awsiam"}, CaseInsensitive: true, OtherValues: "error"}},
-		{"pubsub.kafka", SourceKey{Name: "initialOffset", AllowedValues: []string{"oldest", "newest"}, CaseInsensitive: true, OtherValues: "error"}},
-		{"pubsub.redis", SourceKey{Name: "redisType", AllowedValues: []string{"cluster", "node"}, OtherValues: "ignored"}},
-		{"pubsub.aws.snssqs", SourceKey{Name: "concurrencyMode", AllowedValues: []string{"single", "parallel"}, OtherValues: "error"}},
-		{"pubsub.azure.servicebus.topics", SourceKey{Name: "publishInitialRetryInternalInMs", Deprecated: true, ReplacedBy: "publishInitialRetryIntervalInMs"}},
-		{"pubsub.jetstream", SourceKey{Name: "deliverPolicy", AllowedValues: []string{"all", "last", "new", "sequence", "time"}, OtherValues: "error"}},
+		{"pubsub.rabbitmq", gosource.Key{Name: "concurrencyMode", AllowedValues: []string{"single", "parallel"}, OtherValues: "error"}},
+		{"pubsub.rabbitmq", gosource.Key{Name: "host", Deprecated: true, ReplacedBy: "connectionString"}},
+		{"pubsub.rabbitmq", gosource.Key{Name: "exchangeKind", AllowedValues: []string{"fanout", "topic", "direct", "headers"}, OtherValues: "error"}},
+		{"pubsub.kafka", gosource.Key{Name: "authRequired", Deprecated: true, ReplacedBy: "authType"}},
+		{"pubsub.kafka", gosource.Key{Name: "authType", AllowedValues: []string{"none", "password", "oidc", "mtls", "certificate", "awsiam"}, CaseInsensitive: true, OtherValues: "error"}},
+		{"pubsub.kafka", gosource.Key{Name: "initialOffset", AllowedValues: []string{"oldest", "newest"}, CaseInsensitive: true, OtherValues: "error"}},
+		{"pubsub.redis", gosource.Key{Name: "redisType", AllowedValues: []string{"cluster", "node"}, OtherValues: "ignored"}},
+		{"pubsub.aws.snssqs", gosource.Key{Name: "concurrencyMode", AllowedValues: []string{"single", "parallel"}, OtherValues: "error"}},
+		{"pubsub.azure.servicebus.topics", gosource.Key{Name: "publishInitialRetryInternalInMs", Deprecated: true, ReplacedBy: "publishInitialRetryIntervalInMs"}},
+		{"pubsub.jetstream", gosource.Key{Name: "deliverPolicy", AllowedValues: []string{"all", "last", "new", "sequence", "time"}, OtherValues: "error"}},
 	}
 	for _, tc := range tests {
 		if got := find(tc.typ, tc.want.Name); !reflect.DeepEqual(got, tc.want) {
@@ -273,11 +205,11 @@ func TestCommittedSourceFactsAreUpstream(t *testing.T) {
 // pubsub processor reads for every component (pkg/scopes included).
 func TestRuntimeKeysMatchDapr(t *testing.T) {
 	dir, _ := moduleDir(t, "github.com/dapr/dapr", "v1.14.0")
-	tree, err := newGoTree(dir, "")
+	tree, err := gosource.Open(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := SourceKeys(tree, "pkg/runtime/processor/pubsub")
+	keys, err := gosource.Keys(tree, "pkg/runtime/processor/pubsub")
 	if err != nil {
 		t.Fatal(err)
 	}

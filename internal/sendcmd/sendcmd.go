@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cli"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
@@ -29,11 +30,14 @@ import (
 )
 
 type flags struct {
-	connection, connectionName, provider, config string
-	channel, file, policy                        string
-	count, batch, workers                        int
-	timeout, sidecarWait                         time.Duration
-	shutdownSidecar, verbose                     bool
+	connection, connectionName, driver, config string
+	channel, file, policy                      string
+	count, batch, workers                      int
+	timeout, sidecarWait                       time.Duration
+	shutdownSidecar, verbose                   bool
+	// deprecatedProvider: the driver was given as --provider, the deprecated
+	// spelling of --driver.
+	deprecatedProvider bool
 }
 
 // Run runs pubsub-send with args and returns its exit code: 0 when every
@@ -44,8 +48,11 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.connection, "connection", "", "connection ConfigMap: a YAML/JSON file or a mounted ConfigMap directory")
 	fs.StringVar(&f.connectionName, "connection-name", "", "connection name (default: the ConfigMap's name, or audit-connection)")
-	fs.StringVar(&f.provider, "driver", "", "driver (Gatekeeper's provider), instead of --connection, with --config: "+strings.Join(pubsub.PublisherDrivers, ", "))
-	fs.StringVar(&f.provider, "provider", "", "same as --driver (Gatekeeper v3.13-v3.18's word)")
+	fs.StringVar(&f.driver, "driver", "", "driver, instead of --connection, with --config: "+strings.Join(pubsub.PublisherDrivers, ", "))
+	fs.Func("provider", "deprecated: use --driver (Gatekeeper v3.13-v3.18's word for it)", func(v string) error {
+		f.driver, f.deprecatedProvider = v, true
+		return nil
+	})
 	fs.StringVar(&f.config, "config", "", `driver config as JSON, instead of --connection, e.g. {"component":"pubsub"}`)
 	fs.StringVar(&f.channel, "channel", connection.DefaultChannel, "channel (topic) to publish to, as Gatekeeper's --audit-channel")
 	fs.IntVar(&f.count, "count", 1, "how many times to send each violation (for load)")
@@ -57,9 +64,17 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.policy, "queue-full", "block", "when the queue is full: block or drop")
 	fs.BoolVar(&f.shutdownSidecar, "shutdown-sidecar", false, "ask the Dapr sidecar to shut down when done (for Jobs and helm test pods)")
 	fs.BoolVar(&f.verbose, "v", false, "log retries and failures")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if code := cli.Parse(fs, args, "usage: pubsub-send --connection FILE|DIR [flags]\n       pubsub-send --driver dapr --config JSON [flags]\n\nSends violations through the Dapr sidecar found as the Dapr SDK finds it ($DAPR_GRPC_ENDPOINT, $DAPR_GRPC_PORT).\nExit status: 0 every violation accepted, 1 any lost or no sidecar, 2 usage or input error.",
 		"every input is a flag (--connection FILE or --driver with --config)", stdout, stderr); code != cli.Continue {
 		return code
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "pubsub-send", version.ModuleVersion())
+		return 0
+	}
+	if f.deprecatedProvider {
+		fmt.Fprintln(stderr, "pubsub-send: --provider is deprecated, use --driver")
 	}
 	if err := checkFlags(f); err != nil {
 		fmt.Fprintln(stderr, "pubsub-send:", err)
@@ -97,7 +112,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	opts := dapr.Options{Logger: logger, Queue: queue.Options{BatchSize: f.batch, Workers: f.workers, Policy: policy}}
-	sys := pubsub.NewSystem(dapr.Provider(opts))
+	sys := pubsub.NewSystem(dapr.Driver(opts))
 	if err := sys.Upsert(ctx, cc); err != nil {
 		fmt.Fprintln(stderr, "pubsub-send:", err)
 		return 1
@@ -127,7 +142,7 @@ loop:
 			fmt.Fprintln(stderr, "pubsub-send: shutting down the sidecar:", err)
 		}
 	}
-	fmt.Fprintf(stdout, "sent %d of %d violation(s) to channel %q through connection %q (provider %s, config %s) in %s (%.0f/s)\n",
+	fmt.Fprintf(stdout, "sent %d of %d violation(s) to channel %q through connection %q (driver %s, config %s) in %s (%.0f/s)\n",
 		stats.Published, f.count*len(msgs), f.channel, cc.Name, cc.Driver, mustJSON(cc.Config), elapsed.Round(time.Millisecond), float64(stats.Published)/elapsed.Seconds())
 	if stats.Retried > 0 || stats.Lost() > 0 {
 		fmt.Fprintf(stdout, "queue: %s\n", stats)
@@ -143,18 +158,18 @@ loop:
 }
 
 // loadConnection reads the connection from a ConfigMap or Connection file,
-// a mounted ConfigMap directory, or --provider/--config.
+// a mounted ConfigMap directory, or --driver/--config.
 func loadConnection(f flags) (*connection.Connection, error) {
 	var cc *connection.Connection
-	if f.provider != "" {
-		if err := checkDriver(f.provider); err != nil {
+	if f.driver != "" {
+		if err := checkDriver(f.driver); err != nil {
 			return nil, err
 		}
-		cfg, err := connection.DecodeConfig(f.provider, []byte(f.config))
+		cfg, err := connection.DecodeConfig(f.driver, []byte(f.config))
 		if err != nil {
 			return nil, fmt.Errorf("--config: %w", err)
 		}
-		cc = &connection.Connection{Driver: f.provider, HasDriver: true, Config: cfg}
+		cc = &connection.Connection{Driver: f.driver, HasDriver: true, Config: cfg}
 	} else {
 		st, err := os.Stat(f.connection)
 		if err != nil {
@@ -186,14 +201,14 @@ func loadConnection(f flags) (*connection.Connection, error) {
 // --driver, --config with --driver only, a channel and a count.
 func checkFlags(f flags) error {
 	switch {
-	case f.connection != "" && (f.provider != "" || f.config != ""):
+	case f.connection != "" && (f.driver != "" || f.config != ""):
 		return errors.New("--connection and --driver/--config both given: give one")
-	case f.connection == "" && f.provider == "" && f.config != "":
+	case f.connection == "" && f.driver == "" && f.config != "":
 		return fmt.Errorf("--config needs --driver, the driver it configures (%s)", strings.Join(pubsub.PublisherDrivers, ", "))
-	case f.connection == "" && f.provider == "":
+	case f.connection == "" && f.driver == "":
 		return fmt.Errorf("no connection: give --connection FILE (a connection ConfigMap or Connection) or --driver (%s) with --config", strings.Join(pubsub.PublisherDrivers, ", "))
-	case f.provider != "" && f.config == "":
-		return fmt.Errorf(`--driver %s needs --config, its config as JSON, e.g. --config '{"component":"pubsub"}'`, f.provider)
+	case f.driver != "" && f.config == "":
+		return fmt.Errorf(`--driver %s needs --config, its config as JSON, e.g. --config '{"component":"pubsub"}'`, f.driver)
 	case f.channel == "":
 		return errors.New("--channel must not be empty")
 	case f.count < 1:
@@ -207,9 +222,9 @@ func checkFlags(f flags) error {
 // checkDriver tells an unknown driver from one Gatekeeper knows that
 // pubsub-send cannot publish through.
 func checkDriver(driver string) error {
-	if !slices.Contains(schemas.Providers(), driver) {
+	if !slices.Contains(schemas.Drivers(), driver) {
 		return fmt.Errorf("--driver %q: unknown driver; Gatekeeper's drivers are %s, and pubsub-send publishes through %s",
-			driver, strings.Join(schemas.Providers(), ", "), strings.Join(pubsub.PublisherDrivers, ", "))
+			driver, strings.Join(schemas.Drivers(), ", "), strings.Join(pubsub.PublisherDrivers, ", "))
 	}
 	if !slices.Contains(pubsub.PublisherDrivers, driver) {
 		return fmt.Errorf("--driver %s: %w: pubsub-send publishes through %s (with the disk driver the audit writes files, which pubsub-forward sends through dapr)",

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -46,7 +47,7 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{"nothing", nil, "no connection: give --connection FILE"},
-		{"both", []string{"--connection", good, "--provider", "dapr"}, "--connection and --driver/--config both given"},
+		{"both", []string{"--connection", good, "--driver", "dapr"}, "--connection and --driver/--config both given"},
 		{"stray argument", []string{"--connection", good, "extra"}, `unexpected arguments ["extra"]`},
 		{"bad flag", []string{"--nope"}, "Run 'pubsub-send --help' for usage."},
 		{"config without a driver", []string{"--config", `{"component":"pubsub"}`}, "--config needs --driver, the driver it configures (dapr)"},
@@ -61,8 +62,8 @@ func TestBadInput(t *testing.T) {
 		{"violation list fails the schema", []string{"--connection", good, "--file", wrongInList}, "/1"},
 		{"missing file", []string{"--connection", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"invalid config json", []string{"--connection", badJSON}, "bad.yaml: ConfigMap c: data.config: invalid JSON"},
-		{"mounted configmap, unknown provider", []string{"--connection", mounted}, `mounted: ConfigMap mounted: data.provider: unknown provider "kafka"`},
-		{"inline config fails schema", []string{"--provider", "dapr", "--config", `{"component":""}`}, "--config: at /component"},
+		{"mounted configmap, unknown driver", []string{"--connection", mounted}, `mounted: ConfigMap mounted: data.provider: unknown driver "kafka"`},
+		{"inline config fails schema", []string{"--driver", "dapr", "--config", `{"component":""}`}, "--config: at /component"},
 		{"empty violations list", []string{"--connection", good, "--file", notViolation}, "no violations in the list"},
 		{"bad policy", []string{"--connection", good, "--queue-full", "maybe"}, `queue full policy "maybe"`},
 		{"zero count", []string{"--connection", good, "--count", "0"}, "--count at least 1"},
@@ -78,6 +79,46 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", stderr.String(), tt.want)
 			}
 		})
+	}
+}
+
+// TestProviderAlias: --provider, the deprecated spelling of --driver, still
+// sets the driver, prints a one-line deprecation note on standard error and
+// is documented as deprecated in --help; --driver prints no note.
+func TestProviderAlias(t *testing.T) {
+	const note = "pubsub-send: --provider is deprecated, use --driver\n"
+	for _, tc := range []struct {
+		flag     string
+		wantNote bool
+	}{{"--driver", false}, {"--provider", true}, {"--provider=", true}} {
+		t.Run(tc.flag, func(t *testing.T) {
+			args := []string{tc.flag, "dapr", "--config", `{"component":""}`}
+			if strings.HasSuffix(tc.flag, "=") {
+				args = []string{tc.flag + "dapr", "--config", `{"component":""}`}
+			}
+			var stdout, stderr bytes.Buffer
+			code := Run(args, &stdout, &stderr)
+			// The config fails the dapr schema: the driver was read, as
+			// with --driver.
+			if code != 2 || !strings.Contains(stderr.String(), "--config: at /component") {
+				t.Fatalf("exit %d, stderr %q; want 2 and the dapr schema's error", code, stderr.String())
+			}
+			if got := strings.Count(stderr.String(), note); got != map[bool]int{false: 0, true: 1}[tc.wantNote] {
+				t.Errorf("deprecation note printed %d times, want it %v; stderr %q", got, tc.wantNote, stderr.String())
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "-provider value\n    \tdeprecated: use --driver") {
+		t.Errorf("--help does not document --provider as deprecated: exit %d\n%s", code, stdout.String())
+	}
+}
+
+// TestVersion: --version prints the release version on standard output.
+func TestVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Run([]string{"--version"}, &stdout, &stderr); code != 0 || stdout.String() != "pubsub-send "+version.ModuleVersion()+"\n" || stderr.Len() > 0 {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
 	}
 }
 

@@ -13,9 +13,9 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
-// ErrUnknownDriver is the error of a driver (provider) that Gatekeeper
-// does not read from a config's form.
-var ErrUnknownDriver = errors.New("unknown provider")
+// ErrUnknownDriver is the error of a driver that Gatekeeper does not read
+// from a config's form.
+var ErrUnknownDriver = errors.New("unknown driver")
 
 // CheckDriver says whether a config of the form (schemas.FormConfigMap or
 // schemas.FormConnection) can name the driver. The error wraps
@@ -25,19 +25,15 @@ func CheckDriver(form, driver string) error {
 	if slices.Contains(valid, driver) {
 		return nil
 	}
-	what := "providers"
-	if form == schemas.FormConnection {
-		what = "drivers"
-	}
 	if d, err := schemas.Driver(driver); err == nil {
 		where := "a Connection resource (connection.gatekeeper.sh/v1alpha1, Gatekeeper v3.20 and later)"
 		if d.HasForm(schemas.FormConfigMap) {
 			where = "a ConfigMap (Gatekeeper v3.13 to v3.19)"
 		}
-		return fmt.Errorf("%w %q in a %s: Gatekeeper %s and later read the %s driver from %s; valid %s in a %s are %s",
-			ErrUnknownDriver, driver, form, d.Since, driver, where, what, form, strings.Join(valid, ", "))
+		return fmt.Errorf("%w %q in a %s: Gatekeeper %s and later read the %s driver from %s; valid drivers in a %s are %s",
+			ErrUnknownDriver, driver, form, d.Since, driver, where, form, strings.Join(valid, ", "))
 	}
-	return fmt.Errorf("%w %q: valid %s are %s", ErrUnknownDriver, driver, what, strings.Join(valid, ", "))
+	return fmt.Errorf("%w %q: valid drivers are %s", ErrUnknownDriver, driver, strings.Join(valid, ", "))
 }
 
 // PointerError is a problem at a JSON pointer inside a config.
@@ -49,30 +45,30 @@ type PointerError struct {
 func (e *PointerError) Error() string { return fmt.Sprintf("at %s: %v", e.Pointer, e.Err) }
 func (e *PointerError) Unwrap() error { return e.Err }
 
-// DecodeConfig decodes a provider's config from JSON and validates it
-// against the provider's schema. Syntax errors give the byte offset.
-func DecodeConfig(provider string, raw []byte) (map[string]any, error) {
+// DecodeConfig decodes a driver's config from JSON and validates it
+// against the driver's schema. Syntax errors give the byte offset.
+func DecodeConfig(driver string, raw []byte) (map[string]any, error) {
 	v, err := decodeJSON(raw)
 	if err != nil {
 		return nil, err
 	}
-	if err := ValidateConfig(provider, v); err != nil {
+	if err := ValidateConfig(driver, v); err != nil {
 		return nil, err
 	}
 	m, _ := v.(map[string]any)
 	return m, nil
 }
 
-// ValidateConfig validates a decoded config against the provider's schema
+// ValidateConfig validates a decoded config against the driver's schema
 // and the bounds of its duration keys (for disk, closedConnectionTTL from
 // 1m to 10m), which the schema cannot express.
-func ValidateConfig(provider string, v any) error {
-	problems, err := schemas.Validate(schemas.ConnectionConfig(provider), v)
+func ValidateConfig(driver string, v any) error {
+	problems, err := schemas.Validate(schemas.ConnectionConfig(driver), v)
 	if err != nil {
-		return fmt.Errorf("%w %q: %w", ErrUnknownDriver, provider, err)
+		return fmt.Errorf("%w %q: %w", ErrUnknownDriver, driver, err)
 	}
 	if len(problems) == 0 {
-		return checkDurations(provider, v)
+		return checkDurations(driver, v)
 	}
 	msgs := make([]string, 0, len(problems))
 	for _, p := range problems[1:] {
@@ -87,8 +83,8 @@ func ValidateConfig(provider string, v any) error {
 
 // checkDurations checks the keys the driver's schema bounds with
 // x-durationRange, as Gatekeeper does (time.ParseDuration, then the range).
-func checkDurations(provider string, v any) error {
-	d, err := schemas.Driver(provider)
+func checkDurations(driver string, v any) error {
+	d, err := schemas.Driver(driver)
 	if err != nil {
 		return nil
 	}

@@ -38,8 +38,8 @@ data:
 			wantErr: []string{"ConfigMap c", "data.provider: missing", "dapr"}, field: "data.provider",
 		},
 		{
-			name: "unknown provider", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: kafka, config: '{}'}\n",
-			wantErr: []string{`unknown provider "kafka"`, "valid providers are dapr"}, field: "data.provider",
+			name: "unknown driver", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: kafka, config: '{}'}\n",
+			wantErr: []string{`unknown driver "kafka"`, "valid drivers are dapr"}, field: "data.provider",
 		},
 		{
 			name: "no config", in: "kind: ConfigMap\nmetadata: {name: c}\ndata: {provider: dapr}\n",

@@ -36,7 +36,7 @@ func TestProblems(t *testing.T) {
 		{name: "no provider", in: cm + "data: {config: '{}'}\n", problems: []connection.ProblemKind{connection.NoDriver}, field: "data.provider"},
 		{name: "empty driver", in: res + "spec: {driver: ' ', config: {}}\n", form: connection.Resource, driver: " ",
 			problems: []connection.ProblemKind{connection.NoDriver}, field: "spec.driver"},
-		{name: "unknown provider, JSON still checked", in: cm + "data: {provider: kafka, config: '{'}\n", driver: "kafka",
+		{name: "unknown driver, JSON still checked", in: cm + "data: {provider: kafka, config: '{'}\n", driver: "kafka",
 			problems: []connection.ProblemKind{connection.UnknownDriver, connection.Syntax}, field: "data.provider", line: 1, column: 1},
 		{name: "no config", in: cm + "data: {provider: dapr}\n", driver: "dapr", problems: []connection.ProblemKind{connection.NoConfig}, field: "data.config"},
 		{name: "config as a YAML map", in: cm + "data: {provider: dapr, config: {component: p}}\n", driver: "dapr",

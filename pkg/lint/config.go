@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/editdist"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 )
 
@@ -64,37 +65,7 @@ func (c *Config) forwarderMinRetention() time.Duration {
 // flags (Options.Assume) or the config file's assume section (a flag wins).
 // What is not given takes model.DefaultAssumptions, and is said in a note
 // when it matters.
-type Assumptions struct {
-	// GatekeeperNamespace, AuditConnection and AuditChannel describe the
-	// audit when its Deployment is not among the inputs
-	// (--gatekeeper-namespace, --audit-connection, --audit-channel).
-	GatekeeperNamespace string `json:"gatekeeperNamespace,omitempty"`
-	AuditConnection     string `json:"auditConnection,omitempty"`
-	AuditChannel        string `json:"auditChannel,omitempty"`
-	// DaprDropAllCapabilities is Dapr's sidecar injector's
-	// SIDECAR_DROP_ALL_CAPABILITIES (the Dapr chart's
-	// dapr_sidecar_injector.sidecarDropALLCapabilities), used when the
-	// injector's Deployment is not among the inputs
-	// (--dapr-drop-all-capabilities).
-	DaprDropAllCapabilities *bool `json:"daprDropAllCapabilities,omitempty"`
-}
-
-// over returns a with what it does not give taken from b.
-func (a Assumptions) over(b Assumptions) Assumptions {
-	if a.GatekeeperNamespace == "" {
-		a.GatekeeperNamespace = b.GatekeeperNamespace
-	}
-	if a.AuditConnection == "" {
-		a.AuditConnection = b.AuditConnection
-	}
-	if a.AuditChannel == "" {
-		a.AuditChannel = b.AuditChannel
-	}
-	if a.DaprDropAllCapabilities == nil {
-		a.DaprDropAllCapabilities = b.DaprDropAllCapabilities
-	}
-	return a
-}
+type Assumptions = model.Assumptions
 
 // LoadConfig reads and checks a config file. Its errors are *ConfigError,
 // naming the file, the line and the key.

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 )
 

@@ -152,33 +152,6 @@ func TestExplicitPathNotRegular(t *testing.T) {
 	}
 }
 
-// TestReadRegularRefusesFIFO: a file that became a FIFO after it was
-// planned is opened without blocking and refused.
-func TestReadRegularRefusesFIFO(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "x.yaml")
-	mkfifo(t, fifo)
-	f := within(t, 5*time.Second, func() error {
-		f, err := openNonBlocking(fifo)
-		if err != nil {
-			return err
-		}
-		return f.Close()
-	})
-	if f != nil {
-		t.Fatalf("opening a FIFO without a writer: %v", f)
-	}
-	err := within(t, 5*time.Second, func() error {
-		f, _, err := openRegular(fifo, 1<<20)
-		if err == nil {
-			f.Close()
-		}
-		return err
-	})
-	if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), fifo) {
-		t.Errorf("openRegular(FIFO) = %v, want ErrNotRegular naming it", err)
-	}
-}
-
 // TestValuesFileDevice: a values file or --set-file that is a device is an
 // input error of each chart, not an endless read.
 func TestValuesFileDevice(t *testing.T) {

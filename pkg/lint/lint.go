@@ -1,6 +1,7 @@
-// Package lint is pubsub-lint's engine: it loads inputs (files,
-// directories, Helm charts, kustomizations, stdin) through pkg/render, runs
-// every rule of pkg/lint/rules over all objects together, and returns
+// Package lint is pubsub-lint's engine: it has the inputs (files,
+// directories, Helm charts, kustomizations, stdin, a live cluster) read by
+// pkg/lint/input, classifies each object as it is read (pkg/lint/model),
+// runs every rule of pkg/lint/rules over all objects together, and returns
 // findings with source positions. Output formats are in pkg/lint/output.
 package lint
 
@@ -9,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/input"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/objref"
@@ -37,7 +38,8 @@ type Suppressed struct {
 	Reason     string `json:"reason,omitempty"`
 }
 
-// Options are the inputs of a lint run, named as the CLI's flags.
+// Options are the inputs of a lint run, named as the CLI's flags: a plain
+// configuration, read and never written by Run.
 type Options struct {
 	// Paths are files, directories, charts, kustomizations or "-" (stdin).
 	Paths []string
@@ -74,16 +76,6 @@ type Options struct {
 	// FailOnEmpty makes inputs without any object of the setup an error
 	// (--fail-on-empty) rather than a warning (SetupEmptyRule).
 	FailOnEmpty bool
-
-	// oneOfSetups is set for each setup of a tree Run splits: the tree
-	// as a whole is checked for objects of the setup.
-	oneOfSetups bool
-
-	// unknownValues are the Helm values keys that the charts among the
-	// inputs do not define (set by Run from the renders).
-	unknownValues []model.UnknownValue
-	// runningPods are the audits' Pods read in live mode.
-	runningPods []render.Object
 }
 
 // Finding is one problem, located in the source (rules.Finding: the one
@@ -150,16 +142,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Paths) == 0 && opts.Live == nil {
 		return nil, fmt.Errorf("no PATH to lint")
 	}
-	if err := CheckExclude(opts.Exclude); err != nil {
+	if err := input.CheckExclude(opts.Exclude); err != nil {
 		return nil, err
 	}
-	if setups := splitSetups(opts.Paths); setups != nil && opts.Live == nil {
+	if setups := input.SplitSetups(opts.Paths); setups != nil && opts.Live == nil {
 		var res *Result
 		for _, paths := range setups {
 			o := opts
 			o.Paths = paths
-			o.oneOfSetups = true
-			r, err := Run(ctx, o)
+			r, err := run(ctx, o, true)
 			if r == nil {
 				return nil, err
 			}
@@ -175,44 +166,29 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.checkEmpty(opts)
 		return res, errors.Join(res.Errors...)
 	}
+	return run(ctx, opts, false)
+}
+
+// run loads the inputs and lints them together. oneOfSetups: the inputs
+// are one setup of a tree Run split, which is checked as a whole for
+// objects of the setup.
+func run(ctx context.Context, opts Options, oneOfSetups bool) (*Result, error) {
 	// Objects are classified as they are read; those no rule can look at
 	// are dropped, so memory holds only the pubsub setup; they still count
 	// as linted.
-	rd := newReader(opts)
-	in := &loadResult{}
-	if len(opts.Paths) > 0 {
-		var err error
-		if in, err = load(ctx, opts, rd); err != nil {
-			return nil, err
-		}
-		defer in.removeSpools()
-	}
-	if opts.Live != nil {
-		objs, pods, source, err := loadLive(ctx, *opts.Live)
-		if err != nil {
-			return nil, err
-		}
-		l := addAll(rd, loaded{}, objs)
-		if l.err != nil {
-			return nil, l.err
-		}
-		in.entries = append(in.entries, l.entries...)
-		in.found = append(in.found, l.found...)
-		in.total += len(objs)
-		in.files++
-		in.notes = append(in.notes, fmt.Sprintf("%s: read %d objects and %d running audit pods", source, len(objs), len(pods)))
-		in.livePods = pods
-	}
-	opts.unknownValues = in.unknownValues
-	opts.runningPods = in.livePods
-	res, err := check(ctx, opts, in.entries, in.found, in.copies)
+	in, err := input.Load(ctx, opts.input(sink(opts)))
 	if err != nil {
 		return nil, err
 	}
-	res.Files = in.files
-	res.Objects = in.total
-	err = res.addInputs(in.notes, in.errs)
-	if !opts.oneOfSetups {
+	defer in.Close()
+	res, err := check(ctx, opts, in)
+	if err != nil {
+		return nil, err
+	}
+	res.Files = in.Files
+	res.Objects = in.Total
+	err = res.addInputs(in.Notes, in.Errs)
+	if !oneOfSetups {
 		res.checkEmpty(opts)
 	}
 	return res, err
@@ -258,11 +234,11 @@ func (r *Result) checkEmpty(opts Options) {
 
 // Check lints objects that are already loaded.
 func Check(ctx context.Context, opts Options, objs []render.Object) (*Result, error) {
-	l := addAll(newReader(opts), loaded{}, objs)
-	if l.err != nil {
-		return nil, l.err
+	in, err := input.Objects(objs, sink(opts))
+	if err != nil {
+		return nil, err
 	}
-	res, err := check(ctx, opts, l.entries, l.found, nil)
+	res, err := check(ctx, opts, in)
 	if err != nil {
 		return nil, err
 	}
@@ -271,28 +247,19 @@ func Check(ctx context.Context, opts Options, objs []render.Object) (*Result, er
 }
 
 // check runs the Setup rules over the classified objects and returns their
-// findings with objFound, those of the per-object rules, located; copies
-// are the inputs the locator may read again (loaded.copies).
-func check(ctx context.Context, opts Options, entries []model.Entry, objFound []rules.Finding, copies map[string]textCopy) (res *Result, err error) {
+// findings with in.Found, those of the per-object rules, located through
+// in.Copies.
+func check(ctx context.Context, opts Options, in *input.Loaded) (res *Result, err error) {
 	given := opts.Assume
 	if opts.Config != nil {
-		given = given.over(opts.Config.Assume)
+		given = given.Over(opts.Config.Assume)
 	}
-	def := model.DefaultAssumptions()
-	ro := model.Options{Namespace: opts.Namespace, Assume: model.Assumptions{
-		GatekeeperNamespace: given.GatekeeperNamespace,
-		AuditConnection:     given.AuditConnection,
-		AuditChannel:        given.AuditChannel,
-		DropAllCapabilities: def.DropAllCapabilities,
-	}}
+	ro := model.Options{Namespace: opts.Namespace, Assume: given}
 	dropAllGiven := given.DaprDropAllCapabilities
-	if dropAllGiven != nil {
-		ro.Assume.DropAllCapabilities = *dropAllGiven
-	}
 	ro.ForwarderMinRetention = opts.Config.forwarderMinRetention()
-	ro.UnknownValues = opts.unknownValues
-	ro.RunningPods = opts.runningPods
-	setup := model.Build(ro, entries)
+	ro.UnknownValues = in.UnknownValues
+	ro.RunningPods = in.LivePods
+	setup := model.Build(ro, in.Entries)
 	var notes []string
 	if setup.Injector == nil && dropAllGiven == nil && setup.UsesSidecar() {
 		notes = append(notes, "assumed: Dapr's sidecar injector runs with SIDECAR_DROP_ALL_CAPABILITIES=true (its Deployment is not among "+
@@ -310,7 +277,7 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 	if need := setup.UnseenSecrets(); len(need) > 0 {
 		notes = append(notes, secretsNote(need))
 	}
-	found := objFound
+	found := in.Found
 	for _, r := range rules.All() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -331,7 +298,7 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 			found[i].Severity = opts.Config.severity(r)
 		}
 	}
-	loc := newLocator(copies)
+	loc := newLocator(in.Copies)
 	res = &Result{Findings: []Finding{}, Notes: notes, setupObjects: len(setup.Workloads) + len(setup.Connections) + len(setup.Components)}
 	for _, f := range found {
 		if o := f.Subject; o != nil {
@@ -344,22 +311,7 @@ func check(ctx context.Context, opts Options, entries []model.Entry, objFound []
 		}
 		res.Findings = append(res.Findings, f)
 	}
-	sort.SliceStable(res.Findings, func(i, j int) bool {
-		a, b := res.Findings[i], res.Findings[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Column != b.Column {
-			return a.Column < b.Column
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		return a.Message < b.Message
-	})
+	sortFindings(res.Findings)
 	return res, nil
 }
 

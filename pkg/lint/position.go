@@ -7,6 +7,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/input"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
@@ -17,11 +18,11 @@ type locator struct {
 	origins map[string][]render.Object
 	// copies say where the inputs whose released objects let their Raw go
 	// can be read again; docs are their documents by line, read again.
-	copies map[string]textCopy
+	copies map[string]input.TextCopy
 	docs   map[string]map[int][]byte
 }
 
-func newLocator(copies map[string]textCopy) *locator {
+func newLocator(copies map[string]input.TextCopy) *locator {
 	return &locator{origins: map[string][]render.Object{}, copies: copies, docs: map[string]map[int][]byte{}}
 }
 
@@ -65,7 +66,7 @@ func (l *locator) reread(source string, line int) []byte {
 	docs, ok := l.docs[source]
 	if !ok {
 		if c, known := l.copies[source]; known {
-			if data, err := os.ReadFile(c.path); err == nil && crc32.ChecksumIEEE(data) == c.sum {
+			if data, err := os.ReadFile(c.Path); err == nil && crc32.ChecksumIEEE(data) == c.Sum {
 				docs = render.DocumentsByLine(data)
 			}
 		}

@@ -2,15 +2,13 @@ package lint
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/input"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
@@ -105,54 +103,10 @@ func TestRereadChangedFile(t *testing.T) {
 		{"changed", crc32.ChecksumIEEE([]byte(releasedFile)) + 1, 8, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, line, col := newLocator(map[string]textCopy{file: {path: file, sum: tt.sum}}).locate(o, field)
+			_, line, col := newLocator(map[string]input.TextCopy{file: {Path: file, Sum: tt.sum}}).locate(o, field)
 			if line != tt.line || col != tt.col {
 				t.Errorf("located at %d:%d, want %d:%d", line, col, tt.line, tt.col)
 			}
 		})
-	}
-}
-
-// fullDisk is a spool whose writes fail after a few bytes, as on a full
-// disk: a fault no real part here shows.
-type fullDisk struct {
-	n    int
-	name string
-}
-
-func (f *fullDisk) Write(p []byte) (int, error) {
-	if f.n+len(p) > 100 {
-		return 0, errors.New("no space left on device")
-	}
-	f.n += len(p)
-	return len(p), nil
-}
-func (f *fullDisk) Close() error { return nil }
-func (f *fullDisk) Name() string { return f.name }
-
-// TestStdinSpoolFails: when standard input cannot be copied, nothing is
-// lost: the run goes on, the finding points at the Component's first line
-// instead of the field, and a note says why.
-func TestStdinSpoolFails(t *testing.T) {
-	old := newSpool
-	t.Cleanup(func() { newSpool = old })
-	newSpool = func() (spoolFile, error) { return &fullDisk{name: filepath.Join(t.TempDir(), "spool")}, nil }
-	res, err := Run(context.Background(), Options{Paths: []string{StdinPath}, Stdin: strings.NewReader(releasedFile)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, f := range res.Findings {
-		if f.Rule == "component-metadata-unknown" {
-			got = append(got, fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Column))
-		}
-	}
-	if want := []string{StdinSource + ":8:1"}; !slices.Equal(got, want) {
-		t.Errorf("findings at %v, want %v", got, want)
-	}
-	if !slices.ContainsFunc(res.Notes, func(n string) bool {
-		return strings.Contains(n, "standard input could not be copied to a temporary file (no space left on device)")
-	}) {
-		t.Errorf("notes %q lack the one on the failed copy", res.Notes)
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 )
 
-// PublisherDrivers are the drivers this publisher implements (a Provider
-// of pkg/pubsub/dapr). Gatekeeper knows more (schemas.Providers): their
+// PublisherDrivers are the drivers this publisher implements (a Driver
+// of pkg/pubsub/dapr). Gatekeeper knows more (schemas.Drivers): their
 // configs are validated, but a System cannot publish through them.
 var PublisherDrivers = []string{"dapr"}
 

@@ -23,7 +23,7 @@ func TestParseConnection(t *testing.T) {
 			field: "spec.driver", wantErr: `spec.driver: driver "disk" is not supported by this publisher: it publishes through dapr only`, is: pubsub.ErrDriverNotSupported},
 		{name: "disk config checked first", in: head + "spec: {driver: disk, config: {path: /tmp/v, maxAuditResults: 9}}\n",
 			field: "spec.config/maxAuditResults", wantErr: "maximum"},
-		{name: "unknown driver", in: head + "spec: {driver: nats, config: {}}\n", field: "spec.driver", wantErr: "valid drivers are dapr, disk", is: pubsub.ErrUnknownProvider},
+		{name: "unknown driver", in: head + "spec: {driver: nats, config: {}}\n", field: "spec.driver", wantErr: "valid drivers are dapr, disk", is: pubsub.ErrUnknownDriver},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package pubsub is the embedded publisher: a System of named connections,
-// each made by a provider from a connection config, with Gatekeeper's
+// each made by a driver from a connection config, with Gatekeeper's
 // contract (UpsertConnection, Publish, CloseConnection) so it can stand in
 // for Gatekeeper's own pkg/pubsub.
 package pubsub
@@ -21,7 +21,7 @@ type Connection interface {
 	Publish(ctx context.Context, data any, topic string) error
 	// CloseConnection releases the connection's resources.
 	CloseConnection() error
-	// UpdateConnection applies a new config of the same provider.
+	// UpdateConnection applies a new config of the same driver.
 	UpdateConnection(ctx context.Context, config any) error
 }
 
@@ -36,23 +36,24 @@ type ContextCloser interface {
 	Close(ctx context.Context) error
 }
 
-// Provider makes connections of one kind, named as in the connection
-// ConfigMap's data.provider.
-type Provider struct {
-	// Name is the provider's name, for example "dapr".
+// Driver makes connections of one kind, named as a connection names its
+// driver (a Connection's spec.driver, a ConfigMap's data.driver or, up to
+// Gatekeeper v3.18, data.provider).
+type Driver struct {
+	// Name is the driver's name, for example "dapr".
 	Name string
 	// Schema names the schema its config must pass (see package schemas);
 	// default "connection-config.<Name>".
 	Schema string
 	// New makes a connection from a config that is already decoded and
-	// passed the provider's schema (schemas/connection-config.<name>.schema.json):
+	// passed the driver's schema (schemas/connection-config.<name>.schema.json):
 	// it does not validate it again.
 	New func(ctx context.Context, config map[string]any) (Connection, error)
 }
 
-// schema is the name of the connection config schema the provider's
+// schema is the name of the connection config schema the driver's
 // config must pass, as package connection names it ("dapr").
-func (p Provider) schema() string {
+func (p Driver) schema() string {
 	if p.Schema == "" {
 		return p.Name
 	}
@@ -63,9 +64,9 @@ func (p Provider) schema() string {
 // upserted or has been closed.
 var ErrUnknownConnection = errors.New("no such connection")
 
-// ErrUnknownProvider is returned for a provider that is not registered,
+// ErrUnknownDriver is returned for a driver that is not registered,
 // and for a driver Gatekeeper does not read from a config's form (it is
 // connection.ErrUnknownDriver).
-var ErrUnknownProvider = connection.ErrUnknownDriver
+var ErrUnknownDriver = connection.ErrUnknownDriver
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -30,7 +30,7 @@ func Example() {
 
 func publish(ctx context.Context, data []byte, v violation.Violation) error {
 	// README begin
-	sys := pubsub.NewSystem(dapr.Provider(dapr.Options{}))           // finds the sidecar as the Dapr SDK does
+	sys := pubsub.NewSystem(dapr.Driver(dapr.Options{}))             // finds the sidecar as the Dapr SDK does
 	cc, err := pubsub.ParseConnection("audit-connection.yaml", data) // ConfigMap or Connection, validated against schemas/
 	if err != nil {
 		return err // names the file, the object and the field

@@ -14,31 +14,31 @@ import (
 // System holds the named connections of one process and routes publishes
 // to them. It is safe for concurrent use.
 type System struct {
-	providers map[string]Provider
+	drivers map[string]Driver
 
 	mu          sync.RWMutex
 	connections map[string]Connection
-	usedBy      map[string]string // connection name -> provider name
+	usedBy      map[string]string // connection name -> driver name
 }
 
 // NewSystem returns a System that can make connections with the given
-// providers.
-func NewSystem(providers ...Provider) *System {
+// drivers.
+func NewSystem(drivers ...Driver) *System {
 	s := &System{
-		providers:   make(map[string]Provider, len(providers)),
+		drivers:     make(map[string]Driver, len(drivers)),
 		connections: map[string]Connection{},
 		usedBy:      map[string]string{},
 	}
-	for _, p := range providers {
-		s.providers[p.Name] = p
+	for _, p := range drivers {
+		s.drivers[p.Name] = p
 	}
 	return s
 }
 
-// Providers lists the names of the providers the System can use.
-func (s *System) Providers() []string {
-	out := make([]string, 0, len(s.providers))
-	for n := range s.providers {
+// Drivers lists the names of the drivers the System can use.
+func (s *System) Drivers() []string {
+	out := make([]string, 0, len(s.drivers))
+	for n := range s.drivers {
 		out = append(out, n)
 	}
 	sort.Strings(out)
@@ -46,11 +46,11 @@ func (s *System) Providers() []string {
 }
 
 // UpsertConnection creates the connection called name, or updates it. A
-// connection whose provider changes is closed and made anew. config is a
+// connection whose driver changes is closed and made anew. config is a
 // map[string]any (as decoded from data.config) or any value that encodes to
-// such a JSON object; it must pass the provider's schema.
-func (s *System) UpsertConnection(ctx context.Context, config any, name, provider string) error {
-	p, err := s.lookup(name, provider)
+// such a JSON object; it must pass the driver's schema.
+func (s *System) UpsertConnection(ctx context.Context, config any, name, driver string) error {
+	p, err := s.lookup(name, driver)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (s *System) UpsertConnection(ctx context.Context, config any, name, provide
 // Upsert creates or updates the connection c read by ParseConnection or
 // ReadConnectionDir (package connection), named c.Name and using
 // c.Driver. Its config was decoded and checked against the driver's schema
-// there, so it is not checked again (unless the provider has a schema of
+// there, so it is not checked again (unless the driver has a schema of
 // its own); a c with problems is refused with its first one.
 func (s *System) Upsert(ctx context.Context, c *connection.Connection) error {
 	if err := c.Err(); err != nil {
@@ -82,24 +82,24 @@ func (s *System) Upsert(ctx context.Context, c *connection.Connection) error {
 	return s.upsert(ctx, p, c.Name, c.Config)
 }
 
-// lookup returns the provider for a connection called name.
-func (s *System) lookup(name, provider string) (Provider, error) {
+// lookup returns the driver for a connection called name.
+func (s *System) lookup(name, driver string) (Driver, error) {
 	if name == "" {
-		return Provider{}, errors.New("upserting connection: empty connection name")
+		return Driver{}, errors.New("upserting connection: empty connection name")
 	}
-	p, ok := s.providers[provider]
+	p, ok := s.drivers[driver]
 	if !ok {
-		return Provider{}, fmt.Errorf("upserting connection %q: %w %q: valid providers are %s", name, ErrUnknownProvider, provider, strings.Join(s.Providers(), ", "))
+		return Driver{}, fmt.Errorf("upserting connection %q: %w %q: valid drivers are %s", name, ErrUnknownDriver, driver, strings.Join(s.Drivers(), ", "))
 	}
 	return p, nil
 }
 
-func (s *System) upsert(ctx context.Context, p Provider, name string, cfg map[string]any) error {
-	provider := p.Name
+func (s *System) upsert(ctx context.Context, p Driver, name string, cfg map[string]any) error {
+	driver := p.Name
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.connections[name]; ok {
-		if s.usedBy[name] == provider {
+		if s.usedBy[name] == driver {
 			if err := old.UpdateConnection(ctx, cfg); err != nil {
 				return fmt.Errorf("updating connection %q: %w", name, err)
 			}
@@ -108,15 +108,15 @@ func (s *System) upsert(ctx context.Context, p Provider, name string, cfg map[st
 		delete(s.connections, name)
 		delete(s.usedBy, name)
 		if err := old.CloseConnection(); err != nil {
-			return fmt.Errorf("closing connection %q before changing its provider to %q: %w", name, provider, err)
+			return fmt.Errorf("closing connection %q before changing its driver to %q: %w", name, driver, err)
 		}
 	}
 	conn, err := p.New(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("creating connection %q with provider %q: %w", name, provider, err)
+		return fmt.Errorf("creating connection %q with driver %q: %w", name, driver, err)
 	}
 	s.connections[name] = conn
-	s.usedBy[name] = provider
+	s.usedBy[name] = driver
 	return nil
 }
 
@@ -150,7 +150,7 @@ func (s *System) CloseConnection(connection string) error {
 	return nil
 }
 
-// Connection returns the named connection, for providers' extra methods.
+// Connection returns the named connection, for drivers' extra methods.
 func (s *System) Connection(name string) (Connection, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -198,13 +198,13 @@ func (s *System) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// normalize turns config into a map and validates it with the provider's
+// normalize turns config into a map and validates it with the driver's
 // schema.
-func normalize(provider string, config any) (map[string]any, error) {
+func normalize(driver string, config any) (map[string]any, error) {
 	var raw []byte
 	switch c := config.(type) {
 	case map[string]any:
-		if err := connection.ValidateConfig(provider, c); err != nil {
+		if err := connection.ValidateConfig(driver, c); err != nil {
 			return nil, err
 		}
 		return c, nil
@@ -219,5 +219,5 @@ func normalize(provider string, config any) (map[string]any, error) {
 		}
 		raw = b
 	}
-	return connection.DecodeConfig(provider, raw)
+	return connection.DecodeConfig(driver, raw)
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 )
 
-// recorder is a provider that records calls. It tests the System's own
-// bookkeeping (which connection a name maps to, closing on a provider
-// change), which the single real provider cannot show; the dapr provider
+// recorder is a driver that records calls. It tests the System's own
+// bookkeeping (which connection a name maps to, closing on a driver
+// change), which the single real driver cannot show; the dapr driver
 // itself is tested against a real daprd in test/e2e.
 type recorder struct {
 	mu     sync.Mutex
@@ -50,8 +50,8 @@ func (r *recorder) UpdateConnection(_ context.Context, config any) error {
 	return nil
 }
 
-func recordingProvider(name string, log *[]string) pubsub.Provider {
-	return pubsub.Provider{Name: name, New: func(_ context.Context, cfg map[string]any) (pubsub.Connection, error) {
+func recordingDriver(name string, log *[]string) pubsub.Driver {
+	return pubsub.Driver{Name: name, New: func(_ context.Context, cfg map[string]any) (pubsub.Connection, error) {
 		*log = append(*log, fmt.Sprintf("%s new %v", name, cfg["component"]))
 		return &recorder{name: name, log: log, config: cfg}, nil
 	}}
@@ -60,7 +60,7 @@ func recordingProvider(name string, log *[]string) pubsub.Provider {
 func TestSystem(t *testing.T) {
 	var log []string
 	// Both recorders validate against the dapr schema: only "dapr" has one.
-	sys := pubsub.NewSystem(recordingProvider("dapr", &log))
+	sys := pubsub.NewSystem(recordingDriver("dapr", &log))
 	ctx := context.Background()
 
 	steps := []struct {
@@ -72,9 +72,9 @@ func TestSystem(t *testing.T) {
 		{"publish before upsert", func() error { return sys.Publish(ctx, "c", "t", 1) }, "no such connection", ""},
 		{"upsert", func() error { return sys.UpsertConnection(ctx, map[string]any{"component": "a"}, "c", "dapr") }, "", "dapr new a"},
 		{"publish", func() error { return sys.Publish(ctx, "c", "t", 1) }, "", "dapr publish t 1"},
-		{"upsert same provider updates", func() error { return sys.UpsertConnection(ctx, `{"component":"b"}`, "c", "dapr") }, "", "dapr update b"},
+		{"upsert same driver updates", func() error { return sys.UpsertConnection(ctx, `{"component":"b"}`, "c", "dapr") }, "", "dapr update b"},
 		{"bad config refused", func() error { return sys.UpsertConnection(ctx, map[string]any{"component": ""}, "c", "dapr") }, "/component", ""},
-		{"unknown provider", func() error { return sys.UpsertConnection(ctx, `{}`, "c", "nats") }, `unknown provider "nats": valid providers are dapr`, ""},
+		{"unknown driver", func() error { return sys.UpsertConnection(ctx, `{}`, "c", "nats") }, `unknown driver "nats": valid drivers are dapr`, ""},
 		{"close", func() error { return sys.CloseConnection("c") }, "", "dapr close"},
 		{"close twice", func() error { return sys.CloseConnection("c") }, "no such connection", ""},
 	}
@@ -97,12 +97,12 @@ func TestSystem(t *testing.T) {
 	}
 }
 
-func TestSystemProviderChangeClosesOld(t *testing.T) {
+func TestSystemDriverChangeClosesOld(t *testing.T) {
 	var log []string
 	ctx := context.Background()
-	other := recordingProvider("other", &log)
+	other := recordingDriver("other", &log)
 	other.Schema = "connection-config.dapr"
-	sys := pubsub.NewSystem(recordingProvider("dapr", &log), other)
+	sys := pubsub.NewSystem(recordingDriver("dapr", &log), other)
 	if err := sys.UpsertConnection(ctx, `{"component":"a"}`, "c", "dapr"); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestSystemProviderChangeClosesOld(t *testing.T) {
 		t.Fatal(err)
 	}
 	if now, _ := sys.Connection("c"); now != old {
-		t.Fatal("upsert with the same provider replaced the connection instead of updating it")
+		t.Fatal("upsert with the same driver replaced the connection instead of updating it")
 	}
 	if err := sys.UpsertConnection(ctx, `{"component":"b"}`, "c", "other"); err != nil {
 		t.Fatal(err)
@@ -127,14 +127,14 @@ func TestSystemProviderChangeClosesOld(t *testing.T) {
 		t.Fatal(err)
 	}
 	if last := log[len(log)-1]; last != "other publish t 2" {
-		t.Fatalf("publish went to %q, want the new provider", last)
+		t.Fatalf("publish went to %q, want the new driver", last)
 	}
 }
 
 func TestSystemConcurrent(t *testing.T) {
 	var mu sync.Mutex
 	var log []string
-	p := pubsub.Provider{Name: "dapr", New: func(_ context.Context, cfg map[string]any) (pubsub.Connection, error) {
+	p := pubsub.Driver{Name: "dapr", New: func(_ context.Context, cfg map[string]any) (pubsub.Connection, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return &recorder{name: "dapr", log: &log, config: cfg}, nil
@@ -181,7 +181,7 @@ func TestSystemConcurrent(t *testing.T) {
 }
 
 // TestSystemUpsertParsed upserts connections read by package connection:
-// a valid one reaches the provider with its decoded config, one with
+// a valid one reaches the driver with its decoded config, one with
 // problems is refused with its first problem, naming the field.
 func TestSystemUpsertParsed(t *testing.T) {
 	cm := func(name, config string) map[string]any {
@@ -203,7 +203,7 @@ func TestSystemUpsertParsed(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var log []string
-			sys := pubsub.NewSystem(recordingProvider("dapr", &log))
+			sys := pubsub.NewSystem(recordingDriver("dapr", &log))
 			err := sys.Upsert(context.Background(), connection.FromObject(tc.obj, ""))
 			switch {
 			case tc.wantErr == "" && err != nil:
@@ -221,11 +221,11 @@ func TestSystemUpsertParsed(t *testing.T) {
 	}
 }
 
-// TestSystemUpsertParsedOwnSchema: a provider with a schema of its own
+// TestSystemUpsertParsedOwnSchema: a driver with a schema of its own
 // checks a parsed config against it, which the driver's schema did not.
 func TestSystemUpsertParsedOwnSchema(t *testing.T) {
 	var log []string
-	p := recordingProvider("dapr", &log)
+	p := recordingDriver("dapr", &log)
 	p.Schema = "connection-config.disk"
 	sys := pubsub.NewSystem(p)
 	c := connection.FromObject(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
@@ -239,6 +239,6 @@ func TestSystemUpsertParsedOwnSchema(t *testing.T) {
 		t.Fatalf("error %v, want the disk schema's", err)
 	}
 	if len(log) != 0 {
-		t.Errorf("provider called: %q", log)
+		t.Errorf("driver called: %q", log)
 	}
 }

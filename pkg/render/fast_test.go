@@ -209,7 +209,9 @@ func TestFastDecodeRandom(t *testing.T) {
 		n = 2000
 	}
 	if s := os.Getenv("FAST_RANDOM_N"); s != "" {
-		fmt.Sscan(s, &n)
+		if _, err := fmt.Sscan(s, &n); err != nil {
+			t.Fatalf("FAST_RANDOM_N=%q: %v", s, err)
+		}
 	}
 	indents := []string{"", "", "  ", "  ", "    ", "    ", "      ", " ", "   "}
 	entries := []string{"", "", "", "- ", "- ", "-  ", "- - ", "-"}
@@ -271,7 +273,9 @@ func TestFastDecodeRandomNested(t *testing.T) {
 		n = 2000
 	}
 	if s := os.Getenv("FAST_RANDOM_N"); s != "" {
-		fmt.Sscan(s, &n)
+		if _, err := fmt.Sscan(s, &n); err != nil {
+			t.Fatalf("FAST_RANDOM_N=%q: %v", s, err)
+		}
 	}
 	r := rand.New(rand.NewSource(randomSeed(2)))
 	keys := []string{"a", "b", "name", "x.y/z", "'q'", `"d"`, "k1", "a-b_c", "'y'", "y", "1", "no", "a b", "'a''b'"}
@@ -352,7 +356,9 @@ func TestFastDecodeRandomNested(t *testing.T) {
 // randomSeed is def unless FAST_RANDOM_SEED sets another.
 func randomSeed(def int64) int64 {
 	if s := os.Getenv("FAST_RANDOM_SEED"); s != "" {
-		fmt.Sscan(s, &def)
+		if _, err := fmt.Sscan(s, &def); err != nil {
+			panic(fmt.Sprintf("FAST_RANDOM_SEED=%q: %v", s, err))
+		}
 	}
 	return def
 }

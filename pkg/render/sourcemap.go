@@ -28,6 +28,7 @@ func templateLineMap(template, rendered string) []int {
 	for j, l := range tl {
 		pats[j], action[j] = linePattern(l)
 		// A more specific pattern (more literal text) wins a tie.
+		//nolint:gosec // G115: a template line is far shorter than 2^31 bytes.
 		weight[j] = int32(len(strings.Join(strings.Fields(actionRE.ReplaceAllString(l, "")), ""))) + 1
 	}
 	// A weighted LCS over (rendered, template) with "matches" as equality,

@@ -3,6 +3,7 @@ package render
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -134,10 +135,10 @@ func eachDoc(data []byte, r *bufio.Reader, fn func(doc) error) error {
 		exact := false // l is data's line followed by its "\n"
 		if r != nil {
 			b, err := readLine(r)
-			if err != nil && err != io.EOF {
+			if err != nil && !errors.Is(err, io.EOF) {
 				return err
 			}
-			if len(b) == 0 && err == io.EOF {
+			if len(b) == 0 && errors.Is(err, io.EOF) {
 				break
 			}
 			off = -1 // not in data: copied
@@ -269,11 +270,11 @@ func (p *pages) bytes() []byte {
 // bytes are valid until the next read.
 func readLine(r *bufio.Reader) ([]byte, error) {
 	b, err := r.ReadSlice('\n')
-	if err != bufio.ErrBufferFull {
+	if !errors.Is(err, bufio.ErrBufferFull) {
 		return b, err
 	}
 	long := append([]byte(nil), b...)
-	for err == bufio.ErrBufferFull {
+	for errors.Is(err, bufio.ErrBufferFull) {
 		b, err = r.ReadSlice('\n')
 		long = append(long, b...)
 	}

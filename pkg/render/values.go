@@ -13,6 +13,9 @@ import (
 // UnknownValue is a key the user set that the chart's values.yaml does not
 // have, with the closest key it does have.
 type UnknownValue struct {
+	// Chart is the chart's directory as given to pubsub-lint; UnknownValues
+	// leaves it empty for the caller to set.
+	Chart string
 	// Key is the dotted path, as --set writes it.
 	Key string
 	// Suggestion is a known key at the same level that is one or two edits

@@ -30,6 +30,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/queue"
@@ -38,7 +39,7 @@ import (
 
 var violationsBin string
 
-func TestMain(m *testing.M) { os.Exit(procs.MainWithBuild(m, "./cmd/violations", &violationsBin)) }
+func TestMain(m *testing.M) { os.Exit(procstest.MainWithBuild(m, "./cmd/violations", &violationsBin)) }
 
 const (
 	component = "pubsub"
@@ -112,7 +113,7 @@ func brokers() []*broker {
 	// Nats-Msg-Id deduplication cannot tell).
 	nats := &broker{name: "nats-jetstream", want: outcome{lost: 0, dupsMax: -1}}
 	nats.start = func(t *testing.T) (string, func(), func(context.Context) error) {
-		n := procs.StartNATST(t, procs.NATSOptions{})
+		n := procstest.StartNATS(t, procs.NATSOptions{})
 		var err error
 		if nats.daprd, err = procs.DaprdJetStreamPath(); err != nil {
 			t.Fatal(err)
@@ -133,7 +134,7 @@ func brokers() []*broker {
 	// failed: 8); 1 delivered twice.
 	rabbit := &broker{name: "rabbitmq", want: outcome{lost: 0, dupsMax: -1}}
 	rabbit.start = func(t *testing.T) (string, func(), func(context.Context) error) {
-		r := procs.StartRabbitMQT(t, procs.RabbitMQOptions{})
+		r := procstest.StartRabbitMQ(t, procs.RabbitMQOptions{})
 		return r.Component(component), r.Pause, r.Start
 	}
 	// Measured here (3 runs): 0 lost (QoS 1, persistent session, mosquitto
@@ -142,7 +143,7 @@ func brokers() []*broker {
 	// after the reconnect (MQTT's at-least-once).
 	mqtt := &broker{name: "mqtt-mosquitto", want: outcome{lost: 0, dupsMax: -1}}
 	mqtt.start = func(t *testing.T) (string, func(), func(context.Context) error) {
-		m := procs.StartMosquittoT(t, procs.MosquittoOptions{})
+		m := procstest.StartMosquitto(t, procs.MosquittoOptions{})
 		return m.Component(component), m.Pause, m.Start
 	}
 	bs = append(bs, nats, rabbit, mqtt)
@@ -191,9 +192,9 @@ func testBroker(t *testing.T, b *broker) {
 		consumer.Stop()
 	})
 	e.eventually("the consumer's API answers", 60*time.Second, func() error { return e.get("/healthz", nil) })
-	sub := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "subscriber", AppPort: appPort, Bin: b.daprd,
+	sub := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: appPort, Bin: b.daprd,
 		Resources: map[string]string{"pubsub.yaml": comp, "resiliency.yaml": resiliency}})
-	e.audit = procs.StartDaprdT(t, procs.DaprdOptions{AppID: "audit", Bin: b.daprd, Resources: map[string]string{"pubsub.yaml": comp}})
+	e.audit = procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Bin: b.daprd, Resources: map[string]string{"pubsub.yaml": comp}})
 	if e.pub, err = newClient(e.audit.GRPCAddr); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func testBroker(t *testing.T, b *broker) {
 	// publisher use: a queue, bulk publish, retries of what failed),
 	// with the broker stopped for 10 s in the middle.
 	ctx := context.Background()
-	sys := pubsub.NewSystem(dapr.Provider(dapr.Options{Address: e.audit.GRPCAddr, Queue: queue.Options{MaxItems: 10 * faulty, BatchSize: 10}}))
+	sys := pubsub.NewSystem(dapr.Driver(dapr.Options{Address: e.audit.GRPCAddr, Queue: queue.Options{MaxItems: 10 * faulty, BatchSize: 10}}))
 	defer sys.Close(ctx)
 	if err := sys.UpsertConnection(ctx, map[string]any{"component": component}, "audit-connection", "dapr"); err != nil {
 		t.Fatal(err)

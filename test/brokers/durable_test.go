@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -23,7 +24,7 @@ func TestJetStreamWithoutDurableReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := procs.StartNATST(t, procs.NATSOptions{})
+	n := procstest.StartNATS(t, procs.NATSOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := n.CreateStream(ctx, stream, topic); err != nil {
@@ -57,9 +58,9 @@ func TestJetStreamWithoutDurableReplays(t *testing.T) {
 		consumer.Stop()
 	})
 	e.eventually("the consumer's API answers", 60*time.Second, func() error { return e.get("/healthz", nil) })
-	sub := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "subscriber", AppPort: appPort, Bin: bin,
+	sub := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: appPort, Bin: bin,
 		Resources: map[string]string{"pubsub.yaml": comp, "resiliency.yaml": resiliency}})
-	audit := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "audit", Bin: bin, Resources: map[string]string{"pubsub.yaml": comp}})
+	audit := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Bin: bin, Resources: map[string]string{"pubsub.yaml": comp}})
 	e.audit = audit
 	if e.pub, err = newClient(audit.GRPCAddr); err != nil {
 		t.Fatal(err)

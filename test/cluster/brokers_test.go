@@ -11,6 +11,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/kubelet"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 )
 
 // TestAuditThroughEachBroker: Gatekeeper v3.23.1's real audit publishes
@@ -31,7 +32,7 @@ func TestAuditThroughEachBroker(t *testing.T) {
 	}{
 		{"jetstream", true, func(t *testing.T) (string, string, string, []any) {
 			// No stream: the chart's hook Job creates it.
-			nats := procs.StartNATST(t, procs.NATSOptions{})
+			nats := procstest.StartNATS(t, procs.NATSOptions{})
 			return "pubsub.jetstream", "natsURL", nats.URL, []any{
 				map[string]any{"name": "streamName", "value": "gatekeeper"},
 				map[string]any{"name": "durableName", "value": "subscriber"},
@@ -39,7 +40,7 @@ func TestAuditThroughEachBroker(t *testing.T) {
 			}
 		}},
 		{"rabbitmq", false, func(t *testing.T) (string, string, string, []any) {
-			r := procs.StartRabbitMQT(t, procs.RabbitMQOptions{})
+			r := procstest.StartRabbitMQ(t, procs.RabbitMQOptions{})
 			return "pubsub.rabbitmq", "connectionString", r.URL, []any{
 				map[string]any{"name": "durable", "value": "true"},
 				map[string]any{"name": "deletedWhenUnused", "value": "false"},
@@ -48,7 +49,7 @@ func TestAuditThroughEachBroker(t *testing.T) {
 			}
 		}},
 		{"mqtt", false, func(t *testing.T) (string, string, string, []any) {
-			m := procs.StartMosquittoT(t, procs.MosquittoOptions{})
+			m := procstest.StartMosquitto(t, procs.MosquittoOptions{})
 			return "pubsub.mqtt3", "url", m.URL, []any{
 				map[string]any{"name": "qos", "value": "1"},
 				map[string]any{"name": "retain", "value": "false"},

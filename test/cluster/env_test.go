@@ -100,7 +100,7 @@ func waitDelivered(t *testing.T, e *cluster.Env, constraint string, want int, ti
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var total int64 = -1
+	var total int64
 	var got []violation.Violation
 	for {
 		total, _ = totalViolations(ctx, e, constraint)

@@ -23,12 +23,13 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
 var violationsBin string
 
-func TestMain(m *testing.M) { os.Exit(procs.MainWithBuild(m, "./cmd/violations", &violationsBin)) }
+func TestMain(m *testing.M) { os.Exit(procstest.MainWithBuild(m, "./cmd/violations", &violationsBin)) }
 
 const component = `apiVersion: dapr.io/v1alpha1
 kind: Component
@@ -88,11 +89,11 @@ type env struct {
 
 func newEnv(t *testing.T, storeURL string, extra ...string) *env {
 	t.Helper()
-	redis := procs.StartRedisT(t, procs.RedisOptions{Password: "consumer-test"})
+	redis := procstest.StartRedis(t, procs.RedisOptions{Password: "consumer-test"})
 	comp := map[string]string{"pubsub.yaml": fmt.Sprintf(component, redis.Addr, redis.Password)}
 	e := newReplica(t, comp, storeURL, extra...)
 	e.comp = comp
-	audit := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
+	audit := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
 	var err error
 	if e.pub, err = daprclient.NewClientWithAddress(audit.GRPCAddr); err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func newReplica(t *testing.T, comp map[string]string, storeURL string, extra ...
 		e.consumer.Stop()
 	})
 	subRes := map[string]string{"pubsub.yaml": comp["pubsub.yaml"], "resiliency.yaml": resiliency}
-	e.daprd = procs.StartDaprdT(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: subRes})
+	e.daprd = procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: subRes})
 	return e
 }
 
@@ -285,7 +286,7 @@ func TestConsumerSQLite(t *testing.T) {
 }
 
 func TestConsumerPostgres(t *testing.T) {
-	pg := procs.StartPostgresT(t, procs.PostgresOptions{})
+	pg := procstest.StartPostgres(t, procs.PostgresOptions{})
 	testConsumer(t, pg.URL(), "single", "--bulk-max-messages", "0")
 }
 

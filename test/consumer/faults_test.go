@@ -9,6 +9,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -32,7 +33,7 @@ func (e *env) run(run time.Time) store.Run {
 // ready meanwhile, and once the database is back the run completes with
 // nothing lost and nothing counted twice.
 func TestFaultPostgresDown(t *testing.T) {
-	pg := procs.StartPostgresT(t, procs.PostgresOptions{})
+	pg := procstest.StartPostgres(t, procs.PostgresOptions{})
 	e := newEnv(t, pg.URL())
 	e.eventually("ready", 30*time.Second, func() error { return e.get("/readyz", nil) })
 	e.auditRun(runID(1), true, "a", "b", "c")
@@ -75,7 +76,7 @@ func TestFaultPostgresDown(t *testing.T) {
 // had taken and not acked are redelivered to the other, and the run is
 // finalised once, with each violation counted once.
 func TestFaultReplicaKilled(t *testing.T) {
-	pg := procs.StartPostgresT(t, procs.PostgresOptions{})
+	pg := procstest.StartPostgres(t, procs.PostgresOptions{})
 	// The grace exceeds the Component's redelivery time (processingTimeout
 	// 3s + redeliverInterval 1s): with 2 s, the run was finalised before
 	// the killed replica's taken message came back, and it was resolved.

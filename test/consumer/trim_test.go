@@ -13,6 +13,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -23,7 +24,7 @@ import (
 // resolve what it missed.
 func TestTrimmedStream(t *testing.T) {
 	ctx := context.Background()
-	redis := procs.StartRedisT(t, procs.RedisOptions{Password: "trim-test"})
+	redis := procstest.StartRedis(t, procs.RedisOptions{Password: "trim-test"})
 	// Trim in steps of 10 entries, not Redis' default 100-entry nodes, so
 	// a small stream trims.
 	if _, err := redis.Do(ctx, "CONFIG", "SET", "stream-node-max-entries", "10"); err != nil {
@@ -33,7 +34,7 @@ func TestTrimmedStream(t *testing.T) {
 	comp := map[string]string{"pubsub.yaml": fmt.Sprintf(component, redis.Addr, redis.Password) +
 		"    - name: maxLenApprox\n      value: \"" + strconv.Itoa(maxLen) + "\"\n"}
 	e := newReplica(t, comp, "sqlite://"+filepath.Join(t.TempDir(), "violations.db"))
-	audit := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
+	audit := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
 	var err error
 	if e.pub, err = daprclient.NewClientWithAddress(audit.GRPCAddr); err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestTrimmedStream(t *testing.T) {
 	}
 
 	e.start()
-	e.daprd = procs.StartDaprdT(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: map[string]string{"pubsub.yaml": comp["pubsub.yaml"], "resiliency.yaml": resiliency}})
+	e.daprd = procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: map[string]string{"pubsub.yaml": comp["pubsub.yaml"], "resiliency.yaml": resiliency}})
 	e.eventually("run 2's end and surviving violations delivered", 60*time.Second, func() error {
 		r, ok := e.runIfListed(runID(2))
 		if !ok || r.CompletedAt == nil || r.Received == 0 {

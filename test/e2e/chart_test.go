@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/sendcmd"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
@@ -94,11 +95,11 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 	}
 
 	store := quickstart.Resources(e.redis.Addr, secrets)["secretstore.yaml"]
-	audit := procs.StartDaprdT(t, procs.DaprdOptions{
+	audit := procstest.StartDaprd(t, procs.DaprdOptions{
 		AppID:     quickstart.AuditAppID,
 		Resources: map[string]string{"secretstore.yaml": store, "component.yaml": string(component)},
 	})
-	sys := pubsub.NewSystem(dapr.Provider(dapr.Options{Address: audit.GRPCAddr}))
+	sys := pubsub.NewSystem(dapr.Driver(dapr.Options{Address: audit.GRPCAddr}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	defer func() { _ = sys.Close(ctx) }()

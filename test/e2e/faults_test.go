@@ -109,8 +109,17 @@ func TestFaultDaprdKilledAndRestarted(t *testing.T) {
 		if i == 1500 {
 			e.audit.Kill()
 			close(killed)
+			// Down until the publisher has felt it (a send failed and is
+			// retried), at least 500 ms: on a busy machine the sends after
+			// the kill may otherwise only start once daprd is back.
 			go func() {
 				time.Sleep(500 * time.Millisecond)
+				c, _ := sys.Connection(quickstart.Connection)
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					if dc, ok := c.(*dapr.Connection); !ok || dc.Stats().Retried > 0 {
+						break
+					}
+				}
 				restarted <- e.audit.Start(ctx)
 			}()
 		}

@@ -17,6 +17,7 @@ import (
 	daprclient "github.com/dapr/go-sdk/client"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/subscriber"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
@@ -107,7 +108,7 @@ func newEnv(t *testing.T, startAudit bool) *env {
 func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{inbox: &inbox{ch: make(chan struct{}, 1)}}
-	e.redis = procs.StartRedisT(t, procs.RedisOptions{Password: "quickstart-" + fmt.Sprint(time.Now().UnixNano()), AppendOnly: o.appendOnly})
+	e.redis = procstest.StartRedis(t, procs.RedisOptions{Password: "quickstart-" + fmt.Sprint(time.Now().UnixNano()), AppendOnly: o.appendOnly})
 	secrets, err := quickstart.WriteSecrets(t.TempDir(), e.redis.Password)
 	if err != nil {
 		t.Fatal(err)
@@ -129,9 +130,9 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	}
 	go func() { _ = e.sub.Start() }()
 	t.Cleanup(func() { _ = e.sub.Stop() })
-	procs.StartDaprdT(t, procs.DaprdOptions{AppID: quickstart.SubscriberAppID, AppPort: port, Resources: resources, EnableAPILogging: true})
+	procstest.StartDaprd(t, procs.DaprdOptions{AppID: quickstart.SubscriberAppID, AppPort: port, Resources: resources, EnableAPILogging: true})
 
-	e.audit = procs.NewDaprdT(t, procs.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources, ExtraArgs: o.auditArgs, APIToken: o.auditToken})
+	e.audit = procstest.NewDaprd(t, procs.DaprdOptions{AppID: quickstart.AuditAppID, Resources: resources, ExtraArgs: o.auditArgs, APIToken: o.auditToken})
 	if o.startAudit {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
@@ -157,7 +158,7 @@ func (e *env) connectWith(t *testing.T, opts dapr.Options) *pubsub.System {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := pubsub.NewSystem(dapr.Provider(opts))
+	sys := pubsub.NewSystem(dapr.Driver(opts))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

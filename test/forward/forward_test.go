@@ -25,12 +25,13 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/forward"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/forward/disktest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 )
 
 var forwardBin string
 
-func TestMain(m *testing.M) { os.Exit(procs.MainWithBuild(m, "./cmd/pubsub-forward", &forwardBin)) }
+func TestMain(m *testing.M) { os.Exit(procstest.MainWithBuild(m, "./cmd/pubsub-forward", &forwardBin)) }
 
 // delivery is one CloudEvent the subscriber's daprd delivered.
 type delivery struct {
@@ -100,7 +101,7 @@ type env struct {
 
 func newEnv(t *testing.T, topics ...string) *env {
 	t.Helper()
-	redis := procs.StartRedisT(t, procs.RedisOptions{Password: "forward-test"})
+	redis := procstest.StartRedis(t, procs.RedisOptions{Password: "forward-test"})
 	secrets, err := quickstart.WriteSecrets(t.TempDir(), redis.Password)
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +117,8 @@ func newEnv(t *testing.T, topics ...string) *env {
 	srv := &http.Server{Handler: rec, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	procs.StartDaprdT(t, procs.DaprdOptions{AppID: "subscriber", AppPort: ln.Addr().(*net.TCPAddr).Port, Resources: resources, LogLevel: "warn"})
-	audit := procs.StartDaprdT(t, procs.DaprdOptions{AppID: "audit", Resources: resources, LogLevel: "warn"})
+	procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: ln.Addr().(*net.TCPAddr).Port, Resources: resources, LogLevel: "warn"})
+	audit := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Resources: resources, LogLevel: "warn"})
 	return &env{t: t, redis: redis, audit: audit, rec: rec, writer: &disktest.Writer{Path: filepath.Join(t.TempDir(), "topics"), Topic: "audit-channel", MaxAuditResults: 3}}
 }
 

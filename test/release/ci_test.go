@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 )
 
 // actionYAML is the part of action.yml a runner reads.

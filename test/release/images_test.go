@@ -21,7 +21,7 @@ import (
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 )
 
 // wantPlatforms are the platforms of every image (ko names arm64 by the

@@ -13,13 +13,13 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
 // TestOneVersion: the chart's version, the Helm plugin's version, the
 // Makefile's VERSION (the images' tag) and what Go embeds all come from
-// internal/release/version/VERSION.
+// internal/version/VERSION.
 func TestOneVersion(t *testing.T) {
 	root := repoRoot(t)
 	if !regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`).MatchString(version.Version) {
@@ -41,7 +41,7 @@ func TestOneVersion(t *testing.T) {
 		{"make version (the Makefile's VERSION, the images' tag)", strings.TrimSpace(makeOut)},
 	} {
 		if c.got != version.Version {
-			t.Errorf("%s = %q, want %q (internal/release/version/VERSION)", c.what, c.got, version.Version)
+			t.Errorf("%s = %q, want %q (internal/version/VERSION)", c.what, c.got, version.Version)
 		}
 	}
 }

@@ -158,7 +158,7 @@ func (c *Config) relativeTo(dir string) {
 func Parse(name string, b []byte) (Config, error) {
 	var c Config
 	if len(bytes.TrimSpace(b)) == 0 {
-		return c, fmt.Errorf("%s: empty; want routes:", name)
+		return c, fmt.Errorf("%s: empty; want a routes list", name)
 	}
 	if err := yaml.UnmarshalStrict(b, &c); err != nil {
 		return c, fmt.Errorf("%s: %w", name, err)

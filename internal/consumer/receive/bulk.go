@@ -68,7 +68,6 @@ func (r *Receiver) deliverBulk(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not a Dapr bulk delivery: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	body = nil
 	m.Deliveries.WithLabelValues("bulk").Inc()
 	n := int64(len(bulk.Entries))
 	in := r.inflight.Add(n)

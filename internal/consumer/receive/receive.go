@@ -108,8 +108,7 @@ type pending struct {
 }
 
 type outcome struct {
-	ignored string // reason the message changed nothing, or ""
-	err     error
+	err error
 }
 
 // New makes a receiver; Run must be running for deliveries to be answered.

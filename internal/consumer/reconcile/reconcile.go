@@ -269,10 +269,3 @@ func (r *Reconciler) complete(run store.Run, now time.Time) (bool, string) {
 	}
 	return true, ""
 }
-
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "not set"
-	}
-	return t.UTC().Format(time.RFC3339)
-}

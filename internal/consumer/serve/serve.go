@@ -23,8 +23,8 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/status"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/web"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/secretfile"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 )
 
 // DefaultStore is where the SQLite store lives without --store.

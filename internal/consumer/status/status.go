@@ -5,6 +5,7 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func Config(kubeconfig string) (cfg *rest.Config, ok bool, err error) {
 		return cfg, true, nil
 	}
 	cfg, err = rest.InClusterConfig()
-	if err == rest.ErrNotInCluster {
+	if errors.Is(err, rest.ErrNotInCluster) {
 		return nil, false, nil
 	}
 	if err != nil {

@@ -280,13 +280,6 @@ ON CONFLICT (cluster, run, c_group, c_kind, c_name) DO UPDATE SET received = run
 	return res, nil
 }
 
-func (s *sqlStore) addEvent(ctx context.Context, tx *sql.Tx, id, at, run int64, kind, reason string) error {
-	if _, err := s.exec(ctx, tx, s.q(`INSERT INTO events (violation_id, at, run, kind, reason) VALUES (?, ?, ?, ?, ?)`), id, at, run, kind, reason); err != nil {
-		return fmt.Errorf("recording %s event: %w", kind, err)
-	}
-	return nil
-}
-
 // ObserveStatus implements Store.
 func (s *sqlStore) ObserveStatus(ctx context.Context, cluster string, obs StatusObservation, at time.Time) error {
 	run := ms(obs.Run)

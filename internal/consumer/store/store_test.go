@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
@@ -19,7 +20,7 @@ import (
 // a database on a real PostgreSQL server started for the test.
 func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
 	t.Helper()
-	pg := procs.StartPostgresT(t, procs.PostgresOptions{})
+	pg := procstest.StartPostgres(t, procs.PostgresOptions{})
 	var (
 		mu sync.Mutex
 		n  int
@@ -403,7 +404,7 @@ var storeCases = []struct {
 // TestConcurrentFinalize: two stores on one PostgreSQL database (two
 // replicas) finalise the same run at once; it is applied once.
 func TestConcurrentFinalize(t *testing.T) {
-	pg := procs.StartPostgresT(t, procs.PostgresOptions{})
+	pg := procstest.StartPostgres(t, procs.PostgresOptions{})
 	a := openPG(t, pg, "replicas")
 	b, err := store.Open(context.Background(), pg.URLFor("replicas"))
 	if err != nil {

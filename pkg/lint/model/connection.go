@@ -129,7 +129,7 @@ func (s *Setup) UsesDapr(a *Audit) bool {
 	if !c.HasDriver || c.IsDapr() {
 		return true
 	}
-	return !slices.Contains(schemas.Providers(), c.Driver)
+	return !slices.Contains(schemas.Drivers(), c.Driver)
 }
 
 // DriversKnownBy lists the drivers Gatekeeper version v knows, sorted; for
@@ -140,7 +140,7 @@ func DriversKnownBy(v *Version) []string {
 		return []string{"dapr"}
 	}
 	var out []string
-	for _, n := range schemas.Providers() {
+	for _, n := range schemas.Drivers() {
 		d, err := schemas.Driver(n)
 		if err != nil {
 			continue

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release/version"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
 )

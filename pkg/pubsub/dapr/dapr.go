@@ -1,4 +1,4 @@
-// Package dapr is the "dapr" provider of pkg/pubsub: it publishes through
+// Package dapr is the "dapr" driver of pkg/pubsub: it publishes through
 // the Dapr sidecar's gRPC API with github.com/dapr/go-sdk.
 package dapr
 
@@ -30,7 +30,7 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/queue"
 )
 
-// Name is the provider's name in a connection ConfigMap.
+// Name is the driver's name in a connection ConfigMap.
 const Name = "dapr"
 
 // ContentType is the content type of every published message, so that
@@ -60,7 +60,7 @@ const (
 	apiTokenHeader  = "dapr-api-token"
 )
 
-// Options tune the provider. The zero value finds the sidecar from the
+// Options tune the driver. The zero value finds the sidecar from the
 // environment as the Dapr SDK does.
 type Options struct {
 	// Address of the sidecar's gRPC API ("host:port", optionally with an
@@ -123,9 +123,9 @@ func AddressFromEnv() string {
 	return net.JoinHostPort("127.0.0.1", port)
 }
 
-// Provider returns the dapr provider for pubsub.NewSystem.
-func Provider(opts Options) pubsub.Provider {
-	return pubsub.Provider{
+// Driver returns the dapr driver for pubsub.NewSystem.
+func Driver(opts Options) pubsub.Driver {
+	return pubsub.Driver{
 		Name: Name,
 		New: func(ctx context.Context, config map[string]any) (pubsub.Connection, error) {
 			return New(ctx, config, opts)
@@ -133,7 +133,7 @@ func Provider(opts Options) pubsub.Provider {
 	}
 }
 
-// Config is the dapr provider's connection config (data.config).
+// Config is the dapr driver's connection config (data.config).
 type Config struct {
 	// Component is the Dapr pubsub component to publish through.
 	Component string `json:"component"`
@@ -141,7 +141,7 @@ type Config struct {
 
 // configOf reads the config that a System (or the caller, with
 // connection.ValidateConfig) already decoded and validated against the
-// provider's schema: it is not validated again. Only the one field is
+// driver's schema: it is not validated again. Only the one field is
 // taken, so a caller that skipped validation gets an error, not a
 // connection to component "".
 func configOf(config any) (Config, error) {

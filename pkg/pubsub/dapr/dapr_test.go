@@ -90,7 +90,7 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestConfigValidatedByProvider(t *testing.T) {
+func TestConfigValidatedByDriver(t *testing.T) {
 	if _, err := New(t.Context(), map[string]any{"component": ""}, Options{Address: "127.0.0.1:1"}); err == nil {
 		t.Fatal("empty component accepted")
 	}

@@ -1,5 +1,5 @@
 // Test fixture written for schemagen's tests: a stand-in for the
-// components-contrib module, read by SourceKeys (never built).
+// components-contrib module, read by gosource.Keys (never built).
 module github.com/dapr/components-contrib
 
 go 1.22

@@ -1,5 +1,5 @@
 // Test fixture written for schemagen's tests: a dependency whose constants
-// SourceKeys resolves from the module cache.
+// gosource.Keys resolves from the module cache.
 package amqp
 
 const (

@@ -1,8 +1,9 @@
 // Package version is the one place the project's release version lives: the
 // file VERSION next to this one. The Makefile reads it (image tags, make
-// release), Go embeds it (pubsub-lint version, cmd/release), and a test
-// requires charts/gatekeeper-pubsub/Chart.yaml's version to equal it. It
-// imports nothing heavy, so every command can report it.
+// release), Go embeds it (every shipped command's --version, the release
+// tool, SARIF output, the consumer's API), and a test requires
+// charts/gatekeeper-pubsub/Chart.yaml's version to equal it. It imports
+// nothing heavy, so every command can report it.
 package version
 
 import (
