@@ -71,11 +71,11 @@ func parseDaprdArgs(args []string) map[string]string {
 			out[k] = v
 			continue
 		}
-		if slices.Contains(daprdBool, n) || i+1 >= len(args) || strings.HasPrefix(args[i+1], "--") {
+		if slices.Contains(daprdBool, n) || i+1 >= len(args) || strings.HasPrefix(args[i+1], "--") { //nolint:gosec // G602: i+1 < len(args) by the test before it
 			out[n] = "true"
 			continue
 		}
-		out[n] = args[i+1]
+		out[n] = args[i+1] //nolint:gosec // G602: i+1 < len(args) is checked just above
 		i++
 	}
 	return out

@@ -199,9 +199,9 @@ func (p *pod) statuses() []corev1.ContainerStatus {
 		st := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: c.Image}
 		if cc := p.containers[c.Name]; cc != nil {
 			cc.mu.Lock()
-			st.RestartCount = int32(cc.restarts)
+			st.RestartCount = int32(cc.restarts) //nolint:gosec // G115: a stand-in's restart count stays far below 2^31
 			if cc.exitCode != nil {
-				st.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(*cc.exitCode)}
+				st.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(*cc.exitCode)} //nolint:gosec // G115: exit codes are 0-255
 			} else {
 				st.Ready, st.Started = true, ptr.To(true)
 				st.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.Now()}
@@ -472,7 +472,7 @@ func (p *pod) envFrom(ctx context.Context, e corev1.EnvVar) (string, error) {
 			if ptr.Deref(src.SecretKeyRef.Optional, false) {
 				return "", nil
 			}
-			return "", &waitError{fmt.Errorf("Secret %s/%s: %w", p.obj.Namespace, src.SecretKeyRef.Name, err)}
+			return "", &waitError{fmt.Errorf("Secret %s/%s: %w", p.obj.Namespace, src.SecretKeyRef.Name, err)} //nolint:staticcheck // ST1005: "Secret" is the Kind, as kubectl writes it
 		}
 		return string(s.Data[src.SecretKeyRef.Key]), nil
 	case src.ConfigMapKeyRef != nil:

@@ -162,7 +162,7 @@ func (cp *DaprControlPlane) prepareCluster(ctx context.Context, k *Kube, opts Da
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "dapr-sidecar-injector", Namespace: ns},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
-			Ports: []corev1.ServicePort{{Name: "https", Port: int32(port)}}},
+			Ports: []corev1.ServicePort{{Name: "https", Port: int32(port)}}}, //nolint:gosec // G115: a TCP port fits
 	}
 	if _, err := k.Client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating Service %s/dapr-sidecar-injector: %w", ns, err)
@@ -190,7 +190,7 @@ func (cp *DaprControlPlane) prepareCluster(ctx context.Context, k *Kube, opts Da
 		Webhooks: []admissionv1.MutatingWebhook{{
 			Name: "sidecar-injector.dapr.io",
 			ClientConfig: admissionv1.WebhookClientConfig{Service: &admissionv1.ServiceReference{
-				Namespace: ns, Name: "dapr-sidecar-injector", Path: ptr.To("/mutate"), Port: ptr.To(int32(port)),
+				Namespace: ns, Name: "dapr-sidecar-injector", Path: ptr.To("/mutate"), Port: ptr.To(int32(port)), //nolint:gosec // G115: a TCP port fits
 			}},
 			Rules: []admissionv1.RuleWithOperations{{
 				Operations: []admissionv1.OperationType{admissionv1.Create},

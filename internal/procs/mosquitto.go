@@ -123,9 +123,9 @@ func (m *Mosquitto) connack(ctx context.Context) error {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	id := "procs-ready"
-	body := []byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, byte(len(id))}
+	body := []byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, byte(len(id))} //nolint:gosec // G115: the constant id is 11 bytes
 	body = append(body, id...)
-	if _, err := c.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil {
+	if _, err := c.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil { //nolint:gosec // G115: a 23-byte CONNECT packet
 		return err
 	}
 	b := make([]byte, 4)

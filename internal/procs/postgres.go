@@ -78,11 +78,11 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		u, err := user.Lookup("postgres")
 		if err != nil {
 			_ = os.RemoveAll(dir)
-			return nil, fmt.Errorf("%w: running PostgreSQL as root needs the postgres user: run `make postgres` (installs Debian's postgresql, which adds it): %v", ErrMissing, err)
+			return nil, fmt.Errorf("%w: running PostgreSQL as root needs the postgres user: run `make postgres` (installs Debian's postgresql, which adds it): %w", ErrMissing, err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		p.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		p.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)} //nolint:gosec // G115: user and group IDs from /etc/passwd fit
 		if err := os.Chown(dir, uid, gid); err != nil {
 			_ = os.RemoveAll(dir)
 			return nil, err

@@ -204,11 +204,11 @@ func (p *process) waitFor(ctx context.Context, what string, ready func(context.C
 			return nil
 		}
 		if gone, err := p.exited(); gone {
-			return fmt.Errorf("%s exited before %s (%v); its output:\n%s", p.name, what, err, p.logs())
+			return fmt.Errorf("%s exited before %s (%w); its output:\n%s", p.name, what, err, p.logs())
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: waiting for %s: %w (last: %v); its output:\n%s", p.name, what, ctx.Err(), last, p.logs())
+			return fmt.Errorf("%s: waiting for %s: %w (last: %w); its output:\n%s", p.name, what, ctx.Err(), last, p.logs())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -70,7 +70,7 @@ func TestFreePortAcrossProcesses(t *testing.T) {
 		}
 		fmt.Println("PORTS " + strings.Join(out, " "))
 		// Hold the block until the parent has started all three.
-		os.Stdin.Read(make([]byte, 1))
+		_, _ = os.Stdin.Read(make([]byte, 1))
 		return
 	}
 	const procs, draws = 3, 300

@@ -251,7 +251,7 @@ func liveObject(u *unstructured.Unstructured, apiVersion, kind, source string) (
 	// Decode like a file, so numbers and the like look the same to the rules.
 	objs, err := render.SplitYAML(source, raw)
 	if err != nil || len(objs) != 1 {
-		return render.Object{}, fmt.Errorf("%s: %s %s/%s: %v", source, kind, u.GetNamespace(), u.GetName(), err)
+		return render.Object{}, fmt.Errorf("%s: %s %s/%s: %w", source, kind, u.GetNamespace(), u.GetName(), err)
 	}
 	objs[0].Line = 0
 	return objs[0], nil

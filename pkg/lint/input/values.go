@@ -218,7 +218,7 @@ func validateValues(c *chart.Chart, vals map[string]any, prefix []string, out *[
 		if err != nil {
 			return err
 		}
-		if err := validator.Validate(map[string]any(vals)); err != nil {
+		if err := validator.Validate(vals); err != nil {
 			var ve *jsonschema.ValidationError
 			if !errors.As(err, &ve) {
 				return err

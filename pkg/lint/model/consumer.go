@@ -142,7 +142,7 @@ func ConsumerTopic(c Container) (EnvVar, bool) {
 // of its value, or the default with the path of the last argument.
 func (k *Consumer) Topic() EnvVar {
 	if f, ok := k.Flags["topic"]; ok {
-		return EnvVar{Value: f.Value, Field: f.Field}
+		return EnvVar(f)
 	}
 	return EnvVar{Value: DefaultConsumerTopic, Field: k.ArgsField}
 }

@@ -406,10 +406,10 @@ func numError(err error) error {
 	if !errors.As(err, &ne) {
 		return err
 	}
-	switch ne.Err {
-	case strconv.ErrSyntax:
+	switch {
+	case errors.Is(ne.Err, strconv.ErrSyntax):
 		return errFlagParse
-	case strconv.ErrRange:
+	case errors.Is(ne.Err, strconv.ErrRange):
 		return errFlagRange
 	}
 	return err
@@ -512,8 +512,8 @@ func (d *FlagDefs) setType(t flagType, s string) error {
 			return err
 		}
 		// severityFlag.Set: logsink.Severity(v) is an int8.
-		if sev := int8(v); sev < 0 || sev > 3 {
-			return fmt.Errorf("Severity %d out of range (min %d, max %d).", v, 0, 3)
+		if sev := int8(v); sev < 0 || sev > 3 { //nolint:gosec // G115: the overflow is Gatekeeper's own (logsink.Severity is an int8), reproduced
+			return fmt.Errorf("Severity %d out of range (min %d, max %d).", v, 0, 3) //nolint:staticcheck // ST1005: klog's own message, word for word
 		}
 	}
 	return nil

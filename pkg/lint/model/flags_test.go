@@ -348,7 +348,7 @@ func compareWithGo(d *FlagDefs, args []string) error {
 	if goErr != nil {
 		goMsg = goErr.Error()
 		if errors.Is(goErr, flag.ErrHelp) != (p.Err() != nil && p.Err().Kind == ErrHelp) {
-			return fmt.Errorf("help: %v, Go: %v", p.Err(), goErr)
+			return fmt.Errorf("help: %v, Go: %w", p.Err(), goErr)
 		}
 	}
 	if msg != goMsg {

@@ -71,7 +71,7 @@ func (f *Forwarder) Flag(name string) (EnvVar, bool) {
 	if !ok {
 		return EnvVar{Field: f.ArgsField}, false
 	}
-	return EnvVar{Value: fl.Value, Field: fl.Field}, true
+	return EnvVar(fl), true
 }
 
 // Pubsub is the Component the forwarder publishes through: --pubsub, or
@@ -136,7 +136,7 @@ func (c *Connection) DiskMaxAuditResults() (int, bool) {
 	case int64:
 		return int(n), true
 	case uint64:
-		return int(n), true
+		return int(n), true //nolint:gosec // G115: a YAML integer past MaxInt64 decodes as uint64; no setting here is that large
 	}
 	return 0, false
 }

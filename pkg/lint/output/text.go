@@ -22,7 +22,7 @@ func Text(w io.Writer, res *lint.Result) error {
 		if o := f.Object.String(); o != "" {
 			fmt.Fprintf(bw, " (%s)", o)
 		}
-		bw.WriteByte('\n')
+		_ = bw.WriteByte('\n') // a write error shows at the Flush below
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(bw, "note: %s\n", n)
