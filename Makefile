@@ -151,7 +151,7 @@ test: tools lint ## run every test (unit, chart, kustomize, lint, end-to-end wit
 # (fake-subscriber's test builds its own binary with go build).
 #   internal/consumer/store    every case runs on SQLite and on a real PostgreSQL
 #   internal/consumer/reports  the lease and the reports' writer need kube-apiserver
-#   TestGatekeeperFlagsMatchBinaries (pkg/lint/model) runs Gatekeeper's managers
+#   TestGatekeeperFlagsMatchBinaries (internal/lint/model) runs Gatekeeper's managers
 #   TestREADMECommands (cmd/pubsub-lint) runs the README's live command on kube-apiserver
 UNIT_EXCLUDE := /(test|bench)/|/internal/consumer/(store|reports)$$
 UNIT_SKIP    := ^(TestGatekeeperFlagsMatchBinaries|TestREADMECommands)$$

@@ -25,7 +25,7 @@ import (
 // BENCH_LINT_COMPONENTS sets N (default 100,000). The target is at most
 // 2 MB per 1,000 objects: files are read as they are decoded, Components
 // are kept as a small model without their text, and per-object rules run
-// while each object's tree is there (pkg/lint's reader).
+// while each object's tree is there (internal/lint's reader).
 func BenchmarkLintComponentsMemory(b *testing.B) {
 	n := 100000
 	if _, err := fmt.Sscan(os.Getenv("BENCH_LINT_COMPONENTS"), &n); err != nil || n <= 0 {

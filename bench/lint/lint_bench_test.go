@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
 )
 
 const (

@@ -33,12 +33,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/input"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/input"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/model"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/output"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 )
 
 func main() {

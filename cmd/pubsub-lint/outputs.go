@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/output"
 )
 
 // destination is one format of a run and where it goes: file "" is

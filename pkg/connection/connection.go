@@ -1,5 +1,5 @@
 // Package connection reads Gatekeeper's connection config in every form it
-// has had, for the publisher (pkg/pubsub) and the linter (pkg/lint) alike:
+// has had, for the publisher (pkg/pubsub) and the linter (internal/lint) alike:
 // a ConfigMap with data.provider (Gatekeeper v3.13 to v3.18) or data.driver
 // (v3.19), a Connection resource (connection.gatekeeper.sh/v1alpha1,
 // v3.20 and later), or a ConfigMap mounted as a directory (the chart's helm
@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/objref"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/objref"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 

@@ -1,5 +1,5 @@
 // Package chart_test renders charts/gatekeeper-pubsub in-process (as
-// `helm template` does, through pkg/render) across value sets and checks the
+// `helm template` does, through internal/render) across value sets and checks the
 // objects, golden files of whole renders, PodSecurity, helm lint, the values
 // schema and the generated README.
 package chart_test
@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 	"golang.org/x/mod/semver"
 	appsv1 "k8s.io/api/apps/v1"

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/alerts"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -15,7 +15,7 @@ import (
 
 // TestMatchesHelmTemplate renders every value set with action.Install in
 // client-only dry-run mode, as `helm template` does, and checks that
-// pkg/render produces the same text (manifests, then hooks including tests),
+// internal/render produces the same text (manifests, then hooks including tests),
 // the same NOTES and the same error.
 func TestMatchesHelmTemplate(t *testing.T) {
 	kv, err := chartutil.ParseKubeVersion(render.DefaultKubeVersion)
@@ -60,7 +60,7 @@ func TestMatchesHelmTemplate(t *testing.T) {
 				fmt.Fprintf(&want, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
 			}
 			if r.Manifest != want.String() {
-				t.Errorf("pkg/render differs from helm template:\n%s", firstDiff(want.String(), r.Manifest))
+				t.Errorf("internal/render differs from helm template:\n%s", firstDiff(want.String(), r.Manifest))
 			}
 			if r.Notes != rel.Info.Notes {
 				t.Errorf("NOTES differ:\n%s", firstDiff(rel.Info.Notes, r.Notes))

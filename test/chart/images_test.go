@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 )
 
 // TestGatekeeperImage: the audit's image is [registry/]repository:tag

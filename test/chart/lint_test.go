@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/valuesdoc"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli/values"
 	"helm.sh/helm/v3/pkg/getter"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 )
 
 // TestPlaintextSecrets: a Component metadata item that Dapr marks sensitive

@@ -18,7 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
 )
 
 // TestLintLiveCluster lints what is deployed in a real API server, as a

@@ -17,7 +17,7 @@ import (
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 )
 
 // TestNetworkPoliciesAccepted: the NetworkPolicies the chart renders with

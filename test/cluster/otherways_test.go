@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 )
 
 // TestGatekeeperChartWithOurNotes: our chart with audit.deploy=false, then

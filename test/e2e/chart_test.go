@@ -16,11 +16,11 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/sendcmd"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
 )
 
 // TestChartComponentWithRealDaprd renders charts/gatekeeper-pubsub with

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 )
 
 // Helm's own labels: the chart sets them only as Helm bookkeeping, so they

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 	"sigs.k8s.io/yaml"
 )
 

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/output"
 )
 
 // TestAlertCredentialsNotPrinted: no output format shows the credentials

@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/serve"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/model"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/output"
 )
 
 // TestConsumerDefaults: what the linter assumes of `violations serve`

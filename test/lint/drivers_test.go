@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
 )
 
 // moduleDir downloads a module version through the module proxy (or finds

@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/forward"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/model"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/release"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/model"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/render"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
 	"sigs.k8s.io/yaml"
 )
 

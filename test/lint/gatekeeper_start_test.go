@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/gomod"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
 )
 
 // gatekeeperModule returns the directory of a Gatekeeper release's Go

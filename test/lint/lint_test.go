@@ -16,9 +16,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/output"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/output"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden outputs")

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cluster"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
 )
 
 // TestChartFindingsPointAtTemplateSource lints Gatekeeper's own chart

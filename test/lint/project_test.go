@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/lint/rules"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint"
+	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/rules"
 )
 
 // redisTLSValues are chart values with the default Redis over TLS, for the
