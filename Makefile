@@ -129,7 +129,7 @@ mosquitto: ## install Debian's mosquitto if it is missing (the tests start their
 .PHONY: build
 build: ## build the commands into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -o $(BIN)/ ./cmd/... ./hack/...
 
 .PHONY: demo
 demo: tools-dapr tools-kube tools-gatekeeper redis build ## the real thing: API server, Gatekeeper and our chart installed with Helm, Gatekeeper's audit publishing to the subscriber
@@ -187,11 +187,11 @@ bench: tools ## benchmarks; the summary lines (publish-throughput, lint-throughp
 
 .PHONY: schemas
 schemas: ## regenerate schemas/ from the committed facts (schemas/facts), and the chart's templates/_sensitive.tpl from their sensitive marks
-	$(GO) run ./cmd/schemagen -from-facts -out schemas
+	$(GO) run ./hack/schemagen -from-facts -out schemas
 
 .PHONY: schemas-from-data
 schemas-from-data: ## refresh the facts and schemas from Dapr's metadata (DATA=path to the data dir)
-	$(GO) run ./cmd/schemagen -data $(DATA) -out schemas
+	$(GO) run ./hack/schemagen -data $(DATA) -out schemas
 
 # One version for everything: the chart's version (a test keeps Chart.yaml
 # equal to it), the images' tag and `pubsub-lint version` (embedded with
@@ -216,11 +216,11 @@ SIGNING_KEY ?=
 .PHONY: release
 release: tools-release ca-certificates ## build and push the images (ko, multi-arch, SBOM) and the chart (OCI, images pinned by digest) to REGISTRY (default: a local registry it starts and stops); SIGNING_KEY=path signs them and attaches provenance
 	@echo ">> release $(VERSION) to $(if $(REGISTRY),$(REGISTRY),the local registry on $(LOCAL_REGISTRY))"
-	REGISTRY=$(REGISTRY) GATEKEEPER_IMAGE=$(GATEKEEPER_IMAGE) SIGNING_KEY=$(SIGNING_KEY) $(GO) run ./cmd/release -local-addr $(LOCAL_REGISTRY) $(RELEASE_ARGS)
+	REGISTRY=$(REGISTRY) GATEKEEPER_IMAGE=$(GATEKEEPER_IMAGE) SIGNING_KEY=$(SIGNING_KEY) $(GO) run ./hack/release -local-addr $(LOCAL_REGISTRY) $(RELEASE_ARGS)
 
 .PHONY: registry
 registry: tools-release ## serve the local registry of make release (.tmp/registry) on LOCAL_REGISTRY until Ctrl-C
-	$(GO) run ./cmd/release -serve -local-addr $(LOCAL_REGISTRY)
+	$(GO) run ./hack/release -serve -local-addr $(LOCAL_REGISTRY)
 
 .PHONY: version
 version: ## print the release version

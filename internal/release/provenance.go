@@ -25,7 +25,7 @@ import (
 // command at a version with ko's and Go's versions) and how (a build type
 // per kind of artifact).
 const (
-	BuilderID = Source + "/cmd/release"
+	BuilderID = Source + "/hack/release"
 	// BuildTypeKo: a command built by ko on the base image; the external
 	// parameters name the package, the platforms, the labels and the
 	// release's version, the internal ones ko's flags and environment.

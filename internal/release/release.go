@@ -3,7 +3,7 @@
 // 65532), the commands' multi-arch images built by ko on it (with ko's SPDX
 // SBOMs and OCI labels), and the Helm chart packaged with those images
 // pinned by digest, pushed as an OCI artifact with Helm's registry client.
-// `make release` runs it through cmd/release; test/release checks what it
+// `make release` runs it through hack/release; test/release checks what it
 // pushes by pulling it back.
 package release
 
@@ -229,7 +229,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	reg := strings.TrimSuffix(strings.TrimPrefix(opts.Registry, "oci://"), "/")
 	if host, _, _ := strings.Cut(reg, "/"); opts.GatekeeperImage == "" && !IsLoopback(host) {
-		return nil, fmt.Errorf("release to %s: the packaged chart pins every image by digest, the Gatekeeper image too; give the Gatekeeper image as REPOSITORY:TAG (cmd/release -gatekeeper-image), TAG the chart's gatekeeperVersion", reg)
+		return nil, fmt.Errorf("release to %s: the packaged chart pins every image by digest, the Gatekeeper image too; give the Gatekeeper image as REPOSITORY:TAG (hack/release -gatekeeper-image), TAG the chart's gatekeeperVersion", reg)
 	}
 	res := &Result{Registry: reg, Version: opts.Version}
 	started := time.Now()
@@ -252,7 +252,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Signing = &Signing{KeyID: sign.KeyID(s.PublicKey()), PublicKey: string(pub)}
 		fmt.Fprintf(opts.Log, ">> signing with %s (key %s)\n", opts.SigningKey, res.Signing.KeyID)
 	} else {
-		fmt.Fprintf(opts.Log, ">> not signing: no signing key (make release SIGNING_KEY=path, cmd/release -signing-key)\n")
+		fmt.Fprintf(opts.Log, ">> not signing: no signing key (make release SIGNING_KEY=path, hack/release -signing-key)\n")
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("release output directory: %w", err)

@@ -108,7 +108,7 @@ func Print(w io.Writer, r *Result) {
 		if len(r.Images) > 0 {
 			ref = r.Images[0].Ref()
 		}
-		fmt.Fprintf(w, "  go run ./cmd/release verify --key %s %s\n", filepath.Join(filepath.Dir(r.Chart.File), PublicKeyFile), strings.TrimPrefix(ref, "oci://"))
+		fmt.Fprintf(w, "  go run ./hack/release verify --key %s %s\n", filepath.Join(filepath.Dir(r.Chart.File), PublicKeyFile), strings.TrimPrefix(ref, "oci://"))
 	} else {
 		fmt.Fprintf(w, "not signed: no signing key (make release SIGNING_KEY=path to a PEM ECDSA P-256 private key)\n")
 	}

@@ -83,7 +83,7 @@ func TestPrint(t *testing.T) {
 		"signature       c.sig\n",
 		"provenance      c.att\n",
 		"signed with key sha256:k ",
-		"go run ./cmd/release verify --key /out/signing-key.pub 127.0.0.1:5001/gatekeeper-pubsub/pubsub-send:0.1.0@sha256:s\n",
+		"go run ./hack/release verify --key /out/signing-key.pub 127.0.0.1:5001/gatekeeper-pubsub/pubsub-send:0.1.0@sha256:s\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())

@@ -166,11 +166,11 @@ func Extract(root, version string, src GoSource) (*Facts, error) {
 		return nil, fmt.Errorf("listing pubsub metadata: %w", err)
 	}
 	f := &Facts{
-		Comment: "Facts extracted by cmd/schemagen -data from Dapr components-contrib (pubsub/**/metadata.yaml, built-in authentication profiles expanded); do not edit by hand. `make schemas` generates the schemas from this file.",
+		Comment: "Facts extracted by hack/schemagen -data from Dapr components-contrib (pubsub/**/metadata.yaml, built-in authentication profiles expanded); do not edit by hand. `make schemas` generates the schemas from this file.",
 		Source:  Source{Project: "dapr/components-contrib", Version: version, License: "Apache-2.0"},
 	}
 	if src.Dir != "" {
-		f.Comment = "Facts extracted by cmd/schemagen -data -source from Dapr components-contrib: pubsub/**/metadata.yaml (built-in authentication profiles expanded) and, under \"source\", what each component's Go code reads (internal/schemagen/source.go); do not edit by hand. `make schemas` generates the schemas from this file."
+		f.Comment = "Facts extracted by hack/schemagen -data -source from Dapr components-contrib: pubsub/**/metadata.yaml (built-in authentication profiles expanded) and, under \"source\", what each component's Go code reads (internal/schemagen/source.go); do not edit by hand. `make schemas` generates the schemas from this file."
 		f.Source.GoModule, f.Source.GoVersion = "github.com/dapr/components-contrib", src.Version
 	}
 	seen := map[string]bool{}

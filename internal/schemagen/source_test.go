@@ -160,7 +160,7 @@ func TestCommittedSourceFactsAreUpstream(t *testing.T) {
 			t.Fatalf("%s: %v", c.Type, err)
 		}
 		if !reflect.DeepEqual(got, c.Source.Keys) {
-			t.Errorf("%s: committed source facts differ from %s; regenerate them (cmd/schemagen -data ... -source ...)", c.Type, c.Source.Dir)
+			t.Errorf("%s: committed source facts differ from %s; regenerate them (hack/schemagen -data ... -source ...)", c.Type, c.Source.Dir)
 		}
 		byType[c.Type] = got
 	}

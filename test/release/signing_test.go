@@ -293,7 +293,7 @@ func TestProvenance(t *testing.T) {
 	}
 }
 
-// TestVerify is what a user runs: sign.Verify (and `go run ./cmd/release
+// TestVerify is what a user runs: sign.Verify (and `go run ./hack/release
 // verify`) pulls the .sig and .att and accepts them with the release's
 // public key; a wrong key, a signature or attestation copied to another
 // image and a tampered payload are refused.
@@ -416,8 +416,8 @@ func TestVerify(t *testing.T) {
 	t.Run("release verify", func(t *testing.T) {
 		root := repoRoot(t)
 		bin := filepath.Join(t.TempDir(), "release")
-		if out, code := runCmd(t, root, os.Environ(), "go", "build", "-o", bin, "./cmd/release"); code != 0 {
-			t.Fatalf("go build ./cmd/release: %s", out)
+		if out, code := runCmd(t, root, os.Environ(), "go", "build", "-o", bin, "./hack/release"); code != 0 {
+			t.Fatalf("go build ./hack/release: %s", out)
 		}
 		pub := filepath.Join(filepath.Dir(f.res.Chart.File), release.PublicKeyFile)
 		byTag := send.Repository + ":" + send.Tag

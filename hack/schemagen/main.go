@@ -1,8 +1,8 @@
 // Command schemagen regenerates the generated files under schemas/.
 //
-//	go run ./cmd/schemagen -data /work/shared/data -source DIR -out schemas   # stage 1 + 2
-//	go run ./cmd/schemagen -from-facts -out schemas                           # stage 2 only
-//	go run ./cmd/schemagen -facts-only -data DIR -source DIR -out schemas     # stage 1 only
+//	go run ./hack/schemagen -data /work/shared/data -source DIR -out schemas   # stage 1 + 2
+//	go run ./hack/schemagen -from-facts -out schemas                           # stage 2 only
+//	go run ./hack/schemagen -facts-only -data DIR -source DIR -out schemas     # stage 1 only
 //
 // Stage 1 reads DATA/dapr-components-contrib-<version>/ (metadata.yaml
 // files) and the components-contrib Go module in -source (the version
