@@ -152,6 +152,16 @@ func (p *process) start() error {
 }
 
 // exited reports whether the process has ended, and how.
+// pid is the running process's ID.
+func (p *process) pid() (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0, fmt.Errorf("%s: not started", p.name)
+	}
+	return p.cmd.Process.Pid, nil
+}
+
 func (p *process) exited() (bool, error) {
 	p.mu.Lock()
 	done := p.done

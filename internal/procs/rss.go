@@ -11,13 +11,11 @@ import (
 // PeakRSS is the most resident memory the running process has used
 // (VmHWM in /proc/PID/status), in bytes.
 func (a *App) PeakRSS() (int64, error) {
-	a.proc.mu.Lock()
-	cmd := a.proc.cmd
-	a.proc.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return 0, fmt.Errorf("%s: not started", a.proc.name)
+	pid, err := a.proc.pid()
+	if err != nil {
+		return 0, err
 	}
-	return PeakRSSOf(cmd.Process.Pid)
+	return PeakRSSOf(pid)
 }
 
 // PeakRSSOf reads VmHWM of process pid (0: this process), in bytes.
