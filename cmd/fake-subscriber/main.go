@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -59,7 +60,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *healthPort != "" {
 		healthAddr = net.JoinHostPort(*healthAddress, *healthPort)
 	}
-	s, err := subscriber.New(subscriber.Options{
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := subscriber.Run(ctx, subscriber.Options{
 		Addr:       net.JoinHostPort(*address, *port),
 		HealthAddr: healthAddr,
 		Pubsub:     *pubsub,
@@ -68,21 +71,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Out:        stdout,
 		Logger:     logger,
 	})
-	if err != nil {
+	var bad *subscriber.OptionsError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &bad):
 		fmt.Fprintln(stderr, "fake-subscriber:", err)
 		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		_ = s.Stop()
-	}()
-	if err := s.Start(); err != nil {
+	default:
 		fmt.Fprintln(stderr, "fake-subscriber:", err)
 		return 1
 	}
-	return 0
 }
 
 func envOr(key, def string) string {

@@ -40,14 +40,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 )
 
@@ -247,37 +244,6 @@ func containerNames(obj *corev1.Pod) []string {
 		names = append(names, c.Name)
 	}
 	return names
-}
-
-// setPhase records the pod's phase (and a message) in its status.
-func (k *Kubelet) setPhase(ctx context.Context, obj *corev1.Pod, phase corev1.PodPhase, statuses []corev1.ContainerStatus, message string) {
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := k.client.CoreV1().Pods(obj.Namespace).Get(ctx, obj.Name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if cur.UID != obj.UID {
-			return apierrors.NewNotFound(corev1.Resource("pods"), obj.Name)
-		}
-		cur.Status.Phase = phase
-		cur.Status.Message = message
-		cur.Status.HostIP, cur.Status.PodIP = "127.0.0.1", "127.0.0.1"
-		if cur.Status.StartTime == nil {
-			now := metav1.Now()
-			cur.Status.StartTime = &now
-		}
-		cur.Status.ContainerStatuses = statuses
-		ready := corev1.ConditionFalse
-		if phase == corev1.PodRunning {
-			ready = corev1.ConditionTrue
-		}
-		cur.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: ready, LastTransitionTime: metav1.Now()}}
-		_, err = k.client.CoreV1().Pods(obj.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
-		k.event("pod %s/%s: updating status to %s: %v", obj.Namespace, obj.Name, phase, err)
-	}
 }
 
 // writeJSON writes v as JSON into path.

@@ -110,6 +110,30 @@ func New(opts Options) (*Subscriber, error) {
 	return s, nil
 }
 
+// Run serves until ctx ends, then shuts down. Bad options are an
+// *OptionsError; failing to listen or serve is another error.
+func Run(ctx context.Context, opts Options) error {
+	s, err := New(opts)
+	if err != nil {
+		return &OptionsError{Err: err}
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		stopped <- s.Stop()
+	}()
+	if err := s.Start(); err != nil {
+		return err
+	}
+	return <-stopped
+}
+
+// OptionsError is a mistake in Options, found before anything listens.
+type OptionsError struct{ Err error }
+
+func (e *OptionsError) Error() string { return e.Err.Error() }
+func (e *OptionsError) Unwrap() error { return e.Err }
+
 // newServer is an HTTP server with timeouts and a header cap.
 func newServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,

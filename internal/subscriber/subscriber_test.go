@@ -2,7 +2,9 @@ package subscriber
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -138,5 +140,36 @@ func TestLogsBoundAddress(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Start after Stop: %v", err)
+	}
+}
+
+// TestRun: Run serves until its context ends and then returns nil; bad
+// options are an *OptionsError, a busy address another error.
+func TestRun(t *testing.T) {
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Addr: "127.0.0.1:0", Pubsub: "pubsub", Topic: "audit-channel", Out: io.Discard,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	}()
+	re := regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[1-9][0-9]*)`)
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; time.Sleep(10 * time.Millisecond) {
+		if m = re.FindStringSubmatch(logs.String()); m == nil && time.Now().After(deadline) {
+			t.Fatalf("no listening line:\n%s", logs.String())
+		}
+	}
+	err := Run(context.Background(), Options{Addr: m[1], Pubsub: "pubsub", Topic: "audit-channel", Out: io.Discard})
+	var bad *OptionsError
+	if err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), "listening on "+m[1]) {
+		t.Errorf("Run on a busy address: %v, want a listen error naming %s", err, m[1])
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after its context ended: %v", err)
+	}
+	if err := Run(context.Background(), Options{Addr: "127.0.0.1:0", Pubsub: "pubsub", Topic: "audit-channel"}); !errors.As(err, &bad) {
+		t.Errorf("Run without Out: %v, want an *OptionsError", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,11 +18,15 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/quickstart"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/render"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/sendcmd"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
 )
+
+// pubsubSendBin is cmd/pubsub-send, built for the package's tests.
+var pubsubSendBin string
+
+func TestMain(m *testing.M) { os.Exit(procstest.MainWithBuild(m, "./cmd/pubsub-send", &pubsubSendBin)) }
 
 // TestChartComponentWithRealDaprd renders charts/gatekeeper-pubsub with
 // pubsub on, hands the rendered Dapr Component (its redisHost pointed at
@@ -138,10 +143,13 @@ func TestChartComponentWithRealDaprd(t *testing.T) {
 	for i, a := range c.Args {
 		args[i] = strings.Replace(a, "/etc/gatekeeper-pubsub/connection", mount, 1)
 	}
-	t.Setenv("DAPR_GRPC_ENDPOINT", audit.GRPCAddr)
+	// The built binary, as the pod runs it.
 	var stdout, stderr bytes.Buffer
-	if code := sendcmd.Run(args, &stdout, &stderr); code != 0 {
-		t.Fatalf("helm test command %v exited %d:\n%s%s", args, code, stdout.String(), stderr.String())
+	cmd := exec.Command(pubsubSendBin, args...)
+	cmd.Env = append(os.Environ(), "DAPR_GRPC_ENDPOINT="+audit.GRPCAddr)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helm test command %v: %v:\n%s%s", args, err, stdout.String(), stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "sent 1 of 1 violation(s)") {
 		t.Errorf("helm test command printed %q", stdout.String())

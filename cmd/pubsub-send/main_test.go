@@ -1,4 +1,4 @@
-package sendcmd
+package main
 
 import (
 	"bytes"
@@ -71,7 +71,7 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := Run(tt.args, &stdout, &stderr)
+			code := run(tt.args, &stdout, &stderr)
 			if code != 2 {
 				t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
 			}
@@ -97,7 +97,7 @@ func TestProviderAlias(t *testing.T) {
 				args = []string{tc.flag + "dapr", "--config", `{"component":""}`}
 			}
 			var stdout, stderr bytes.Buffer
-			code := Run(args, &stdout, &stderr)
+			code := run(args, &stdout, &stderr)
 			// The config fails the dapr schema: the driver was read, as
 			// with --driver.
 			if code != 2 || !strings.Contains(stderr.String(), "--config: at /component") {
@@ -109,7 +109,7 @@ func TestProviderAlias(t *testing.T) {
 		})
 	}
 	var stdout, stderr bytes.Buffer
-	if code := Run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "-provider value\n    \tdeprecated: use --driver") {
+	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "-provider value\n    \tdeprecated: use --driver") {
 		t.Errorf("--help does not document --provider as deprecated: exit %d\n%s", code, stdout.String())
 	}
 }
@@ -117,7 +117,7 @@ func TestProviderAlias(t *testing.T) {
 // TestVersion: --version prints the release version on standard output.
 func TestVersion(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := Run([]string{"--version"}, &stdout, &stderr); code != 0 || stdout.String() != "pubsub-send "+version.ModuleVersion()+"\n" || stderr.Len() > 0 {
+	if code := run([]string{"--version"}, &stdout, &stderr); code != 0 || stdout.String() != "pubsub-send "+version.ModuleVersion()+"\n" || stderr.Len() > 0 {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
 	}
 }
@@ -125,22 +125,8 @@ func TestVersion(t *testing.T) {
 // TestHelp: --help prints usage on standard output and exits 0.
 func TestHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := Run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "usage: pubsub-send") || !strings.Contains(stdout.String(), "-sidecar-wait") || stderr.Len() > 0 {
+	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "usage: pubsub-send") || !strings.Contains(stdout.String(), "-sidecar-wait") || stderr.Len() > 0 {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
-	}
-}
-
-// TestValidViolations: the example violation and lists of it pass the
-// schema check of --file.
-func TestValidViolations(t *testing.T) {
-	v := violation.Example(time.Now())
-	one, _ := json.Marshal(v)
-	v.ResourceKind, v.ResourceLabels = "Namespace", map[string]string{"app": "demo"}
-	list, _ := json.Marshal([]violation.Violation{violation.Example(time.Now()), v})
-	for _, b := range [][]byte{one, list} {
-		if err := validateViolations("v.json", b); err != nil {
-			t.Errorf("%s: %v", b, err)
-		}
 	}
 }
 
@@ -170,7 +156,7 @@ func TestNoSidecar(t *testing.T) {
 			t.Setenv(tt.env, tt.value)
 			var stdout, stderr bytes.Buffer
 			start := time.Now()
-			code := Run([]string{"--connection", good, "--sidecar-wait", "300ms"}, &stdout, &stderr)
+			code := run([]string{"--connection", good, "--sidecar-wait", "300ms"}, &stdout, &stderr)
 			if took := time.Since(start); took > 5*time.Second {
 				t.Errorf("took %s: want a fast failure", took)
 			}
@@ -179,15 +165,4 @@ func TestNoSidecar(t *testing.T) {
 			}
 		})
 	}
-	t.Run("dial targets", func(t *testing.T) {
-		for in, want := range map[string]string{
-			"127.0.0.1:50001": "tcp 127.0.0.1:50001", "http://localhost:3500": "tcp localhost:3500", "https://dapr.example": "tcp dapr.example:443",
-			"dns:///daprd:50001": "tcp daprd:50001", "unix:///run/dapr.sock": "unix /run/dapr.sock",
-		} {
-			n, a, ok := dialTarget(in)
-			if got := n + " " + a; !ok || got != want {
-				t.Errorf("dialTarget(%q) = %q, %v; want %q", in, got, ok, want)
-			}
-		}
-	})
 }

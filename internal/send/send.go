@@ -1,26 +1,22 @@
-// Package sendcmd is the pubsub-send command: it sends violations through
-// a connection to check a pubsub setup end to end. See cmd/pubsub-send.
-package sendcmd
+// Package send sends violations through a connection to check a pubsub
+// setup end to end: the work of cmd/pubsub-send, whose main turns its flags
+// into a Config and calls Run.
+package send
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/cli"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/connection"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/pubsub/dapr"
@@ -29,101 +25,88 @@ import (
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/schemas"
 )
 
-type flags struct {
-	connection, connectionName, driver, config string
-	channel, file, policy                      string
-	count, batch, workers                      int
-	timeout, sidecarWait                       time.Duration
-	shutdownSidecar, verbose                   bool
-	// deprecatedProvider: the driver was given as --provider, the deprecated
-	// spelling of --driver.
-	deprecatedProvider bool
+// Config is what to send and how. The connection comes from Connection (a
+// connection ConfigMap or Connection file, or a mounted ConfigMap
+// directory) or from Driver and DriverConfig; one of the two.
+type Config struct {
+	Connection     string
+	ConnectionName string // default: the ConfigMap's name, or audit-connection
+	Driver         string
+	DriverConfig   string // the driver's config as JSON
+	Channel        string
+	// File holds a violation or a list of them; empty: the documentation's
+	// example.
+	File  string
+	Count int // times each violation is sent
+	// BatchSize, Workers and QueueFull ("block" or "drop") tune the
+	// publisher's queue; zero values take its defaults.
+	BatchSize, Workers int
+	QueueFull          string
+	Timeout            time.Duration // for the whole run
+	// SidecarWait bounds the wait for the sidecar's address to accept
+	// connections.
+	SidecarWait time.Duration
+	// ShutdownSidecar asks the sidecar to shut down when done (for Jobs and
+	// helm test pods).
+	ShutdownSidecar bool
+	Verbose         bool // log retries and failures
 }
 
-// Run runs pubsub-send with args and returns its exit code: 0 when every
-// violation was accepted, 1 when any was lost, 2 for bad input.
-func Run(args []string, stdout, stderr io.Writer) int {
-	var f flags
-	fs := flag.NewFlagSet("pubsub-send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.connection, "connection", "", "connection ConfigMap: a YAML/JSON file or a mounted ConfigMap directory")
-	fs.StringVar(&f.connectionName, "connection-name", "", "connection name (default: the ConfigMap's name, or audit-connection)")
-	fs.StringVar(&f.driver, "driver", "", "driver, instead of --connection, with --config: "+strings.Join(pubsub.PublisherDrivers, ", "))
-	fs.Func("provider", "deprecated: use --driver (Gatekeeper v3.13-v3.18's word for it)", func(v string) error {
-		f.driver, f.deprecatedProvider = v, true
-		return nil
-	})
-	fs.StringVar(&f.config, "config", "", `driver config as JSON, instead of --connection, e.g. {"component":"pubsub"}`)
-	fs.StringVar(&f.channel, "channel", connection.DefaultChannel, "channel (topic) to publish to, as Gatekeeper's --audit-channel")
-	fs.IntVar(&f.count, "count", 1, "how many times to send each violation (for load)")
-	fs.StringVar(&f.file, "file", "", "JSON file with a violation or a list of violations (default: the documentation's example)")
-	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "give up after this long")
-	fs.DurationVar(&f.sidecarWait, "sidecar-wait", 20*time.Second, "how long to wait for the Dapr sidecar's address to accept connections before failing (it may be starting)")
-	fs.IntVar(&f.batch, "batch-size", 0, "messages per bulk publish (default 200)")
-	fs.IntVar(&f.workers, "workers", 0, "bulk publishes in flight (default 4)")
-	fs.StringVar(&f.policy, "queue-full", "block", "when the queue is full: block or drop")
-	fs.BoolVar(&f.shutdownSidecar, "shutdown-sidecar", false, "ask the Dapr sidecar to shut down when done (for Jobs and helm test pods)")
-	fs.BoolVar(&f.verbose, "v", false, "log retries and failures")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if code := cli.Parse(fs, args, "usage: pubsub-send --connection FILE|DIR [flags]\n       pubsub-send --driver dapr --config JSON [flags]\n\nSends violations through the Dapr sidecar found as the Dapr SDK finds it ($DAPR_GRPC_ENDPOINT, $DAPR_GRPC_PORT).\nExit status: 0 every violation accepted, 1 any lost or no sidecar, 2 usage or input error.",
-		"every input is a flag (--connection FILE or --driver with --config)", stdout, stderr); code != cli.Continue {
-		return code
-	}
-	if *showVersion {
-		fmt.Fprintln(stdout, "pubsub-send", version.ModuleVersion())
-		return 0
-	}
-	if f.deprecatedProvider {
-		fmt.Fprintln(stderr, "pubsub-send: --provider is deprecated, use --driver")
-	}
-	if err := checkFlags(f); err != nil {
-		fmt.Fprintln(stderr, "pubsub-send:", err)
-		fmt.Fprintln(stderr, "Run 'pubsub-send --help' for usage.")
-		return 2
-	}
-	cc, err := loadConnection(f)
-	if err != nil {
-		fmt.Fprintln(stderr, "pubsub-send:", err)
-		return 2
-	}
-	msgs, err := loadViolations(f.file)
-	if err != nil {
-		fmt.Fprintln(stderr, "pubsub-send:", err)
-		return 2
-	}
-	policy, err := queue.ParsePolicy(f.policy)
-	if err != nil {
-		fmt.Fprintln(stderr, "pubsub-send:", err)
-		return 2
-	}
+// InputError is a mistake in the configuration or the files it names,
+// found before anything is sent.
+type InputError struct{ Err error }
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
 
+func inputError(err error) error { return &InputError{Err: err} }
+
+// Run sends the violations, reports on stdout what was accepted and
+// returns nil when every one was. It returns an *InputError for bad input
+// (nothing is sent), and another error when the sidecar is not there or
+// any violation was not accepted. stderr gets the publisher's log and
+// warnings that do not fail the run.
+func Run(ctx context.Context, c Config, stdout, stderr io.Writer) error {
+	if err := c.check(); err != nil {
+		return inputError(err)
+	}
+	cc, err := loadConnection(c)
+	if err != nil {
+		return inputError(err)
+	}
+	msgs, err := loadViolations(c.File)
+	if err != nil {
+		return inputError(err)
+	}
+	policy, err := queue.ParsePolicy(c.QueueFull)
+	if err != nil {
+		return inputError(err)
+	}
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
 	level := slog.LevelError + 1
-	if f.verbose {
+	if c.Verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := waitForSidecar(ctx, f.sidecarWait); err != nil {
-		fmt.Fprintln(stderr, "pubsub-send:", err)
-		return 1
+	if err := waitForSidecar(ctx, c.SidecarWait); err != nil {
+		return err
 	}
-	opts := dapr.Options{Logger: logger, Queue: queue.Options{BatchSize: f.batch, Workers: f.workers, Policy: policy}}
+	opts := dapr.Options{Logger: logger, Queue: queue.Options{BatchSize: c.BatchSize, Workers: c.Workers, Policy: policy}}
 	sys := pubsub.NewSystem(dapr.Driver(opts))
 	if err := sys.Upsert(ctx, cc); err != nil {
-		fmt.Fprintln(stderr, "pubsub-send:", err)
-		return 1
+		return err
 	}
 	start := time.Now()
 	queued := 0
 	var pubErr error
 loop:
-	for i := 0; i < f.count; i++ {
+	for i := 0; i < c.Count; i++ {
 		for _, m := range msgs {
-			if pubErr = sys.Publish(ctx, cc.Name, f.channel, m); pubErr != nil {
+			if pubErr = sys.Publish(ctx, cc.Name, c.Channel, m); pubErr != nil {
 				break loop
 			}
 			queued++
@@ -137,59 +120,56 @@ loop:
 		stats = dc.Stats()
 	}
 	closeErr := sys.Close(ctx)
-	if f.shutdownSidecar {
-		if err := dapr.ShutdownSidecar(context.Background(), dapr.Options{}); err != nil {
+	if c.ShutdownSidecar {
+		if err := dapr.ShutdownSidecar(context.WithoutCancel(ctx), dapr.Options{}); err != nil {
 			fmt.Fprintln(stderr, "pubsub-send: shutting down the sidecar:", err)
 		}
 	}
+	want := c.Count * len(msgs)
 	fmt.Fprintf(stdout, "sent %d of %d violation(s) to channel %q through connection %q (driver %s, config %s) in %s (%.0f/s)\n",
-		stats.Published, f.count*len(msgs), f.channel, cc.Name, cc.Driver, mustJSON(cc.Config), elapsed.Round(time.Millisecond), float64(stats.Published)/elapsed.Seconds())
+		stats.Published, want, c.Channel, cc.Name, cc.Driver, mustJSON(cc.Config), elapsed.Round(time.Millisecond), float64(stats.Published)/elapsed.Seconds())
 	if stats.Retried > 0 || stats.Lost() > 0 {
 		fmt.Fprintf(stdout, "queue: %s\n", stats)
 	}
-	if err := errors.Join(pubErr, flushErr, closeErr); err != nil || stats.Lost() > 0 || int(stats.Published) != f.count*len(msgs) {
-		if err != nil {
-			fmt.Fprintln(stderr, "pubsub-send:", err)
-		}
-		fmt.Fprintf(stderr, "pubsub-send: %d of %d violation(s) were not accepted (queued %d)\n", f.count*len(msgs)-int(stats.Published), f.count*len(msgs), queued)
-		return 1
+	if err := errors.Join(pubErr, flushErr, closeErr); err != nil || stats.Lost() > 0 || int(stats.Published) != want {
+		return errors.Join(err, fmt.Errorf("%d of %d violation(s) were not accepted (queued %d)", want-int(stats.Published), want, queued))
 	}
-	return 0
+	return nil
 }
 
 // loadConnection reads the connection from a ConfigMap or Connection file,
 // a mounted ConfigMap directory, or --driver/--config.
-func loadConnection(f flags) (*connection.Connection, error) {
+func loadConnection(f Config) (*connection.Connection, error) {
 	var cc *connection.Connection
-	if f.driver != "" {
-		if err := checkDriver(f.driver); err != nil {
+	if f.Driver != "" {
+		if err := checkDriver(f.Driver); err != nil {
 			return nil, err
 		}
-		cfg, err := connection.DecodeConfig(f.driver, []byte(f.config))
+		cfg, err := connection.DecodeConfig(f.Driver, []byte(f.DriverConfig))
 		if err != nil {
 			return nil, fmt.Errorf("--config: %w", err)
 		}
-		cc = &connection.Connection{Driver: f.driver, HasDriver: true, Config: cfg}
+		cc = &connection.Connection{Driver: f.Driver, HasDriver: true, Config: cfg}
 	} else {
-		st, err := os.Stat(f.connection)
+		st, err := os.Stat(f.Connection)
 		if err != nil {
 			return nil, err
 		}
 		if st.IsDir() {
-			cc, err = pubsub.ReadConnectionDir(f.connection)
+			cc, err = pubsub.ReadConnectionDir(f.Connection)
 		} else {
 			var raw []byte
-			if raw, err = os.ReadFile(f.connection); err != nil {
+			if raw, err = os.ReadFile(f.Connection); err != nil {
 				return nil, err
 			}
-			cc, err = pubsub.ParseConnection(f.connection, raw)
+			cc, err = pubsub.ParseConnection(f.Connection, raw)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	if f.connectionName != "" {
-		cc.Name = f.connectionName
+	if f.ConnectionName != "" {
+		cc.Name = f.ConnectionName
 	}
 	if cc.Name == "" {
 		cc.Name = connection.DefaultName
@@ -197,24 +177,25 @@ func loadConnection(f flags) (*connection.Connection, error) {
 	return cc, nil
 }
 
-// checkFlags checks the flags that need no file: one of --connection and
-// --driver, --config with --driver only, a channel and a count.
-func checkFlags(f flags) error {
+// check checks what needs no file: one of --connection and --driver,
+// --config with --driver only, a channel and a count. Messages name the
+// flags of cmd/pubsub-send.
+func (f Config) check() error {
 	switch {
-	case f.connection != "" && (f.driver != "" || f.config != ""):
+	case f.Connection != "" && (f.Driver != "" || f.DriverConfig != ""):
 		return errors.New("--connection and --driver/--config both given: give one")
-	case f.connection == "" && f.driver == "" && f.config != "":
+	case f.Connection == "" && f.Driver == "" && f.DriverConfig != "":
 		return fmt.Errorf("--config needs --driver, the driver it configures (%s)", strings.Join(pubsub.PublisherDrivers, ", "))
-	case f.connection == "" && f.driver == "":
+	case f.Connection == "" && f.Driver == "":
 		return fmt.Errorf("no connection: give --connection FILE (a connection ConfigMap or Connection) or --driver (%s) with --config", strings.Join(pubsub.PublisherDrivers, ", "))
-	case f.driver != "" && f.config == "":
-		return fmt.Errorf(`--driver %s needs --config, its config as JSON, e.g. --config '{"component":"pubsub"}'`, f.driver)
-	case f.channel == "":
+	case f.Driver != "" && f.DriverConfig == "":
+		return fmt.Errorf(`--driver %s needs --config, its config as JSON, e.g. --config '{"component":"pubsub"}'`, f.Driver)
+	case f.Channel == "":
 		return errors.New("--channel must not be empty")
-	case f.count < 1:
-		return fmt.Errorf("--count %d: --count at least 1", f.count)
-	case f.sidecarWait <= 0:
-		return fmt.Errorf("--sidecar-wait %s: must be positive", f.sidecarWait)
+	case f.Count < 1:
+		return fmt.Errorf("--count %d: --count at least 1", f.Count)
+	case f.SidecarWait <= 0:
+		return fmt.Errorf("--sidecar-wait %s: must be positive", f.SidecarWait)
 	}
 	return nil
 }
