@@ -30,15 +30,15 @@ func TestConventions(t *testing.T) {
 	}
 	const conn = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system%s}\ndata: {provider: Dapr, config: '{\"component\": \"pubsub\"}'}\n"
 	badConn := write("conn.yaml", strings.ReplaceAll(conn, "%s", ""))
-	reasoned := write("reasoned.yaml", strings.ReplaceAll(conn, "%s", ", annotations: {ignore-check.pubsub-lint.gatekeeper-pubsub.io/connection-provider-unknown: 'Gatekeeper v3.13 reads Dapr', ignore-check.pubsub-lint.gatekeeper-pubsub.io/component-not-found: 'in another repository'}"))
-	listed := write("listed.yaml", strings.ReplaceAll(conn, "%s", ", annotations: {pubsub-lint.gatekeeper-pubsub.io/ignore: 'connection-provider-unknown,component-not-found'}"))
+	reasoned := write("reasoned.yaml", strings.ReplaceAll(conn, "%s", ", annotations: {ignore-check.pubsub-lint.gatekeeper-pubsub.io/connection-driver-unknown: 'Gatekeeper v3.13 reads Dapr', ignore-check.pubsub-lint.gatekeeper-pubsub.io/component-not-found: 'in another repository'}"))
+	listed := write("listed.yaml", strings.ReplaceAll(conn, "%s", ", annotations: {pubsub-lint.gatekeeper-pubsub.io/ignore: 'connection-driver-unknown,component-not-found'}"))
 	tree := filepath.Join(dir, "tree")
 	write("tree/conn.yaml", readFile(t, badConn))
 	write("tree/tests/bad.yaml", "a: b\n c: d\n")
 	write("tree/x_test.yaml", "a: b\n c: d\n")
-	cfg := write("cfg.yaml", "disable: [connection-provider-unknown]\n")
+	cfg := write("cfg.yaml", "disable: [connection-driver-unknown]\n")
 	other := write("other.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n")
-	misspelt := write("misspelt.yaml", strings.ReplaceAll(conn, "%s", ", annotations: {pubsub-lint.gatekeeper-pubsub.io/ignore: 'connection-provider-unkown', ignore-check.pubsub-lint.gatekeeper-pubsub.io/component-not-fond: 'elsewhere'}"))
+	misspelt := write("misspelt.yaml", strings.ReplaceAll(conn, "%s", ", annotations: {pubsub-lint.gatekeeper-pubsub.io/ignore: 'connection-driver-unkown', ignore-check.pubsub-lint.gatekeeper-pubsub.io/component-not-fond: 'elsewhere'}"))
 	badCfgRule := write("cfg-rule.yaml", "disable:\n  - redis-no-tls\n  - redis-no-tsl\n")
 	badCfgKey := write("cfg-key.yaml", "assume:\n  gatekeeperNamspace: gatekeeper-system\n")
 	badCfgSev := write("cfg-sev.yaml", "severity:\n  redis-no-tls: fatal\n")
@@ -75,12 +75,12 @@ func TestConventions(t *testing.T) {
 		{"rules -o yaml", []string{"rules", "-o", "yaml"}, 2, "", "want text, json or markdown", nil},
 		{"rules ID markdown", []string{"rules", "redis-no-tls", "-o", "markdown"}, 2, "", "leave out the rule IDs", nil},
 		{"version -o json", []string{"version", "-o", "json"}, 0, `"version": "` + version.Version + `"`, "", nil},
-		{"-o is --format", []string{"-o", "json", badConn}, 1, `"rule": "connection-provider-unknown"`, "", nil},
-		{"two formats, one run", []string{"-o", "text", "-o", "sarif=" + out("a.sarif"), badConn}, 1, "error connection-provider-unknown", "",
-			map[string]string{out("a.sarif"): `"ruleId": "connection-provider-unknown"`}},
+		{"-o is --format", []string{"-o", "json", badConn}, 1, `"rule": "connection-driver-unknown"`, "", nil},
+		{"two formats, one run", []string{"-o", "text", "-o", "sarif=" + out("a.sarif"), badConn}, 1, "error connection-driver-unknown", "",
+			map[string]string{out("a.sarif"): `"ruleId": "connection-driver-unknown"`}},
 		{"three formats", []string{badConn, "--format", "github", "-o", "json=" + out("b.json"), "-o", "text=" + out("b.txt")}, 1, "::error file=", "",
 			map[string]string{out("b.json"): `"errors": 2`, out("b.txt"): "2 errors, 0 warnings"}},
-		{"--output", []string{"--output", out("c.txt"), badConn}, 1, "!connection-provider-unknown", "", map[string]string{out("c.txt"): "error connection-provider-unknown"}},
+		{"--output", []string{"--output", out("c.txt"), badConn}, 1, "!connection-driver-unknown", "", map[string]string{out("c.txt"): "error connection-driver-unknown"}},
 		{"--output with a format", []string{"-o", "sarif", "--output", out("c.sarif"), "-o", "text=" + out("c2.txt"), badConn}, 1, "!error", "",
 			map[string]string{out("c.sarif"): `"version": "2.1.0"`, out("c2.txt"): "2 errors"}},
 		{"--output json is a mistake", []string{"--output", "json", badConn}, 2, "", "the format is -o json", nil},
@@ -91,10 +91,10 @@ func TestConventions(t *testing.T) {
 		{"unknown format with a file", []string{"-o", "xml=" + out("g"), badConn}, 2, "", `--format "xml"`, nil},
 		{"unwritable output", []string{"-o", "text=" + filepath.Join(dir, "missing", "x.txt"), badConn}, 2, "", "writing text output", nil},
 		{"input errors on stderr when no text on stdout", []string{"-o", "json=" + out("h.json"), tree}, 2, "", "invalid YAML", nil},
-		{"--disable", []string{"--disable", "connection-provider-unknown", "--disable", "component-not-found", badConn}, 0, "0 errors", "", nil},
-		{"--disable comma-separated", []string{"--disable=connection-provider-unknown,component-not-found", badConn, "--fail-on", "warning"}, 0, "0 errors, 0 warnings", "", nil},
-		{"--enable what the config disables", []string{"--config", cfg, "--enable", "connection-provider-unknown", badConn}, 1, "connection-provider-unknown", "", nil},
-		{"config disables without --enable", []string{"--config", cfg, badConn}, 1, "!connection-provider-unknown", "", nil},
+		{"--disable", []string{"--disable", "connection-driver-unknown", "--disable", "component-not-found", badConn}, 0, "0 errors", "", nil},
+		{"--disable comma-separated", []string{"--disable=connection-driver-unknown,component-not-found", badConn, "--fail-on", "warning"}, 0, "0 errors, 0 warnings", "", nil},
+		{"--enable what the config disables", []string{"--config", cfg, "--enable", "connection-driver-unknown", badConn}, 1, "connection-driver-unknown", "", nil},
+		{"config disables without --enable", []string{"--config", cfg, badConn}, 1, "!connection-driver-unknown", "", nil},
 		{"--disable unknown rule", []string{"--disable", "nope", badConn}, 2, "", `unknown rule "nope"`, nil},
 		{"--enable and --disable one rule", []string{"--enable", "redis-no-tls", "--disable", "redis-no-tls", badConn}, 2, "", "both enabled and disabled", nil},
 		{"--disable input-error", []string{"--disable", "input-error", badConn}, 2, "", "cannot be enabled or disabled", nil},
@@ -110,7 +110,7 @@ func TestConventions(t *testing.T) {
 		{"--fail-on-empty, everything excluded", []string{badConn, "--exclude", "*.yaml", "--fail-on-empty"}, 1, "error setup-empty", "", nil},
 		{"setup-empty in json", []string{other, "-o", "json"}, 0, `"rule": "setup-empty"`, "", nil},
 		// Unknown rule IDs name the closest rule.
-		{"ignore annotation with an unknown rule", []string{misspelt}, 1, "warning ignore-rule-unknown: annotation pubsub-lint.gatekeeper-pubsub.io/ignore: \"connection-provider-unkown\" names no rule (did you mean \"connection-provider-unknown\"?), so it suppresses nothing", "", nil},
+		{"ignore annotation with an unknown rule", []string{misspelt}, 1, "warning ignore-rule-unknown: annotation pubsub-lint.gatekeeper-pubsub.io/ignore: \"connection-driver-unkown\" names no rule (did you mean \"connection-driver-unknown\"?), so it suppresses nothing", "", nil},
 		{"ignore-check annotation with an unknown rule", []string{misspelt}, 1, "annotation ignore-check.pubsub-lint.gatekeeper-pubsub.io/component-not-fond: \"component-not-fond\" names no rule (did you mean \"component-not-found\"?)", "", nil},
 		{"--disable with a misspelt rule", []string{"--disable", "redis-no-tsl", badConn}, 2, "", `unknown rule "redis-no-tsl" (did you mean "redis-no-tls"?)`, nil},
 		{"--disable an engine rule", []string{"--disable", "setup-empty", badConn}, 2, "", "cannot be enabled or disabled", nil},

@@ -91,7 +91,7 @@ func TestHostileInput(t *testing.T) {
 		{"explicit /dev/zero", []string{"/dev/zero"}, nil, 2, []string{"/dev/zero: error input-error: not a regular file or directory but a character device"}, "", 4 * mi},
 		{"explicit FIFO", []string{fifo}, nil, 2, []string{fifo + ": error input-error: not a regular file or directory but a named pipe (FIFO)"}, "", 4 * mi},
 		{"directory with a FIFO and a link to /dev/zero", []string{dir}, nil, 1, []string{
-			"conn.yaml:4:18: error connection-provider-unknown",
+			"conn.yaml:4:18: error connection-driver-unknown",
 			"note: skipped " + fifo + ": a named pipe (FIFO), not a regular file",
 			"note: skipped " + filepath.Join(dir, "zero.yaml") + ": a symbolic link to a character device (/dev/zero), not a regular file",
 			"in 1 file (1 object)",

@@ -253,6 +253,11 @@ func listRules(args []string, stdout, stderr io.Writer) int {
 	}
 	var sel []lint.RuleInfo
 	for _, id := range ids {
+		// A deprecated alias describes its rule, with a warning.
+		id, warning := lint.ResolveRuleID(id)
+		if warning != "" {
+			fmt.Fprintf(stderr, "pubsub-lint: warning: %s\n", warning)
+		}
 		r, ok := lint.Rule(id)
 		if !ok {
 			return usage(stderr, "rules: unknown rule %q; pubsub-lint rules lists them", id)
@@ -277,7 +282,11 @@ func listRules(args []string, stdout, stderr io.Writer) int {
 		}
 	case "text":
 		for _, r := range sel {
-			fmt.Fprintf(stdout, "%s [%s] (%s)\n  %s\n\n%s\n\n  Remediation: %s\n  Documentation: %s\n\n", r.ID, r.Severity, r.Category, r.Summary, indent(r.Doc), r.Remediation, r.HelpURI)
+			fmt.Fprintf(stdout, "%s [%s] (%s)\n  %s\n\n%s\n\n  Remediation: %s\n", r.ID, r.Severity, r.Category, r.Summary, indent(r.Doc), r.Remediation)
+			if len(r.DeprecatedAliases) > 0 {
+				fmt.Fprintf(stdout, "  Deprecated aliases: %s\n", strings.Join(r.DeprecatedAliases, ", "))
+			}
+			fmt.Fprintf(stdout, "  Documentation: %s\n\n", r.HelpURI)
 		}
 	default:
 		return usage(stderr, "rules --format %q: want text, json or markdown", *format)

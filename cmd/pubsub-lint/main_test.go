@@ -36,7 +36,7 @@ func TestExitCodes(t *testing.T) {
 	badConn := write("conn.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {provider: Dapr, config: '{\"component\": \"pubsub\"}'}\n")
 	warnOnly := write("sub.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gatekeeper-audit, namespace: gatekeeper-system}\nspec: {template: {spec: {containers: [{name: manager, image: 'x:v3.18.3', args: [--operation=audit, --enable-external-data=false], securityContext: {allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}}]}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {provider: dapr, config: '{\"component\": \"pubsub\"}'}\n")
 	syntax := write("bad.yaml", "a: b\n c: d\n")
-	cfg := write("cfg.yaml", "disable: [connection-provider-unknown, component-not-found]\n")
+	cfg := write("cfg.yaml", "disable: [connection-driver-unknown, component-not-found]\n")
 	badCfg := write("badcfg.yaml", "disable: [nope]\n")
 	mixed := filepath.Join(dir, "mixed")
 	if err := os.Mkdir(mixed, 0o755); err != nil {
@@ -61,18 +61,18 @@ func TestExitCodes(t *testing.T) {
 		// The quick start: no error; its Redis has no TLS.
 		{"warnings pass", []string{qs}, "", 0, "0 errors, 3 warnings in 4 files (5 objects)", ""},
 		{"the quick start's Redis without TLS", []string{qs, "--fail-on", "warning"}, "", 1, "warning redis-no-tls: pubsub.redis Component \"pubsub\" has no enableTLS", ""},
-		{"error", []string{badConn}, "", 1, "error connection-provider-unknown", ""},
-		{"flags after paths", []string{badConn, "--fail-on", "none"}, "", 0, "connection-provider-unknown", ""},
+		{"error", []string{badConn}, "", 1, "error connection-driver-unknown", ""},
+		{"flags after paths", []string{badConn, "--fail-on", "none"}, "", 0, "connection-driver-unknown", ""},
 		{"warning passes", []string{warnOnly}, "", 0, "warning audit-pubsub-disabled", ""},
 		{"fail on warning", []string{"--fail-on=warning", warnOnly}, "", 1, "audit-pubsub-disabled", ""},
 		{"config", []string{"--config", cfg, badConn}, "", 0, "0 errors", ""},
 		{"bad config", []string{"--config", badCfg, badConn}, "", 2, "", "unknown rule"},
-		{"stdin", []string{"-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {config: x}\n", 1, "<stdin>:4:1: error connection-provider-missing", ""},
+		{"stdin", []string{"-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: audit-connection, namespace: gatekeeper-system}\ndata: {config: x}\n", 1, "<stdin>:4:1: error connection-driver-missing", ""},
 		{"missing file", []string{filepath.Join(dir, "none.yaml")}, "", 2, "none.yaml: error input-error: stat ", ""},
 		{"syntax", []string{syntax}, "", 2, "bad.yaml:2:1: error input-error: invalid YAML", ""},
 		{"syntax in json: stderr too", []string{"--format", "json", syntax}, "", 2, `"rule": "input-error"`, "bad.yaml:2: invalid YAML"},
 		{"input error after the findings", []string{mixed}, "", 2, "mixed/bad.yaml:2:1: error input-error: invalid YAML", ""},
-		{"findings printed despite an input error", []string{mixed, "--fail-on", "none"}, "", 2, "mixed/conn.yaml:4:18: error connection-provider-unknown", ""},
+		{"findings printed despite an input error", []string{mixed, "--fail-on", "none"}, "", 2, "mixed/conn.yaml:4:18: error connection-driver-unknown", ""},
 		{"input error note", []string{mixed}, "", 2, "note: 1 input could not be loaded", ""},
 		{"stdin over the limit", []string{"--max-input-bytes", "1Ki", "-"}, strings.Repeat("# comment\n", 200), 2, "<stdin>: error input-error: input too large: more than 1Ki (1024 bytes), the --max-input-bytes limit", ""},
 		{"stdin within the limit", []string{"--max-input-bytes=4096", "-"}, strings.Repeat("# comment\n", 200), 0, "0 errors, 1 warning in 1 file (0 objects)", ""},

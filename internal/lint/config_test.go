@@ -53,11 +53,11 @@ func TestConfigSeverity(t *testing.T) {
 		return n
 	}
 	res := run("")
-	if count(res, "connection-provider-unknown", rules.Error) != 1 || count(res, "connection-config-json", rules.Error) != 1 {
-		t.Fatalf("without config, want one error of connection-provider-unknown and of connection-config-json: %+v", res.Findings)
+	if count(res, "connection-driver-unknown", rules.Error) != 1 || count(res, "connection-config-json", rules.Error) != 1 {
+		t.Fatalf("without config, want one error of connection-driver-unknown and of connection-config-json: %+v", res.Findings)
 	}
-	res = run("severity: {connection-provider-unknown: warning}\ndisable: [connection-config-json]\n")
-	if count(res, "connection-provider-unknown", rules.Warning) != 1 || count(res, "connection-provider-unknown", rules.Error) != 0 {
+	res = run("severity: {connection-driver-unknown: warning}\ndisable: [connection-config-json]\n")
+	if count(res, "connection-driver-unknown", rules.Warning) != 1 || count(res, "connection-driver-unknown", rules.Error) != 0 {
 		t.Errorf("severity not changed to warning: %+v", res.Findings)
 	}
 	for _, f := range res.Findings {

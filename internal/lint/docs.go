@@ -3,6 +3,7 @@ package lint
 import (
 	"bytes"
 	"fmt"
+	"sort"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/lint/rules"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/version"
@@ -26,6 +27,9 @@ type RuleInfo struct {
 	Doc         string `json:"doc"`
 	Remediation string `json:"remediation"`
 	HelpURI     string `json:"helpUri"`
+	// DeprecatedAliases are former IDs of the rule, still accepted
+	// wherever a rule ID is written (rules.Lookup).
+	DeprecatedAliases []string `json:"deprecatedAliases,omitempty"`
 }
 
 // InputErrorInfo describes InputErrorRule, which is not a rule of the registry:
@@ -80,10 +84,12 @@ var IgnoreUnknownInfo = RuleInfo{
 	ID:       IgnoreUnknownRule,
 	Severity: string(rules.Warning),
 	Category: "input",
-	Summary:  "An ignore annotation names a rule that does not exist.",
+	Summary:  "An ignore annotation names a rule that does not exist, or a rule by a deprecated alias.",
 	Doc: "An annotation `" + IgnoreRulePrefix + "RULE-ID` or `" + IgnoreAnnotation + "` suppresses nothing when the " +
 		"rule ID is misspelt, so the finding it was meant for still fails the run (or a later rule's finding is not " +
-		"suppressed as intended). The message names the closest rule ID.",
+		"suppressed as intended). The message names the closest rule ID. An annotation that names a rule by a " +
+		"deprecated alias (a former ID, listed under [Deprecated rule IDs](#deprecated-rule-ids)) still suppresses " +
+		"the rule's findings, with a warning that names the rule's ID.",
 	Remediation: "Write the rule's ID as `pubsub-lint rules` lists it.",
 	HelpURI:     RuleDocURL(IgnoreUnknownRule),
 }
@@ -118,7 +124,7 @@ func Rule(id string) (RuleInfo, bool) {
 
 func infoOf(r *rules.Rule) RuleInfo {
 	return RuleInfo{ID: r.ID, Severity: string(r.Severity), Category: r.Category, Summary: r.Summary, Doc: r.Doc,
-		Remediation: r.Remediation, HelpURI: RuleDocURL(r.ID)}
+		Remediation: r.Remediation, HelpURI: RuleDocURL(r.ID), DeprecatedAliases: rules.AliasesOf(r.ID)}
 }
 
 // RulesMarkdown renders every rule of the registry as docs/rules.md.
@@ -137,6 +143,7 @@ func RulesMarkdown() []byte {
 	for _, r := range all {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s |\n", r.ID, r.ID, r.Severity, r.Summary)
 	}
+	writeAliases(&b)
 	cat := ""
 	for _, r := range all {
 		if r.Category != cat {
@@ -145,6 +152,32 @@ func RulesMarkdown() []byte {
 		}
 		fmt.Fprintf(&b, "\n### %s\n\n", r.ID)
 		fmt.Fprintf(&b, "Severity: **%s**\n\n%s\n\n%s\n\n**Remediation:** %s\n", r.Severity, r.Summary, r.Doc, r.Remediation)
+		for _, a := range r.DeprecatedAliases {
+			fmt.Fprintf(&b, "\n<a id=\"%s\"></a>Deprecated alias: `%s` (the rule's former ID) still works; see [Deprecated rule IDs](#deprecated-rule-ids).\n", a, a)
+		}
 	}
 	return b.Bytes()
+}
+
+// writeAliases writes the section of the deprecated aliases of rule IDs
+// (rules.Aliases), if there are any.
+func writeAliases(b *bytes.Buffer) {
+	aliases := rules.Aliases()
+	if len(aliases) == 0 {
+		return
+	}
+	old := make([]string, 0, len(aliases))
+	for a := range aliases {
+		old = append(old, a)
+	}
+	sort.Strings(old)
+	b.WriteString("\n## Deprecated rule IDs\n\n")
+	b.WriteString("Renamed rules keep their former IDs as deprecated aliases: an alias is accepted wherever a rule ID is written\n")
+	fmt.Fprintf(b, "(ignore annotations, `%s`, `--enable`/`--disable`, `pubsub-lint rules ID`) and stands for the rule,\n", DefaultConfigFile)
+	fmt.Fprintf(b, "with a warning that names the rule's ID (for an annotation a finding of [`%s`](#%s), otherwise a note).\n", IgnoreUnknownRule, IgnoreUnknownRule)
+	b.WriteString("Findings always carry the rule's ID.\n\n")
+	b.WriteString("| Deprecated alias | Rule |\n|---|---|\n")
+	for _, a := range old {
+		fmt.Fprintf(b, "| `%s` (alias) | [`%s`](#%s) |\n", a, aliases[a], aliases[a])
+	}
 }

@@ -57,9 +57,11 @@ func TestNearestRuleID(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"redis-no-tsl", "redis-no-tls"},
 		{"Redis-No-TLS", "redis-no-tls"},
-		{"connection-provider-unkown", "connection-provider-unknown"},
+		{"connection-driver-unkown", "connection-driver-unknown"},
 		{"component-scope", "component-scopes"},
-		{"provider-unknown", "connection-provider-unknown"},
+		{"driver-unknown", "connection-driver-unknown"},
+		{"connection-provider-unkown", "connection-driver-unknown"}, // a misspelt deprecated alias: its rule's ID
+		{"provider-missing", "connection-driver-missing"},           // part of a deprecated alias
 		{"xyz", ""},
 		{"", ""},
 	} {

@@ -111,7 +111,7 @@ func TestRunCollectsInputErrors(t *testing.T) {
 			t.Errorf("no input-error finding for %s", w.path)
 		}
 	}
-	if !slices.ContainsFunc(res.Findings, func(f Finding) bool { return f.Rule == "connection-provider-unknown" }) {
+	if !slices.ContainsFunc(res.Findings, func(f Finding) bool { return f.Rule == "connection-driver-unknown" }) {
 		t.Error("the valid connection ConfigMap was not linted")
 	}
 	// conn.yaml, the good kustomization's cm.yaml and fine.yaml.
@@ -156,7 +156,7 @@ func TestRunInputErrors(t *testing.T) {
 					t.Errorf("error %v is not %v", res.Errors[i], tt.is)
 				}
 			}
-			if got := slices.ContainsFunc(res.Findings, func(f Finding) bool { return f.Rule == "connection-provider-unknown" }); got != tt.findings {
+			if got := slices.ContainsFunc(res.Findings, func(f Finding) bool { return f.Rule == "connection-driver-unknown" }); got != tt.findings {
 				t.Errorf("connection linted: %v, want %v", got, tt.findings)
 			}
 		})

@@ -104,7 +104,7 @@ func TestDirectorySkipsIrregularFiles(t *testing.T) {
 	if r.res.Files != 3 || r.res.Objects != 3 {
 		t.Errorf("read %d objects in %d files, want 3 in 3", r.res.Objects, r.res.Files)
 	}
-	if !slices.ContainsFunc(r.res.Findings, func(f Finding) bool { return f.Rule == "connection-provider-unknown" }) {
+	if !slices.ContainsFunc(r.res.Findings, func(f Finding) bool { return f.Rule == "connection-driver-unknown" }) {
 		t.Error("conn.yaml was not linted")
 	}
 }

@@ -277,6 +277,10 @@ func check(ctx context.Context, opts Options, in *input.Loaded) (res *Result, er
 	if need := setup.UnseenSecrets(); len(need) > 0 {
 		notes = append(notes, secretsNote(need))
 	}
+	// Deprecated rule IDs in the config file or --enable/--disable.
+	if opts.Config != nil {
+		notes = append(notes, opts.Config.Warnings...)
+	}
 	found := in.Found
 	for _, r := range rules.All() {
 		if err := ctx.Err(); err != nil {
@@ -343,21 +347,24 @@ func guarded(r *rules.Rule, run func(*rules.Reporter)) (fs []rules.Finding, err 
 
 // ignored says whether an annotation of the finding's object suppresses
 // it: IgnoreRulePrefix+rule (with its value, the reason) or the rule in
-// IgnoreAnnotation's list.
+// IgnoreAnnotation's list, the rule named by its ID or a deprecated alias.
 func ignored(f rules.Finding) (key, reason string, ok bool) {
 	if f.Subject == nil || engineRule(f.Rule) {
 		return "", "", false
 	}
 	ann := f.Subject.Annotations()
-	if v, ok := ann[IgnoreRulePrefix+f.Rule]; ok {
-		return IgnoreRulePrefix + f.Rule, strings.TrimSpace(v), true
+	// The rule's ID, then its deprecated aliases (unknownIgnores warns of those).
+	for _, id := range append([]string{f.Rule}, rules.AliasesOf(f.Rule)...) {
+		if v, ok := ann[IgnoreRulePrefix+id]; ok {
+			return IgnoreRulePrefix + id, strings.TrimSpace(v), true
+		}
 	}
 	v, ok := ann[IgnoreAnnotation]
 	if !ok {
 		return "", "", false
 	}
 	for _, id := range strings.Split(v, ",") {
-		if strings.TrimSpace(id) == f.Rule {
+		if r, _ := rules.Lookup(strings.TrimSpace(id)); r != nil && r.ID == f.Rule {
 			return IgnoreAnnotation, "", true
 		}
 	}

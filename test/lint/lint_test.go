@@ -39,10 +39,10 @@ var cases = []struct {
 	{"connection-wrong-namespace/good", nil},
 	{"connection-duplicate/bad", []string{"connection-duplicate"}},
 	{"connection-duplicate/good", nil},
-	{"connection-provider-missing/bad", []string{"connection-provider-missing"}},
-	{"connection-provider-missing/good", nil},
-	{"connection-provider-unknown/bad", []string{"connection-provider-unknown"}},
-	{"connection-provider-unknown/good", nil},
+	{"connection-driver-missing/bad", []string{"connection-driver-missing"}},
+	{"connection-driver-missing/good", nil},
+	{"connection-driver-unknown/bad", []string{"connection-driver-unknown"}},
+	{"connection-driver-unknown/good", nil},
 	{"connection-config-json/bad", []string{"connection-config-json"}},
 	{"connection-config-json/good", nil},
 	{"connection-config-schema/bad", []string{"connection-config-schema"}},
@@ -87,7 +87,7 @@ var cases = []struct {
 	// values file's lines and the --set flag), and inputs without any
 	// object of the setup.
 	{"ignore-annotation/reason", nil},
-	{"ignore-rule-unknown/bad", []string{"connection-provider-unknown", "ignore-rule-unknown"}},
+	{"ignore-rule-unknown/bad", []string{"connection-driver-unknown", "ignore-rule-unknown"}},
 	// (The chart's connection ConfigMap is not rendered, so the audit's
 	// connection is not found.)
 	{"chart-values-invalid/bad", []string{"chart-values-invalid", "connection-not-found"}},
@@ -115,7 +115,7 @@ var cases = []struct {
 	{"component-metadata-deprecated/good", nil},
 	{"component-metadata-type/enum", []string{"component-metadata-type"}},
 	{"driver-disk/good", nil},
-	{"driver-disk/bad", []string{"connection-provider-unknown"}},
+	{"driver-disk/bad", []string{"connection-driver-unknown"}},
 	{"driver-disk/schema", []string{"connection-config-schema"}},
 	{"metadata-not-string/bad", []string{"metadata-not-string"}},
 	{"metadata-not-string/good", nil},

@@ -15,7 +15,7 @@ func sample() *lint.Result {
 	return &lint.Result{
 		Findings: []lint.Finding{
 			{Rule: lint.InputErrorRule, Severity: "error", Message: "invalid YAML: yaml: line 2: mapping values are not allowed in this context", File: "dir/bad.yaml", Line: 2},
-			{Rule: "connection-provider-unknown", Severity: "error", Message: `provider "Dapr" is not supported`, File: "dir/conn.yaml", Line: 4, Column: 7,
+			{Rule: "connection-driver-unknown", Severity: "error", Message: `provider "Dapr" is not supported`, File: "dir/conn.yaml", Line: 4, Column: 7,
 				Object: lint.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "gatekeeper-system", Name: "audit-connection"}, Field: "data.provider"},
 		},
 		Files:   1,
@@ -34,7 +34,7 @@ func TestText(t *testing.T) {
 		want string
 	}{
 		{"notes after findings", sample(), "dir/bad.yaml:2:1: error input-error: invalid YAML: yaml: line 2: mapping values are not allowed in this context\n" +
-			"dir/conn.yaml:4:7: error connection-provider-unknown: provider \"Dapr\" is not supported (ConfigMap gatekeeper-system/audit-connection)\n" +
+			"dir/conn.yaml:4:7: error connection-driver-unknown: provider \"Dapr\" is not supported (ConfigMap gatekeeper-system/audit-connection)\n" +
 			"note: skipped dir/fifo.yaml: a named pipe (FIFO), not a regular file\n" +
 			"note: 1 input could not be loaded: 100% sure, line\nbreak\n" +
 			"2 errors, 0 warnings in 1 file (1 object)\n"},
@@ -59,7 +59,7 @@ func TestGitHub(t *testing.T) {
 		want string
 	}{
 		{"notes as notices", sample(), "::error file=dir/bad.yaml,line=2,col=1,title=input-error::invalid YAML: yaml: line 2: mapping values are not allowed in this context\n" +
-			"::error file=dir/conn.yaml,line=4,col=7,title=connection-provider-unknown::provider \"Dapr\" is not supported (ConfigMap gatekeeper-system/audit-connection)\n" +
+			"::error file=dir/conn.yaml,line=4,col=7,title=connection-driver-unknown::provider \"Dapr\" is not supported (ConfigMap gatekeeper-system/audit-connection)\n" +
 			"::notice::skipped dir/fifo.yaml: a named pipe (FIFO), not a regular file\n" +
 			"::notice::1 input could not be loaded: 100%25 sure, line%0Abreak\n"},
 		{"clean", clean(), ""},
@@ -232,8 +232,8 @@ func TestSuppressed(t *testing.T) {
 	res := &lint.Result{
 		Findings: []lint.Finding{{Rule: "redis-no-tls", Severity: "warning", Message: "no TLS", File: "c.yaml", Line: 3, Column: 1}},
 		Suppressed: []lint.Suppressed{
-			{Finding: lint.Finding{Rule: "connection-provider-unknown", Severity: "error", Message: `provider "Dapr"`, File: "conn.yaml", Line: 4, Column: 7, Object: conn, Field: "data.provider"},
-				Annotation: lint.IgnoreRulePrefix + "connection-provider-unknown", Reason: "Gatekeeper v3.13 reads Dapr"},
+			{Finding: lint.Finding{Rule: "connection-driver-unknown", Severity: "error", Message: `provider "Dapr"`, File: "conn.yaml", Line: 4, Column: 7, Object: conn, Field: "data.provider"},
+				Annotation: lint.IgnoreRulePrefix + "connection-driver-unknown", Reason: "Gatekeeper v3.13 reads Dapr"},
 			{Finding: lint.Finding{Rule: "component-not-found", Severity: "error", Message: "no Component", File: "conn.yaml", Line: 9, Column: 3, Object: conn},
 				Annotation: lint.IgnoreAnnotation},
 		},
@@ -243,7 +243,7 @@ func TestSuppressed(t *testing.T) {
 		rule, kind, justification, annotation string
 	}{
 		{"redis-no-tls", "", "", ""},
-		{"connection-provider-unknown", "inSource", "Gatekeeper v3.13 reads Dapr", lint.IgnoreRulePrefix + "connection-provider-unknown"},
+		{"connection-driver-unknown", "inSource", "Gatekeeper v3.13 reads Dapr", lint.IgnoreRulePrefix + "connection-driver-unknown"},
 		{"component-not-found", "inSource", "listed in annotation " + lint.IgnoreAnnotation, lint.IgnoreAnnotation},
 	}
 	var b bytes.Buffer

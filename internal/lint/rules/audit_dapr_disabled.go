@@ -15,7 +15,7 @@ func init() {
 		Severity: Error,
 		Category: CatAudit,
 		Summary:  "The audit publishes, but its pod template lacks dapr.io/enabled: \"true\".",
-		Doc: "The dapr provider publishes through a daprd sidecar in the audit pod, which Dapr's " +
+		Doc: "The dapr driver publishes through a daprd sidecar in the audit pod, which Dapr's " +
 			"injector only adds to pods annotated `dapr.io/enabled: \"true\"`. Without it every " +
 			"publish fails to connect.",
 		Remediation: "Add the annotations of the quick start in Gatekeeper's pubsub documentation to the audit pod template: " +

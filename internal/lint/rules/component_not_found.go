@@ -8,7 +8,7 @@ func init() {
 		Severity: Error,
 		Category: CatComponent,
 		Summary:  "config.component names no Dapr Component in the audit's namespace.",
-		Doc: "The dapr provider publishes through the daprd sidecar of the audit pod, which loads " +
+		Doc: "The dapr driver publishes through the daprd sidecar of the audit pod, which loads " +
 			"the Components of the pod's namespace. The Component named by `config.component` must " +
 			"be there; one in the subscriber's namespace does not count. Connections of another " +
 			"driver (Gatekeeper v3.20+'s `disk`) use no Component and are not checked, unless the " +

@@ -11,7 +11,7 @@ func init() {
 		Severity: Error,
 		Category: CatConnection,
 		Summary:  "data.config of a connection ConfigMap is missing or not valid JSON.",
-		Doc: "`data.config` is a string holding a JSON object, for the dapr provider " +
+		Doc: "`data.config` is a string holding a JSON object, for the dapr driver " +
 			"`{\"component\": \"pubsub\"}`. The check decodes it with the publisher's own code " +
 			"(`pkg/connection`, which `pkg/pubsub` uses), so the linter and the publisher agree; the finding points at the line " +
 			"and column of the syntax error inside the block.",

@@ -16,8 +16,8 @@ func init() {
 		ID:       "connection-config-schema",
 		Severity: Error,
 		Category: CatConnection,
-		Summary:  "The connection config fails its provider's schema.",
-		Doc: "The config is validated against `schemas/connection-config.<provider>.schema.json`, " +
+		Summary:  "The connection config fails its driver's schema.",
+		Doc: "The config is validated against `schemas/connection-config.<driver>.schema.json`, " +
 			"the schema the publisher uses. For `dapr` it is an object with exactly one key, " +
 			"`component`, a non-empty string naming the Dapr pubsub Component. For `disk` " +
 			"(Gatekeeper v3.20+, read from its pkg/export/disk) it takes `path`, a directory " +
@@ -46,7 +46,7 @@ func checkConnectionConfigSchema(s *model.Setup, r *Reporter) {
 				c.ConfigPath(), p.Pointer, c.Name, Prose(msg))
 			continue
 		}
-		r.Report(c.Obj, c.ConfigPath().Add(model.Pointer(p.Pointer)), "%s of connection config %q fails the %s provider's schema at %s: %v",
+		r.Report(c.Obj, c.ConfigPath().Add(model.Pointer(p.Pointer)), "%s of connection config %q fails the %s driver's schema at %s: %v",
 			c.ConfigPath(), c.Name, c.Driver, at, p.Err)
 	}
 }

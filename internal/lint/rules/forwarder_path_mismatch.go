@@ -32,7 +32,7 @@ func checkForwarderPathMismatch(s *model.Setup, r *Reporter) {
 	for _, fa := range forwardedAudits(s) {
 		a, c := fa.audit, fa.conn
 		if c == nil || !c.KnownDriver() {
-			continue // connection-not-found, connection-provider-*
+			continue // connection-not-found, connection-driver-*
 		}
 		diskPath, ok := c.DiskPath()
 		managerMounts, _ := a.Mounts()

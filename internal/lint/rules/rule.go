@@ -57,7 +57,8 @@ const (
 var categoryOrder = map[string]int{CatConnection: 0, CatComponent: 1, CatAudit: 2, CatForwarder: 3, CatSubscriber: 4}
 
 // Rule is one check. ID is part of the interface (used in ignore
-// annotations, the config file and outputs) and never changes.
+// annotations, the config file and outputs): a rule that is renamed keeps
+// its former ID as a deprecated alias (deprecatedIDs).
 type Rule struct {
 	ID       string
 	Severity Severity
@@ -145,8 +146,54 @@ func All() []*Rule {
 	return out
 }
 
-// Get returns the rule with the given ID, or nil.
+// Get returns the rule with the given ID, or nil. A deprecated alias is
+// not its rule's ID: Lookup resolves those.
 func Get(id string) *Rule { return registry[id] }
+
+// deprecatedIDs maps the former ID of a renamed rule, a deprecated alias,
+// to the rule's ID: the one place of the aliases. An alias is accepted
+// wherever a user writes a rule ID (ignore annotations, the config file,
+// --enable/--disable, `pubsub-lint rules ID`) and stands for the rule,
+// with a warning that names the new ID; findings always carry the new ID.
+var deprecatedIDs = map[string]string{
+	// Gatekeeper calls its pubsub provider a driver; only the ConfigMap key keeps the old word.
+	"connection-provider-unknown": "connection-driver-unknown", // deprecated alias
+	"connection-provider-missing": "connection-driver-missing", // deprecated alias
+}
+
+// Lookup returns the rule id names: the rule of that ID, or the rule a
+// deprecated alias stands for (alias true: warn that the ID is now
+// r.ID). It returns nil when id names no rule.
+func Lookup(id string) (r *Rule, alias bool) {
+	if r := registry[id]; r != nil {
+		return r, false
+	}
+	if to, ok := deprecatedIDs[id]; ok {
+		return registry[to], true
+	}
+	return nil, false
+}
+
+// AliasesOf returns the deprecated aliases of rule id, sorted.
+func AliasesOf(id string) []string {
+	var out []string
+	for old, to := range deprecatedIDs {
+		if to == id {
+			out = append(out, old)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Aliases returns every deprecated alias with the ID of its rule.
+func Aliases() map[string]string {
+	out := make(map[string]string, len(deprecatedIDs))
+	for old, to := range deprecatedIDs {
+		out[old] = to
+	}
+	return out
+}
 
 // Finding is one problem, the one type for rules, the engine and its
 // outputs: a rule reports what it is about (Subject, Path); the engine

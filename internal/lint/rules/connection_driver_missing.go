@@ -10,20 +10,20 @@ import (
 
 func init() {
 	register(&Rule{
-		ID:       "connection-provider-missing",
+		ID:       "connection-driver-missing",
 		Severity: Error,
 		Category: CatConnection,
-		Summary:  "A connection config has no data, or no provider.",
+		Summary:  "A connection config has no data, or no driver.",
 		Doc: "A connection ConfigMap needs `data.provider` (Gatekeeper up to v3.18; `data.driver` " +
-			"in v3.19) naming the tool that publishes, and `data.config`. A Connection resource " +
+			"in v3.19) naming the driver that publishes, and `data.config`. A Connection resource " +
 			"(v3.20+) needs `spec.driver`. Without it the audit cannot open the connection.",
 		Remediation: "Add `provider: \"dapr\"` under `data` (or `driver` for v3.19, `spec.driver` " +
 			"for a Connection resource: `dapr` or `disk`).",
-		Check: checkConnectionProviderMissing,
+		Check: checkConnectionDriverMissing,
 	})
 }
 
-func checkConnectionProviderMissing(s *model.Setup, r *Reporter) {
+func checkConnectionDriverMissing(s *model.Setup, r *Reporter) {
 	for _, c := range s.Connections {
 		valid := strings.Join(schemas.DriversFor(c.Form.SchemaForm()), ", ")
 		if _, ok := c.Problem(connection.NoData); ok {
@@ -39,7 +39,7 @@ func checkConnectionProviderMissing(s *model.Setup, r *Reporter) {
 			if c.HasDriver {
 				field = c.DriverPath()
 			}
-			r.Report(c.Obj, field, "connection config %q has no %s: set it to one of %s", c.Name, c.DriverPath(), valid)
+			r.Report(c.Obj, field, "connection config %q has no driver (%s): set it to one of %s", c.Name, c.DriverPath(), valid)
 		}
 	}
 }
