@@ -144,13 +144,13 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 }
 
 // connect upserts the quick start's connection ConfigMap into a System
-// whose dapr provider talks to the audit sidecar.
+// whose dapr driver talks to the audit sidecar.
 func (e *env) connect(t *testing.T) *pubsub.System {
 	t.Helper()
 	return e.connectWith(t, dapr.Options{})
 }
 
-// connectWith is connect with provider options (queue bounds, metrics).
+// connectWith is connect with driver options (queue bounds, metrics).
 func (e *env) connectWith(t *testing.T, opts dapr.Options) *pubsub.System {
 	t.Helper()
 	opts.Address = e.audit.GRPCAddr

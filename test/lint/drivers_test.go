@@ -36,7 +36,7 @@ func findingsOf(res *lint.Result, rules ...string) []lint.Finding {
 
 // TestGatekeeperChartDiskExport lints Gatekeeper's own v3.23.1 chart with
 // violation export to disk: a Connection with driver disk and an audit
-// without Dapr. It is clean (no unknown provider, no "Dapr not enabled");
+// without Dapr. It is clean (no unknown driver, no "Dapr not enabled");
 // a config Gatekeeper refuses is still caught.
 func TestGatekeeperChartDiskExport(t *testing.T) {
 	dir, _ := moduleDir(t, "github.com/open-policy-agent/gatekeeper/v3", "v3.23.1")
