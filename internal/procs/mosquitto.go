@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -46,23 +45,14 @@ type Mosquitto struct {
 	// URL is what pubsub.mqtt3's url takes: tcp://127.0.0.1:PORT.
 	URL  string
 	Port int
-	proc *process
-	dir  string
+	broker
 }
 
 // StartMosquitto writes the config and starts the broker.
 func StartMosquitto(ctx context.Context, opts MosquittoOptions) (*Mosquitto, error) {
-	bin, err := MosquittoPath()
-	if err != nil {
-		return nil, err
-	}
 	m := &Mosquitto{Port: opts.Port}
-	if m.Port == 0 {
-		if m.Port, err = FreePort(); err != nil {
-			return nil, err
-		}
-	}
-	if m.dir, err = os.MkdirTemp("", "procs-mosquitto-"); err != nil {
+	bin, err := m.prepare(MosquittoPath, &m.Port, "", "procs-mosquitto-")
+	if err != nil {
 		return nil, err
 	}
 	m.URL = fmt.Sprintf("tcp://127.0.0.1:%d", m.Port)
@@ -94,67 +84,33 @@ connection_messages true
 		return nil, err
 	}
 	m.proc = &process{name: "mosquitto", path: bin, args: []string{"-c", cfg}, dir: m.dir, out: &syncBuffer{tee: opts.Tee}}
-	if err := m.Start(ctx); err != nil {
-		m.Stop()
+	// Ready when it accepts an MQTT connection. SIGTERM: it saves its
+	// persistence file.
+	m.ready, m.probe, m.wait, m.grace = "MQTT on "+m.URL, m.connack, 20*time.Second, 10*time.Second
+	if err := m.launch(ctx); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// Start (re)starts the broker on the same port and directory and waits
-// until it accepts an MQTT connection.
-func (m *Mosquitto) Start(ctx context.Context) error {
-	if err := m.proc.start(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	return m.proc.waitFor(ctx, "MQTT on "+m.URL, m.connack)
-}
-
 // connack sends an MQTT 3.1.1 CONNECT (clean session, a throwaway client
 // id) and expects CONNACK accepted.
 func (m *Mosquitto) connack(ctx context.Context) error {
-	d := net.Dialer{Timeout: time.Second}
-	c, err := d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", m.Port))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	id := "procs-ready"
-	body := []byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, byte(len(id))} //nolint:gosec // G115: the constant id is 11 bytes
-	body = append(body, id...)
-	if _, err := c.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil { //nolint:gosec // G115: a 23-byte CONNECT packet
-		return err
-	}
-	b := make([]byte, 4)
-	if _, err := io.ReadFull(c, b); err != nil {
-		return err
-	}
-	if b[0] != 0x20 || b[3] != 0 {
-		return fmt.Errorf("CONNACK % x", b)
-	}
-	_, _ = c.Write([]byte{0xe0, 0}) // DISCONNECT
-	return nil
+	return talk(ctx, m.Port, 2*time.Second, func(c net.Conn) error {
+		id := "procs-ready"
+		body := []byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, byte(len(id))} //nolint:gosec // G115: the constant id is 11 bytes
+		body = append(body, id...)
+		if _, err := c.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil { //nolint:gosec // G115: a 23-byte CONNECT packet
+			return err
+		}
+		b := make([]byte, 4)
+		if _, err := io.ReadFull(c, b); err != nil {
+			return err
+		}
+		if b[0] != 0x20 || b[3] != 0 {
+			return fmt.Errorf("CONNACK % x", b)
+		}
+		_, _ = c.Write([]byte{0xe0, 0}) // DISCONNECT
+		return nil
+	})
 }
-
-// Pause stops the broker (SIGTERM: it saves its persistence file) and
-// keeps its files; Start brings it back on the same port.
-func (m *Mosquitto) Pause() { m.proc.stop(syscall.SIGTERM, 10*time.Second) }
-
-// Stop ends the broker and removes its files.
-func (m *Mosquitto) Stop() {
-	if m.proc != nil {
-		m.proc.stop(syscall.SIGTERM, 10*time.Second)
-	}
-	if m.dir != "" {
-		_ = os.RemoveAll(m.dir)
-	}
-}
-
-// Logs returns the broker's output.
-func (m *Mosquitto) Logs() string { return m.proc.logs() }
-
-// Dir is the broker's directory (config and persistence file).
-func (m *Mosquitto) Dir() string { return m.dir }

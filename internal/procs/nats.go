@@ -3,9 +3,6 @@ package procs
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,18 +12,7 @@ import (
 // NATSServerPath returns nats-server: $NATS_SERVER, else bin/nats-server
 // (`make tools-nats` builds it from its Go module into the tools cache).
 func NATSServerPath() (string, error) {
-	p := os.Getenv("NATS_SERVER")
-	if p == "" {
-		root, err := RepoRoot()
-		if err != nil {
-			return "", err
-		}
-		p = filepath.Join(root, "bin", "nats-server")
-	}
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w: nats-server not found at %s: run `make tools-nats` (builds nats-server v2.15.3 from its Go module into the tools cache and links it into bin/)", ErrMissing, p)
-	}
-	return p, nil
+	return toolPath("nats-server", "NATS_SERVER", "run `make tools-nats` (builds nats-server v2.15.3 from its Go module into the tools cache and links it into bin/)")
 }
 
 // NATSOptions configure a nats-server with JetStream.
@@ -46,74 +32,29 @@ type NATS struct {
 	URL         string
 	Port        int
 	MonitorPort int
-	proc        *process
-	dir         string
-	ownDir      bool
+	broker
 }
 
 // StartNATS starts nats-server -js on 127.0.0.1 and waits until JetStream
 // is ready (the monitoring endpoint's /healthz).
 func StartNATS(ctx context.Context, opts NATSOptions) (*NATS, error) {
-	bin, err := NATSServerPath()
+	n := &NATS{Port: opts.Port}
+	bin, err := n.prepare(NATSServerPath, &n.Port, opts.Dir, "procs-nats-", &n.MonitorPort)
 	if err != nil {
 		return nil, err
-	}
-	n := &NATS{Port: opts.Port, dir: opts.Dir}
-	if n.Port == 0 {
-		if n.Port, err = FreePort(); err != nil {
-			return nil, err
-		}
-	}
-	if n.MonitorPort, err = FreePort(); err != nil {
-		return nil, err
-	}
-	if n.dir == "" {
-		if n.dir, err = os.MkdirTemp("", "procs-nats-"); err != nil {
-			return nil, err
-		}
-		n.ownDir = true
 	}
 	n.URL = fmt.Sprintf("nats://127.0.0.1:%d", n.Port)
 	args := []string{"-a", "127.0.0.1", "-p", itoa(n.Port), "-m", itoa(n.MonitorPort),
 		"-js", "-sd", n.dir, "--server_name", "procs-nats-" + itoa(n.Port)}
 	n.proc = &process{name: "nats-server", path: bin, args: args, dir: n.dir, out: &syncBuffer{tee: opts.Tee}}
-	if err := n.Start(ctx); err != nil {
-		n.Stop()
+	// Ready when JetStream answers /healthz (streams recovered). SIGTERM:
+	// a clean shutdown, as for a deleted pod.
+	n.ready, n.probe, n.wait, n.grace = "JetStream healthy on "+n.URL, httpOK(n.MonitorPort, "/healthz"), 30*time.Second, 10*time.Second
+	if err := n.launch(ctx); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
-
-// Start (re)starts the server on the same ports and store directory and
-// waits until JetStream answers /healthz (streams recovered).
-func (n *NATS) Start(ctx context.Context) error {
-	if err := n.proc.start(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	return n.proc.waitFor(ctx, "JetStream healthy on "+n.URL, httpOK(n.MonitorPort, "/healthz"))
-}
-
-// Pause stops the server (SIGTERM: a clean shutdown, as a deleted pod) and
-// keeps its store; Start brings it back on the same port.
-func (n *NATS) Pause() { n.proc.stop(syscall.SIGTERM, 10*time.Second) }
-
-// Stop ends the server and removes its files.
-func (n *NATS) Stop() {
-	if n.proc != nil {
-		n.proc.stop(syscall.SIGTERM, 10*time.Second)
-	}
-	if n.ownDir {
-		_ = os.RemoveAll(n.dir)
-	}
-}
-
-// Logs returns the server's output.
-func (n *NATS) Logs() string { return n.proc.logs() }
-
-// Dir is the JetStream store directory.
-func (n *NATS) Dir() string { return n.dir }
 
 // CreateStream creates (or updates) a JetStream stream on file storage
 // capturing subjects, as the chart must before daprd starts: Dapr's
@@ -173,16 +114,5 @@ func (n *NATS) withJetStream(ctx context.Context, f func(jetstream.JetStream) er
 // The project's bin/daprd is built with -tags stablecomponents, which in
 // Dapr v1.14 leaves pubsub.jetstream out.
 func DaprdJetStreamPath() (string, error) {
-	p := os.Getenv("DAPRD_JETSTREAM")
-	if p == "" {
-		root, err := RepoRoot()
-		if err != nil {
-			return "", err
-		}
-		p = filepath.Join(root, "bin", "daprd-jetstream")
-	}
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w: daprd-jetstream not found at %s: run `make tools-daprd-jetstream` (builds daprd v1.14.0 with pubsub.jetstream into the tools cache and links it into bin/)", ErrMissing, p)
-	}
-	return p, nil
+	return toolPath("daprd-jetstream", "DAPRD_JETSTREAM", "run `make tools-daprd-jetstream` (builds daprd v1.14.0 with pubsub.jetstream into the tools cache and links it into bin/)")
 }

@@ -47,6 +47,11 @@ func DaprdPath() (string, error) { return ToolPath("daprd", "DAPRD") }
 // path in the environment variable env when set, else bin/NAME in the repo.
 // A missing tool is ErrMissing with the make target that builds it.
 func ToolPath(name, env string) (string, error) {
+	return toolPath(name, env, "run `make tools` (builds it from source into a cache and links it into bin/)")
+}
+
+// toolPath is ToolPath with the advice a missing tool's error gives.
+func toolPath(name, env, advice string) (string, error) {
 	p := ""
 	if env != "" {
 		p = os.Getenv(env)
@@ -59,7 +64,7 @@ func ToolPath(name, env string) (string, error) {
 		p = filepath.Join(root, "bin", name)
 	}
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w: %s not found at %s: run `make tools` (builds it from source into a cache and links it into bin/)", ErrMissing, name, p)
+		return "", fmt.Errorf("%w: %s not found at %s: %s", ErrMissing, name, p, advice)
 	}
 	return p, nil
 }
@@ -69,9 +74,14 @@ func RedisServerPath() (string, error) {
 	if p := os.Getenv("REDIS_SERVER"); p != "" {
 		return p, nil
 	}
-	p, err := exec.LookPath("redis-server")
+	return lookPath("redis-server", "run `make tools` (installs Debian's redis-server)")
+}
+
+// lookPath finds name on PATH; a missing one is ErrMissing with advice.
+func lookPath(name, advice string) (string, error) {
+	p, err := exec.LookPath(name)
 	if err != nil {
-		return "", fmt.Errorf("%w: redis-server not found on PATH: run `make tools` (installs Debian's redis-server)", ErrMissing)
+		return "", fmt.Errorf("%w: %s not found on PATH: %s", ErrMissing, name, advice)
 	}
 	return p, nil
 }

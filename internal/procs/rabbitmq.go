@@ -8,9 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -34,11 +32,7 @@ func RabbitMQServerPath() (string, error) {
 // EPMDPath returns Erlang's port mapper daemon (installed with
 // rabbitmq-server's erlang-base).
 func EPMDPath() (string, error) {
-	p, err := exec.LookPath("epmd")
-	if err != nil {
-		return "", fmt.Errorf("%w: epmd not found on PATH: run `make rabbitmq` (installs Debian's rabbitmq-server and Erlang)", ErrMissing)
-	}
-	return p, nil
+	return lookPath("epmd", "run `make rabbitmq` (installs Debian's rabbitmq-server and Erlang)")
 }
 
 // RabbitMQOptions configure a RabbitMQ node.
@@ -62,35 +56,19 @@ type RabbitMQ struct {
 	DistPort int
 	EPMDPort int
 	Node     string
-	proc     *process
-	epmd     *process
-	dir      string
+	broker
 }
 
 // StartRabbitMQ starts epmd and then the node, and waits until the node
 // accepts AMQP connections.
 func StartRabbitMQ(ctx context.Context, opts RabbitMQOptions) (*RabbitMQ, error) {
-	bin, err := RabbitMQServerPath()
-	if err != nil {
-		return nil, err
-	}
 	epmdBin, err := EPMDPath()
 	if err != nil {
 		return nil, err
 	}
 	r := &RabbitMQ{Port: opts.Port}
-	if r.Port == 0 {
-		if r.Port, err = FreePort(); err != nil {
-			return nil, err
-		}
-	}
-	if r.DistPort, err = FreePort(); err != nil {
-		return nil, err
-	}
-	if r.EPMDPort, err = FreePort(); err != nil {
-		return nil, err
-	}
-	if r.dir, err = os.MkdirTemp("", "procs-rabbitmq-"); err != nil {
+	bin, err := r.prepare(RabbitMQServerPath, &r.Port, "", "procs-rabbitmq-", &r.DistPort, &r.EPMDPort)
+	if err != nil {
 		return nil, err
 	}
 	r.URL = fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d", r.Port)
@@ -111,8 +89,8 @@ func StartRabbitMQ(ctx context.Context, opts RabbitMQOptions) (*RabbitMQ, error)
 	out := &syncBuffer{tee: opts.Tee}
 	// epmd in the foreground, as a child the harness stops: a node would
 	// otherwise start a daemon epmd that outlives the test.
-	r.epmd = &process{name: "epmd", path: epmdBin, dir: r.dir, out: out,
-		args: []string{"-port", itoa(r.EPMDPort), "-address", "127.0.0.1"}}
+	r.deps = []*process{{name: "epmd", path: epmdBin, dir: r.dir, out: out,
+		args: []string{"-port", itoa(r.EPMDPort), "-address", "127.0.0.1"}}}
 	r.proc = &process{name: "rabbitmq-server", path: bin, dir: r.dir, out: out, env: []string{
 		"HOME=" + r.dir,
 		"ERL_EPMD_PORT=" + itoa(r.EPMDPort),
@@ -128,70 +106,29 @@ func StartRabbitMQ(ctx context.Context, opts RabbitMQOptions) (*RabbitMQ, error)
 		"RABBITMQ_ENABLED_PLUGINS_FILE=" + filepath.Join(r.dir, "enabled_plugins"),
 		"RABBITMQ_PID_FILE=" + filepath.Join(r.dir, "rabbitmq.pid"),
 	}}
-	if err := r.epmd.start(); err != nil {
-		r.Stop()
-		return nil, err
-	}
-	if err := r.Start(ctx); err != nil {
-		r.Stop()
+	// Ready when it answers the AMQP protocol header (the listener opens
+	// last in its boot, after the queues are recovered). SIGTERM: RabbitMQ
+	// shuts down cleanly, as for a deleted pod.
+	r.ready, r.probe, r.wait, r.grace = "AMQP on 127.0.0.1:"+itoa(r.Port), r.amqpReady, 90*time.Second, 30*time.Second
+	if err := r.launch(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// Start (re)starts the node on the same ports and directory and waits until
-// it answers the AMQP protocol header (the listener opens last in its boot,
-// after the queues are recovered).
-func (r *RabbitMQ) Start(ctx context.Context) error {
-	if err := r.proc.start(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	return r.proc.waitFor(ctx, "AMQP on 127.0.0.1:"+itoa(r.Port), r.amqpReady)
-}
-
 func (r *RabbitMQ) amqpReady(ctx context.Context) error {
-	d := net.Dialer{Timeout: time.Second}
-	c, err := d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", r.Port))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := c.Write([]byte("AMQP\x00\x00\x09\x01")); err != nil {
-		return err
-	}
-	// The server answers with a method frame (type 1): connection.start.
-	b := make([]byte, 1)
-	if _, err := io.ReadFull(c, b); err != nil {
-		return err
-	}
-	if b[0] != 1 {
-		return fmt.Errorf("AMQP handshake answered frame type %d", b[0])
-	}
-	return nil
+	return talk(ctx, r.Port, 3*time.Second, func(c net.Conn) error {
+		if _, err := c.Write([]byte("AMQP\x00\x00\x09\x01")); err != nil {
+			return err
+		}
+		// The server answers with a method frame (type 1): connection.start.
+		b := make([]byte, 1)
+		if _, err := io.ReadFull(c, b); err != nil {
+			return err
+		}
+		if b[0] != 1 {
+			return fmt.Errorf("AMQP handshake answered frame type %d", b[0])
+		}
+		return nil
+	})
 }
-
-// Pause stops the node (SIGTERM: RabbitMQ shuts down cleanly, as for a
-// deleted pod) and keeps its data; Start brings it back.
-func (r *RabbitMQ) Pause() { r.proc.stop(syscall.SIGTERM, 30*time.Second) }
-
-// Stop ends the node and epmd and removes the directory.
-func (r *RabbitMQ) Stop() {
-	if r.proc != nil {
-		r.proc.stop(syscall.SIGTERM, 30*time.Second)
-	}
-	if r.epmd != nil {
-		r.epmd.stop(syscall.SIGTERM, 5*time.Second)
-	}
-	if r.dir != "" {
-		_ = os.RemoveAll(r.dir)
-	}
-}
-
-// Logs returns the node's (and epmd's) output.
-func (r *RabbitMQ) Logs() string { return r.proc.logs() }
-
-// Dir is the node's directory.
-func (r *RabbitMQ) Dir() string { return r.dir }

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -34,29 +31,16 @@ type Redis struct {
 	Addr     string
 	Port     int
 	Password string
-	proc     *process
-	ownDir   bool
-	dir      string
+	broker
 }
 
 // StartRedis starts redis-server on 127.0.0.1 without persistence and
 // waits until it answers PING.
 func StartRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
-	bin, err := RedisServerPath()
+	r := &Redis{Password: opts.Password, Port: opts.Port}
+	bin, err := r.prepare(RedisServerPath, &r.Port, opts.Dir, "procs-redis-")
 	if err != nil {
 		return nil, err
-	}
-	r := &Redis{Password: opts.Password, Port: opts.Port, dir: opts.Dir}
-	if r.Port == 0 {
-		if r.Port, err = FreePort(); err != nil {
-			return nil, err
-		}
-	}
-	if r.dir == "" {
-		if r.dir, err = os.MkdirTemp("", "procs-redis-"); err != nil {
-			return nil, err
-		}
-		r.ownDir = true
 	}
 	r.Addr = fmt.Sprintf("127.0.0.1:%d", r.Port)
 	appendOnly := []string{"--appendonly", "no"}
@@ -70,39 +54,12 @@ func StartRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
 		args = append(args, "--requirepass", r.Password)
 	}
 	r.proc = &process{name: "redis-server", path: bin, args: args, dir: r.dir, out: &syncBuffer{tee: opts.Tee}}
-	if err := r.Start(ctx); err != nil {
-		r.Stop()
+	r.ready, r.probe, r.wait, r.grace = "answering PING on "+r.Addr, r.ping, 20*time.Second, 5*time.Second
+	if err := r.launch(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
-
-// Start (re)starts the server on the same port and waits for it.
-func (r *Redis) Start(ctx context.Context) error {
-	if err := r.proc.start(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	return r.proc.waitFor(ctx, "answering PING on "+r.Addr, r.ping)
-}
-
-// Pause ends the server (SIGTERM, then SIGKILL) and keeps its files; Start
-// brings it back on the same port.
-func (r *Redis) Pause() { r.proc.stop(syscall.SIGTERM, 5*time.Second) }
-
-// Stop ends the server and removes its files.
-func (r *Redis) Stop() {
-	if r.proc != nil {
-		r.proc.stop(syscall.SIGTERM, 5*time.Second)
-	}
-	if r.ownDir {
-		_ = os.RemoveAll(r.dir)
-	}
-}
-
-// Logs returns the server's output.
-func (r *Redis) Logs() string { return r.proc.logs() }
 
 // Do sends one command and returns the first reply line (a tiny RESP
 // client, enough for readiness checks and test assertions).
@@ -170,6 +127,3 @@ func (r *Redis) ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Dir is where the server keeps its files.
-func (r *Redis) Dir() string { return filepath.Clean(r.dir) }

@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -56,26 +55,6 @@ const (
 	// the outage: 400 * 50ms = 20 s.
 	pace = 50 * time.Millisecond
 )
-
-// resiliency retries deliveries the app did not take until they are
-// delivered (as test/consumer, whose comment says why).
-const resiliency = `apiVersion: dapr.io/v1alpha1
-kind: Resiliency
-metadata:
-  name: consumer
-spec:
-  policies:
-    retries:
-      untilDelivered:
-        policy: constant
-        duration: 500ms
-        maxRetries: -1
-  targets:
-    components:
-      pubsub:
-        inbound:
-          retry: untilDelivered
-`
 
 // broker is one broker under test: start starts it and returns its
 // Component; pause stops it keeping its data, resume starts it again on the
@@ -160,57 +139,52 @@ func TestBrokers(t *testing.T) {
 }
 
 type env struct {
-	t       *testing.T
-	apiPort int
-	pub     daprclient.Client
-	audit   *procs.Daprd
+	t *testing.T
+	// consumer is `violations serve` and its daprd (app-id subscriber).
+	consumer *procstest.Consumer
+	pub      daprclient.Client
+	audit    *procs.Daprd
 }
 
-func testBroker(t *testing.T, b *broker) {
-	comp, pause, resume := b.start(t)
-	e := &env{t: t}
-	appPort, err := procs.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.apiPort, err = procs.FreePort(); err != nil {
-		t.Fatal(err)
-	}
-	// --run-grace 8s: a run is judged 8 s after its end, time for the
-	// deliveries a broker stop delayed.
-	consumer, err := procs.StartAppWith(procs.AppOptions{Name: "violations", Path: violationsBin, Args: []string{"serve",
-		"--app-listen", fmt.Sprintf("127.0.0.1:%d", appPort), "--listen", fmt.Sprintf("127.0.0.1:%d", e.apiPort),
-		"--store", "sqlite://" + filepath.Join(t.TempDir(), "violations.db"), "--no-status",
-		"--run-grace", "8s", "--reconcile-interval", "200ms", "--pubsub", component, "--topic", topic}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("violations serve output:\n%s", consumer.Logs())
-		}
-		consumer.Stop()
-	})
-	e.eventually("the consumer's API answers", 60*time.Second, func() error { return e.get("/healthz", nil) })
-	sub := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: appPort, Bin: b.daprd,
-		Resources: map[string]string{"pubsub.yaml": comp, "resiliency.yaml": resiliency}})
-	e.audit = procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Bin: b.daprd, Resources: map[string]string{"pubsub.yaml": comp}})
+// newEnv starts a consumer of topic behind its daprd on the pubsub
+// Component comp, and the audit's daprd to publish through. daprd is the
+// daprd binary (empty: bin/daprd), grace the consumer's --run-grace.
+func newEnv(t *testing.T, comp, daprd, grace string) *env {
+	t.Helper()
+	e := &env{t: t, consumer: procstest.StartConsumer(t, procstest.ConsumerOptions{Bin: violationsBin, Daprd: daprd,
+		Args: []string{"--run-grace", grace, "--pubsub", component, "--topic", topic}, Component: comp})}
+	e.audit = procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Bin: daprd, Resources: map[string]string{"pubsub.yaml": comp}})
+	var err error
 	if e.pub, err = newClient(e.audit.GRPCAddr); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.pub.Close)
 	e.eventually("the consumer is ready (daprd read its subscription)", 60*time.Second, func() error { return e.get("/readyz", nil) })
+	return e
+}
 
-	// Run 1, Gatekeeper v3.23's way: one PublishEvent per message, in
-	// order, through the audit's daprd.
-	run1 := runID(1)
-	e.publish(marker(run1, violation.AuditStarted))
+// cleanRun publishes a run of clean violations Gatekeeper v3.23's way (one
+// PublishEvent per message, in order, through the audit's daprd) and waits
+// until the consumer has stored it.
+func (e *env) cleanRun(run time.Time) {
+	e.t.Helper()
+	e.publish(marker(run, violation.AuditStarted))
 	for i := range clean {
-		e.publish(viol(run1, resource(i)))
+		e.publish(viol(run, resource(i)))
 	}
-	e.publish(marker(run1, violation.AuditCompleted))
-	e.waitRun(run1)
-	e.checkStored(run1, clean)
+	e.publish(marker(run, violation.AuditCompleted))
+	e.waitRun(run)
+	e.checkStored(run, clean)
+}
+
+func testBroker(t *testing.T, b *broker) {
+	comp, pause, resume := b.start(t)
+	// --run-grace 8s: a run is judged 8 s after its end, time for the
+	// deliveries a broker stop delayed.
+	e := newEnv(t, comp, b.daprd, "8s")
+
+	// Run 1, Gatekeeper v3.23's way, no fault.
+	e.cleanRun(runID(1))
 	dups1 := e.metric(`violations_messages_ignored_total{reason="duplicate"}`)
 	t.Logf("%s: run 1 (no fault): %d violations published, %d stored, %.0f delivered twice", b.name, clean, clean, dups1)
 
@@ -258,7 +232,7 @@ func testBroker(t *testing.T, b *broker) {
 	pause()
 	time.Sleep(outage)
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	err = resume(rctx)
+	err := resume(rctx)
 	cancel()
 	if err != nil {
 		t.Fatalf("restarting the broker: %v", err)
@@ -309,9 +283,9 @@ func testBroker(t *testing.T, b *broker) {
 	// MQTT's persistent session do the same). Run 3 is published after the
 	// restart and waited for: a replay would come before it, in order.
 	before := e.metric(`violations_messages_total{outcome="acked"}`)
-	sub.Shutdown()
+	e.consumer.Daprd.Shutdown()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	err = sub.Start(sctx)
+	err = e.consumer.Daprd.Start(sctx)
 	cancel()
 	if err != nil {
 		t.Fatalf("restarting the subscriber's daprd: %v", err)
@@ -366,7 +340,7 @@ func (e *env) publish(data []byte) {
 	}
 }
 
-func (e *env) url(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", e.apiPort, path) }
+func (e *env) url(path string) string { return e.consumer.URL(path) }
 
 func (e *env) get(path string, into any) error {
 	c := http.Client{Timeout: 10 * time.Second}

@@ -3,14 +3,12 @@ package brokers_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs/procstest"
-	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/pkg/violation"
 )
 
 // TestJetStreamWithoutDurableReplays shows why the JetStream Component sets
@@ -36,46 +34,9 @@ func TestJetStreamWithoutDurableReplays(t *testing.T) {
 	if strings.Contains(comp, "durableName") {
 		t.Fatalf("durableName still in the Component:\n%s", comp)
 	}
-	e := &env{t: t}
-	appPort, err := procs.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.apiPort, err = procs.FreePort(); err != nil {
-		t.Fatal(err)
-	}
-	consumer, err := procs.StartAppWith(procs.AppOptions{Name: "violations", Path: violationsBin, Args: []string{"serve",
-		"--app-listen", fmt.Sprintf("127.0.0.1:%d", appPort), "--listen", fmt.Sprintf("127.0.0.1:%d", e.apiPort),
-		"--store", "sqlite://" + filepath.Join(t.TempDir(), "violations.db"), "--no-status",
-		"--run-grace", "2s", "--reconcile-interval", "200ms", "--pubsub", component, "--topic", topic}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("violations serve output:\n%s", consumer.Logs())
-		}
-		consumer.Stop()
-	})
-	e.eventually("the consumer's API answers", 60*time.Second, func() error { return e.get("/healthz", nil) })
-	sub := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: appPort, Bin: bin,
-		Resources: map[string]string{"pubsub.yaml": comp, "resiliency.yaml": resiliency}})
-	audit := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Bin: bin, Resources: map[string]string{"pubsub.yaml": comp}})
-	e.audit = audit
-	if e.pub, err = newClient(audit.GRPCAddr); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.pub.Close)
-	e.eventually("the consumer is ready", 60*time.Second, func() error { return e.get("/readyz", nil) })
-
-	run1 := runID(1)
-	e.publish(marker(run1, violation.AuditStarted))
-	for i := range clean {
-		e.publish(viol(run1, resource(i)))
-	}
-	e.publish(marker(run1, violation.AuditCompleted))
-	e.waitRun(run1)
-	e.checkStored(run1, clean)
+	e := newEnv(t, comp, bin, "2s")
+	sub := e.consumer.Daprd
+	e.cleanRun(runID(1))
 
 	before := e.metric(`violations_messages_total{outcome="acked"}`)
 	sub.Shutdown()

@@ -151,9 +151,9 @@ func TestAlerts(t *testing.T) {
 		return nil
 	})
 	refused := h.requests()[1]
-	e.consumer.Stop()
+	e.consumer.App.Stop()
 	h.setDown(false)
-	e.start()
+	e.consumer.Start()
 	e.eventually("the alert of run 2 after the restart", 30*time.Second, func() error {
 		if n := len(h.accepted(t)); n != 2 {
 			return fmt.Errorf("%d alerts", n)

@@ -49,48 +49,26 @@ spec:
       value: 3s
 `
 
-// resiliency retries deliveries the app did not take (it is restarting, or
-// answered RETRY) until they are delivered. Without it, daprd v1.14 sends
-// every failed delivery to the dead-letter topic at once when the
-// subscription names one (pkg/runtime/subscription/subscription.go: "If no
-// DLQ is configured, return error for backwards compatibility"), so a
-// consumer restart would send a run's messages there. DROP skips the
-// retries and goes to the dead-letter topic.
-const resiliency = `apiVersion: dapr.io/v1alpha1
-kind: Resiliency
-metadata:
-  name: consumer
-spec:
-  policies:
-    retries:
-      untilDelivered:
-        policy: constant
-        duration: 500ms
-        maxRetries: -1
-  targets:
-    components:
-      pubsub:
-        inbound:
-          retry: untilDelivered
-`
-
 type env struct {
-	t        *testing.T
-	store    string
-	appPort  int
-	apiPort  int
-	consumer *procs.App
+	t     *testing.T
+	store string
+	// consumer is `violations serve` and its daprd.
+	consumer *procstest.Consumer
 	pub      daprclient.Client
-	args     []string
-	// comp is the pubsub Component, for more replicas; daprd the sidecar.
-	comp  map[string]string
-	daprd *procs.Daprd
+	// comp is the pubsub Component, for more replicas.
+	comp map[string]string
 }
 
 func newEnv(t *testing.T, storeURL string, extra ...string) *env {
 	t.Helper()
 	redis := procstest.StartRedis(t, procs.RedisOptions{Password: "consumer-test"})
-	comp := map[string]string{"pubsub.yaml": fmt.Sprintf(component, redis.Addr, redis.Password)}
+	return newEnvOn(t, map[string]string{"pubsub.yaml": fmt.Sprintf(component, redis.Addr, redis.Password)}, storeURL, extra...)
+}
+
+// newEnvOn starts a consumer and its daprd on the pubsub Component comp,
+// and the audit's daprd to publish through.
+func newEnvOn(t *testing.T, comp map[string]string, storeURL string, extra ...string) *env {
+	t.Helper()
 	e := newReplica(t, comp, storeURL, extra...)
 	e.comp = comp
 	audit := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
@@ -106,48 +84,15 @@ func newEnv(t *testing.T, storeURL string, extra ...string) *env {
 // replica is in the same consumer group).
 func newReplica(t *testing.T, comp map[string]string, storeURL string, extra ...string) *env {
 	t.Helper()
-	e := &env{t: t, store: storeURL}
-	var err error
-	if e.appPort, err = procs.FreePort(); err != nil {
-		t.Fatal(err)
-	}
-	if e.apiPort, err = procs.FreePort(); err != nil {
-		t.Fatal(err)
-	}
-	e.args = append([]string{"serve", "--app-listen", fmt.Sprintf("127.0.0.1:%d", e.appPort), "--listen", fmt.Sprintf("127.0.0.1:%d", e.apiPort),
-		"--store", storeURL, "--no-status", "--run-grace", "2s", "--reconcile-interval", "200ms", "--dead-letter-topic", "audit-dead",
-		"--max-message-bytes", "65536", "--log-level", "debug"}, extra...)
-	e.start()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("violations serve (API %d) output:\n%s", e.apiPort, e.consumer.Logs())
-		}
-		e.consumer.Stop()
-	})
-	subRes := map[string]string{"pubsub.yaml": comp["pubsub.yaml"], "resiliency.yaml": resiliency}
-	e.daprd = procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: subRes})
-	return e
+	return &env{t: t, store: storeURL, consumer: procstest.StartConsumer(t, procstest.ConsumerOptions{
+		Bin: violationsBin, Store: storeURL,
+		Args: append([]string{"--run-grace", "2s", "--dead-letter-topic", "audit-dead",
+			"--max-message-bytes", "65536", "--log-level", "debug"}, extra...),
+		Component: comp["pubsub.yaml"],
+	})}
 }
 
-// start starts the consumer and waits for its API.
-func (e *env) start() {
-	e.t.Helper()
-	app, err := procs.StartAppWith(procs.AppOptions{Name: "violations", Path: violationsBin, Args: e.args})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.consumer = app
-	e.eventually("the API answers", 30*time.Second, func() error {
-		resp, err := http.Get(e.url("/healthz"))
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
-}
-
-func (e *env) url(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", e.apiPort, path) }
+func (e *env) url(path string) string { return e.consumer.URL(path) }
 
 func (e *env) eventually(what string, d time.Duration, f func() error) {
 	e.t.Helper()
@@ -336,11 +281,11 @@ func testConsumer(t *testing.T, storeURL, mode string, extra ...string) {
 		}
 		return nil
 	})
-	e.consumer.Kill()
+	e.consumer.App.Kill()
 	e.publish(viol(runID(3), "b"))
 	e.publish(viol(runID(3), "b"))
 	e.publish(marker(runID(3), violation.AuditCompleted))
-	e.start()
+	e.consumer.Start()
 	e.waitRun(runID(3), store.RunFinalized)
 	var runs api.RunList
 	if err := e.get("/api/v1/runs", &runs); err != nil {

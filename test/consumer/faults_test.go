@@ -96,8 +96,8 @@ func TestFaultReplicaKilled(t *testing.T) {
 	for _, r := range first[:15] {
 		e.publish(viol(runID(2), r))
 	}
-	other.consumer.Kill()
-	other.daprd.Kill()
+	other.consumer.App.Kill()
+	other.consumer.Daprd.Kill()
 	for _, r := range first[15:25] {
 		e.publish(viol(runID(2), r))
 	}

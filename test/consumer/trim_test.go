@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	daprclient "github.com/dapr/go-sdk/client"
-
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/api"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/consumer/store"
 	"github.com/gatekeeper-pubsub/gatekeeper-pubsub/internal/procs"
@@ -33,13 +31,7 @@ func TestTrimmedStream(t *testing.T) {
 	const maxLen = 30
 	comp := map[string]string{"pubsub.yaml": fmt.Sprintf(component, redis.Addr, redis.Password) +
 		"    - name: maxLenApprox\n      value: \"" + strconv.Itoa(maxLen) + "\"\n"}
-	e := newReplica(t, comp, "sqlite://"+filepath.Join(t.TempDir(), "violations.db"))
-	audit := procstest.StartDaprd(t, procs.DaprdOptions{AppID: "audit", Resources: comp})
-	var err error
-	if e.pub, err = daprclient.NewClientWithAddress(audit.GRPCAddr); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.pub.Close)
+	e := newEnvOn(t, comp, "sqlite://"+filepath.Join(t.TempDir(), "violations.db"))
 	e.eventually("ready", 30*time.Second, func() error { return e.get("/readyz", nil) })
 
 	// Run 1, complete: a, b, c and 40 more, published slowly enough that
@@ -66,8 +58,8 @@ func TestTrimmedStream(t *testing.T) {
 	// The consumer and its sidecar down; run 2 (the same violations) goes
 	// through the stream and is trimmed to about maxLen entries: its start
 	// and a, b, c are gone before anyone reads them.
-	e.consumer.Stop()
-	e.daprd.Stop()
+	e.consumer.App.Stop()
+	e.consumer.Daprd.Stop()
 	e.publish(marker(runID(2), violation.AuditStarted))
 	for _, n := range names {
 		e.publish(viol(runID(2), n))
@@ -81,8 +73,8 @@ func TestTrimmedStream(t *testing.T) {
 		t.Fatalf("XLEN %s after run 2: want the stream trimmed to about %d (%d published)", xlen, maxLen, len(names)+2)
 	}
 
-	e.start()
-	e.daprd = procstest.StartDaprd(t, procs.DaprdOptions{AppID: "subscriber", AppPort: e.appPort, Resources: map[string]string{"pubsub.yaml": comp["pubsub.yaml"], "resiliency.yaml": resiliency}})
+	e.consumer.Start()
+	e.consumer.StartDaprd()
 	e.eventually("run 2's end and surviving violations delivered", 60*time.Second, func() error {
 		r, ok := e.runIfListed(runID(2))
 		if !ok || r.CompletedAt == nil || r.Received == 0 {
