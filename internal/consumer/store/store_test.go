@@ -457,3 +457,49 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSideBySide: batches of one run recorded at once, each with its own
+// violations of the same two constraints (as replicas on one PostgreSQL
+// database do), all count, none deadlocks, and the run's count is their
+// sum; a new run's first batches race to create it.
+func TestSideBySide(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			const runs, parts, each = 5, 4, 30
+			for r := range runs {
+				run := runAt(r)
+				var wg sync.WaitGroup
+				for p := range parts {
+					var batch []store.Message
+					for i := range each {
+						kind := []string{"K8sRequiredLabels", "K8sAllowedRepos"}[i%2]
+						batch = append(batch, viol(run, kind, "c-"+kind, fmt.Sprintf("p%d-r%02d", p, i), "bad"))
+					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if _, err := s.Record(context.Background(), "c", batch); err != nil {
+							t.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+				record(t, s, "c", []store.Message{{Kind: store.KindStarted, Run: run}, {Kind: store.KindCompleted, Run: run}})
+				got := finalize(t, s, "c", run, 1, 0.5)
+				if got.Received != parts*each || got.StillOpen != parts*each || got.New != map[bool]int{true: parts * each}[r == 0] {
+					t.Fatalf("run %d: %+v, want %d received and still open", r, got, parts*each)
+				}
+			}
+			counts, err := s.Runs(context.Background(), "c", 10)
+			if err != nil || len(counts) != runs {
+				t.Fatalf("%d runs (%v), want %d", len(counts), err, runs)
+			}
+			for _, r := range counts {
+				if r.Received != parts*each {
+					t.Errorf("run %s lists %d received, want %d", r.ID, r.Received, parts*each)
+				}
+			}
+		})
+	}
+}
