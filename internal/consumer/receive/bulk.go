@@ -64,7 +64,7 @@ func (r *Receiver) deliverBulk(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var bulk bulkRequest
-	if err := json.Unmarshal(body, &bulk); err != nil {
+	if err := unmarshal(body, &bulk); err != nil {
 		http.Error(w, "not a Dapr bulk delivery: "+err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -362,7 +362,7 @@ type cloudEvent struct {
 // consumer does not know), or an error with the reason to drop it.
 func Decode(body []byte, maxBytes int64) (msg store.Message, ignore bool, reason string, err error) {
 	var ce cloudEvent
-	if err := json.Unmarshal(body, &ce); err != nil {
+	if err := unmarshal(body, &ce); err != nil {
 		return msg, false, metrics.ReasonNotJSON, fmt.Errorf("the delivery is not a JSON CloudEvent: %w", err)
 	}
 	payload := []byte(ce.Data)
@@ -374,7 +374,7 @@ func Decode(body []byte, maxBytes int64) (msg store.Message, ignore bool, reason
 	case len(bytes.TrimSpace(payload)) > 0 && bytes.TrimSpace(payload)[0] == '"':
 		// Gatekeeper's Dapr driver: the message's JSON as a string.
 		var inner string
-		if err := json.Unmarshal(payload, &inner); err != nil {
+		if err := unmarshal(payload, &inner); err != nil {
 			return msg, false, metrics.ReasonNotJSON, fmt.Errorf("data is not a JSON string: %w", err)
 		}
 		payload = []byte(inner)
@@ -386,7 +386,7 @@ func Decode(body []byte, maxBytes int64) (msg store.Message, ignore bool, reason
 		return msg, false, metrics.ReasonTooLarge, fmt.Errorf("message of %d bytes, over %d", len(payload), maxBytes)
 	}
 	var v violation.Violation
-	if err := json.Unmarshal(payload, &v); err != nil {
+	if err := unmarshal(payload, &v); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) || !json.Valid(payload) {
 			return msg, false, metrics.ReasonNotJSON, fmt.Errorf("message is not JSON: %w", err)
