@@ -1,6 +1,10 @@
 package procs
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // The Dapr pubsub Components for the brokers the harness starts, as the
 // tests (test/brokers) and the benchmarks (bench/publish) use them for
@@ -21,24 +25,14 @@ import "fmt"
 //   - ackWait bounds how long an unacked delivery (lost with a broker stop)
 //     waits before the server delivers it again; Dapr also uses it as the
 //     NAK delay after a failed delivery.
+//
+// An empty durable leaves durableName out (for a test of what that does).
 func (n *NATS) Component(name, stream, durable string) string {
-	return fmt.Sprintf(`apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: %s
-spec:
-  type: pubsub.jetstream
-  version: v1
-  metadata:
-    - name: natsURL
-      value: %s
-    - name: streamName
-      value: %s
-    - name: durableName
-      value: %s
-    - name: ackWait
-      value: 10s
-`, name, n.URL, stream, durable)
+	md := []string{"natsURL", n.URL, "streamName", stream}
+	if durable != "" {
+		md = append(md, "durableName", durable)
+	}
+	return component(name, "pubsub.jetstream", append(md, "ackWait", "10s")...)
 }
 
 // Component is a pubsub.rabbitmq Component that survives a broker restart:
@@ -56,27 +50,8 @@ spec:
 //   - requeueInFailure: a delivery daprd could not hand to the app is
 //     requeued instead of dropped.
 func (r *RabbitMQ) Component(name string) string {
-	return fmt.Sprintf(`apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: %s
-spec:
-  type: pubsub.rabbitmq
-  version: v1
-  metadata:
-    - name: connectionString
-      value: %s
-    - name: durable
-      value: "true"
-    - name: deletedWhenUnused
-      value: "false"
-    - name: deliveryMode
-      value: "2"
-    - name: publisherConfirm
-      value: "true"
-    - name: requeueInFailure
-      value: "true"
-`, name, r.URL)
+	return component(name, "pubsub.rabbitmq", "connectionString", r.URL, "durable", "true",
+		"deletedWhenUnused", "false", "deliveryMode", "2", "publisherConfirm", "true", "requeueInFailure", "true")
 }
 
 // Component is a pubsub.mqtt3 Component for Gatekeeper's stream:
@@ -98,44 +73,24 @@ spec:
 //     away. The client id is the consumerID (daprd's app-id by default), so
 //     two replicas of one app-id replace each other's connection.
 func (m *Mosquitto) Component(name string) string {
-	return fmt.Sprintf(`apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: %s
-spec:
-  type: pubsub.mqtt3
-  version: v1
-  metadata:
-    - name: url
-      value: %s
-    - name: qos
-      value: "1"
-    - name: retain
-      value: "false"
-    - name: cleanSession
-      value: "false"
-`, name, m.URL)
+	return component(name, "pubsub.mqtt3", "url", m.URL, "qos", "1", "retain", "false", "cleanSession", "false")
 }
 
 // Component is a pubsub.redis Component on the server (redeliverInterval
 // and processingTimeout as test/consumer sets them, so that a delivery lost
 // with a broker stop comes back within seconds).
 func (r *Redis) Component(name string) string {
-	return fmt.Sprintf(`apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: %s
-spec:
-  type: pubsub.redis
-  version: v1
-  metadata:
-    - name: redisHost
-      value: %s
-    - name: redisPassword
-      value: %q
-    - name: redeliverInterval
-      value: 1s
-    - name: processingTimeout
-      value: 3s
-`, name, r.Addr, r.Password)
+	return component(name, "pubsub.redis", "redisHost", r.Addr, "redisPassword", r.Password,
+		"redeliverInterval", "1s", "processingTimeout", "3s")
+}
+
+// component is a Dapr Component of type typ with the metadata given as
+// name, value pairs, each value quoted as a YAML string.
+func component(name, typ string, metadata ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\nspec:\n  type: %s\n  version: v1\n  metadata:\n", name, typ)
+	for i := 0; i+1 < len(metadata); i += 2 {
+		fmt.Fprintf(&b, "    - name: %s\n      value: %s\n", metadata[i], strconv.Quote(metadata[i+1]))
+	}
+	return b.String()
 }

@@ -15,12 +15,18 @@ func TestBrokerComponents(t *testing.T) {
 	}{
 		{(&NATS{URL: "nats://127.0.0.1:1"}).Component("pubsub", "GATEKEEPER", "violations"), "pubsub.jetstream",
 			map[string]string{"natsURL": "nats://127.0.0.1:1", "streamName": "GATEKEEPER", "durableName": "violations"}},
+		// An empty durable ("" in want: the key is left out).
+		{(&NATS{URL: "nats://127.0.0.1:1"}).Component("pubsub", "GATEKEEPER", ""), "pubsub.jetstream",
+			map[string]string{"streamName": "GATEKEEPER", "durableName": ""}},
 		{(&RabbitMQ{URL: "amqp://guest:guest@127.0.0.1:1"}).Component("pubsub"), "pubsub.rabbitmq",
 			map[string]string{"durable": "true", "deletedWhenUnused": "false", "deliveryMode": "2", "publisherConfirm": "true", "requeueInFailure": "true"}},
 		{(&Mosquitto{URL: "tcp://127.0.0.1:1"}).Component("pubsub"), "pubsub.mqtt3",
 			map[string]string{"url": "tcp://127.0.0.1:1", "qos": "1", "retain": "false", "cleanSession": "false"}},
 		{(&Redis{Addr: "127.0.0.1:1", Password: "p"}).Component("pubsub"), "pubsub.redis",
 			map[string]string{"redisHost": "127.0.0.1:1", "redisPassword": "p"}},
+		// Every value is quoted: one YAML would read otherwise stays as written.
+		{(&Redis{Addr: "127.0.0.1:1", Password: `p"a: ss #x\ 'y' {z}`}).Component("pubsub"), "pubsub.redis",
+			map[string]string{"redisPassword": `p"a: ss #x\ 'y' {z}`, "redeliverInterval": "1s"}},
 	} {
 		var comp struct {
 			APIVersion string `json:"apiVersion"`
@@ -48,7 +54,9 @@ func TestBrokerComponents(t *testing.T) {
 			got[m.Name] = m.Value
 		}
 		for k, v := range c.want {
-			if got[k] != v {
+			if have, ok := got[k]; v == "" && ok {
+				t.Errorf("%s: %s = %q, want it left out", c.typ, k, have)
+			} else if v != "" && got[k] != v {
 				t.Errorf("%s: %s = %q, want %q", c.typ, k, got[k], v)
 			}
 		}

@@ -117,15 +117,24 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return &OptionsError{Err: err}
 	}
-	stopped := make(chan error, 1)
+	// The watcher ends with ctx (stopping the server) or when Start
+	// returns on its own (it could not listen).
+	served, stopped := make(chan struct{}), make(chan error, 1)
 	go func() {
-		<-ctx.Done()
-		stopped <- s.Stop()
+		select {
+		case <-ctx.Done():
+			stopped <- s.Stop()
+		case <-served:
+			stopped <- nil
+		}
 	}()
-	if err := s.Start(); err != nil {
+	err = s.Start()
+	close(served)
+	stopErr := <-stopped
+	if err != nil {
 		return err
 	}
-	return <-stopped
+	return stopErr
 }
 
 // OptionsError is a mistake in Options, found before anything listens.
